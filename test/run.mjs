@@ -1,0 +1,17 @@
+// Runs every compiled test file (dist/test/**/*.test.js) with uvu in one process, with relaxed
+// SIMD enabled so that both WASM builds are tested, and ends with the line "N passed, N failed".
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+const args = ["--experimental-wasm-relaxed-simd", join(root, "node_modules/uvu/bin.js"), join(root, "dist/test"), "\\.test\\.js$", ...process.argv.slice(2)];
+const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 28 });
+process.stdout.write(r.stdout ?? "");
+const num = (re) => Number((r.stdout ?? "").match(re)?.[1] ?? 0);
+const total = num(/Total:\s+(\d+)/);
+const passed = num(/Passed:\s+(\d+)/);
+const skipped = num(/Skipped:\s+(\d+)/);
+const failed = r.status === 0 ? total - passed - skipped : Math.max(1, total - passed - skipped);
+console.log(`tests: ${passed} passed, ${failed} failed, ${skipped} skipped`);
+process.exit(r.status === 0 && total > 0 ? 0 : 1);
