@@ -1,0 +1,1 @@
+// Kernel family adam: see src/kernels/kernels.ts for the contract.

@@ -1,0 +1,1 @@
+// Kernel family attention: see src/kernels/kernels.ts for the contract.

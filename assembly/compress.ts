@@ -1,0 +1,1 @@
+// Kernel family compress: see src/kernels/kernels.ts for the contract.

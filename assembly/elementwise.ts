@@ -1,0 +1,1 @@
+// Kernel family elementwise: see src/kernels/kernels.ts for the contract.

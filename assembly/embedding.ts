@@ -1,0 +1,1 @@
+// Kernel family embedding: see src/kernels/kernels.ts for the contract.

@@ -1,0 +1,1 @@
+// Kernel family ffn: see src/kernels/kernels.ts for the contract.

@@ -1,0 +1,1 @@
+// Kernel family layernorm: see src/kernels/kernels.ts for the contract.

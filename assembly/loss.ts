@@ -1,0 +1,1 @@
+// Kernel family loss: see src/kernels/kernels.ts for the contract.
