@@ -8,7 +8,9 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const args = ["--experimental-wasm-relaxed-simd", join(root, "node_modules/uvu/bin.js"), join(root, "dist/test"), "\\.test\\.js$", ...process.argv.slice(2)];
 const r = spawnSync(process.execPath, args, { cwd: root, encoding: "utf8", stdio: ["ignore", "pipe", "inherit"], maxBuffer: 1 << 28 });
 process.stdout.write(r.stdout ?? "");
-const num = (re) => Number((r.stdout ?? "").match(re)?.[1] ?? 0);
+// uvu colours its summary; strip the escape codes before reading the counts
+const plain = (r.stdout ?? "").replace(/\x1b\[[0-9;]*m/g, "");
+const num = (re) => Number(plain.match(re)?.[1] ?? 0);
 const total = num(/Total:\s+(\d+)/);
 const passed = num(/Passed:\s+(\d+)/);
 const skipped = num(/Skipped:\s+(\d+)/);
