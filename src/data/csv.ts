@@ -73,6 +73,12 @@ class FieldScanner {
     return END_OF_RECORD;
   }
 
+  /** Whether the current line is empty. */
+  atLineEnd(): boolean {
+    const c = this.b[this.pos];
+    return c === LF || (c === CR && this.b[this.pos + 1] === LF);
+  }
+
   /** Whether only line ends remain. */
   atBlankTail(): boolean {
     for (let p = this.pos; p < this.b.length; p++) if (this.b[p] !== LF && this.b[p] !== CR) return false;
@@ -110,6 +116,7 @@ export function parseCsv(bytes: Uint8Array, file: string, specs: readonly Column
   let rows = 0;
   while (!sc.atBlankTail()) {
     const line = sc.line;
+    if (sc.atLineEnd()) throw new DataError(file, line, 0, "", "empty line");
     let fields = 0;
     for (let t = COMMA; t === COMMA; fields++) {
       t = sc.next();
@@ -121,10 +128,7 @@ export function parseCsv(bytes: Uint8Array, file: string, specs: readonly Column
       if (why) throw new DataError(file, line, col.position, col.name, `${why}: "${sc.text()}"`);
       col.values[rows] = v;
     }
-    if (fields !== width) {
-      const detail = fields === 1 && sc.start === sc.end ? "empty line" : `${fields} fields, but the header has ${width}`;
-      throw new DataError(file, line, 0, "", detail);
-    }
+    if (fields !== width) throw new DataError(file, line, 0, "", `${fields} fields, but the header has ${width}`);
     lines[rows++] = line;
   }
   for (const col of columns) col.values = col.values.subarray(0, rows);

@@ -45,7 +45,7 @@ export interface LoadReport {
   shortUserRows: number;
   /** Users with a feature row but no interaction: left out. */
   idleUsers: number;
-  /** Items with a feature row but no interaction: kept in the catalogue. */
+  /** Items in no kept impression (never shown, or shown only to left-out users): kept in the catalogue. */
   idleItems: number;
 }
 

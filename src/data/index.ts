@@ -1,7 +1,7 @@
 // The data layer: KuaiSAR-style folders and the synthetic default in, a validated in-memory dataset
 // and model-ready windows out. Depends on nothing above src/util.
 export { DataError } from "./error.js";
-export type { Column, ColumnKind, ColumnSpec, FieldList, Table } from "./table.js";
+export { tableOf, type Column, type ColumnKind, type ColumnSpec, type FieldList, type Table } from "./table.js";
 export { formatCsv, parseCsv } from "./csv.js";
 export { formatFieldList, parseFieldList } from "./field-list.js";
 export {

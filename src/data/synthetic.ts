@@ -8,7 +8,7 @@
 // real data has, so the stable time sort matters.
 import { Rng } from "../util/rng.js";
 import { buildDataset, INTERACTION_COLUMNS, ITEM_ID, MIN_INTERACTIONS, USER_ID, type Dataset, type RawData } from "./dataset.js";
-import type { Column, ColumnSpec, Table } from "./table.js";
+import { tableOf, type ColumnSpec } from "./table.js";
 
 export interface SyntheticOptions {
   seed: number;
@@ -127,13 +127,13 @@ export function generateSynthetic(options: Partial<SyntheticOptions> = {}): { ra
   const userFields = o.userFieldSizes.map((_, f) => `user_field_${f + 1}`);
   const itemFields = o.itemFieldSizes.map((_, f) => `item_field_${f + 1}`);
   const raw: RawData = {
-    interactions: table("synthetic/df.csv", INTERACTION_COLUMNS, [rowUser, rowItem, rowTime, rowLabel]),
-    users: table(
+    interactions: tableOf("synthetic/df.csv", INTERACTION_COLUMNS, [rowUser, rowItem, rowTime, rowLabel]),
+    users: tableOf(
       "synthetic/user_features.csv",
       [USER_ID, ...userFields].map(intColumn),
       [Array.from(userOrder), ...userFields.map((_, f) => Array.from(userOrder, (u) => userValues[u * U + f]))],
     ),
-    items: table(
+    items: tableOf(
       "synthetic/video_features.csv",
       [ITEM_ID, ...itemFields, UNLISTED_COLUMN].map(intColumn),
       [
@@ -180,13 +180,6 @@ function shuffled(n: number, rng: Rng): Int32Array {
 
 function intColumn(name: string): ColumnSpec {
   return { name, kind: "int" };
-}
-
-/** A table as parseCsv would return it for the written file (header on line 1, one row per line). */
-function table(file: string, specs: readonly ColumnSpec[], data: ArrayLike<number>[]): Table {
-  const rows = data[0].length;
-  const columns: Column[] = specs.map((spec, k) => ({ ...spec, position: k + 1, values: Float64Array.from(data[k]) }));
-  return { file, rows, lines: Int32Array.from({ length: rows }, (_, r) => r + 2), columns };
 }
 
 function checkOptions(o: SyntheticOptions): void {

@@ -49,3 +49,21 @@ export function rejectValue(kind: ColumnKind, v: number): string {
   if (kind === "int") return Number.isSafeInteger(v) ? "" : "not an integer in ±2^53";
   return Number.isFinite(v) ? "" : "not a finite number";
 }
+
+/**
+ * A table built in memory, its cells checked as parseCsv checks them, numbered as parseCsv would
+ * number its written file (header on line 1, one row per line).
+ */
+export function tableOf(file: string, specs: readonly ColumnSpec[], data: readonly ArrayLike<number>[]): Table {
+  const rows = data.length ? data[0].length : 0;
+  if (data.length !== specs.length || data.some((d) => d.length !== rows)) throw new RangeError("tableOf: one array of equal length per column is needed");
+  const columns: Column[] = specs.map((spec, k) => {
+    const values = Float64Array.from(data[k]);
+    for (let r = 0; r < rows; r++) {
+      const why = rejectValue(spec.kind, values[r]);
+      if (why) throw new DataError(file, r + 2, k + 1, spec.name, `${why}: ${values[r]}`);
+    }
+    return { ...spec, position: k + 1, values };
+  });
+  return { file, rows, lines: Int32Array.from({ length: rows }, (_, r) => r + 2), columns };
+}
