@@ -22,6 +22,23 @@ export class KeyIndex {
 
   /** Ascending distinct values of `values`. */
   static of(values: Float64Array): KeyIndex {
+    let min = Infinity;
+    let max = -Infinity;
+    let integers = true;
+    for (const v of values) {
+      if (v < min) min = v;
+      if (v > max) max = v;
+      if (integers && !Number.isInteger(v)) integers = false;
+    }
+    // Small non-negative integers: mark which occur instead of sorting (one pass, no comparisons).
+    if (integers && min >= 0 && max < DENSE_SLOTS_PER_KEY * values.length + 1024) {
+      const seen = new Uint8Array(max + 1);
+      let n = 0;
+      for (const v of values) if (!seen[v]) n += seen[v] = 1;
+      const keys = new Float64Array(n);
+      for (let v = 0, k = 0; k < n; v++) if (seen[v]) keys[k++] = v;
+      return new KeyIndex(keys);
+    }
     const sorted = values.slice().sort();
     let n = 0;
     for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[n - 1]) sorted[n++] = sorted[i];
