@@ -120,6 +120,11 @@ test("users with fewer than 3 impressions are left out and counted; items never 
   assert.equal(Array.from(ds.userFields[1].values), [4, 5]);
 });
 
+test("a folder in which no user can be split is rejected", () => {
+  rejects({ "df.csv": "user_id,video_id,timestamp,is_click\n" }, "df.csv", 0, 0, /no user has 3 or more impressions \(0 rows\)/);
+  rejects({ "df.csv": "user_id,video_id,timestamp,is_click\n3,5,1.0,1\n3,9,2.0,1\n" }, "df.csv", 0, 0, /\(2 rows\)/);
+});
+
 test("missing files are named", () => {
   const { ["df.csv"]: _df, ...noDf } = GOOD;
   assert.throws(() => readFolder(folder(noDf)), (e: unknown) => e instanceof DataError && e.file.endsWith("df.csv") && /missing file/.test(e.message));

@@ -32,6 +32,8 @@ const rowsArb = fc.array(
   fc.record({ user: fc.integer({ min: 0, max: 7 }), item: fc.integer({ min: 0, max: 5 }), time: fc.integer({ min: 0, max: 4 }), click: fc.integer({ min: 0, max: 1 }) }),
   { maxLength: 60 },
 );
+/** Tables in which some user has enough impressions to build a dataset. */
+const usableArb = rowsArb.filter((rows) => [...expectedSequences(rows).values()].some((s) => s.length >= MIN_INTERACTIONS));
 
 function rawOf(rows: Row[]): RawData {
   const userFields = { file: "u.txt", names: ["f"] };
@@ -62,9 +64,10 @@ function userSequence(ds: Dataset, u: number): { items: number[]; labels: number
 test("sequences are each user's rows in a stable time sort; short users are left out and counted", () => {
   fc.assert(
     fc.property(rowsArb, (rows) => {
-      const ds = buildDataset(rawOf(rows));
       const want = expectedSequences(rows);
       const kept = [...want.keys()].filter((u) => want.get(u)!.length >= MIN_INTERACTIONS).sort((a, b) => a - b);
+      if (kept.length === 0) return assert.throws(() => buildDataset(rawOf(rows)), /df\.csv: no user has 3 or more impressions/);
+      const ds = buildDataset(rawOf(rows));
       assert.equal(Array.from(ds.userIds), kept);
       const short = [...want.values()].filter((s) => s.length < MIN_INTERACTIONS);
       assert.equal(ds.report, {
@@ -85,7 +88,7 @@ test("sequences are each user's rows in a stable time sort; short users are left
 
 test("leave-one-out: last = test, second-last = validation, the rest = train", () => {
   fc.assert(
-    fc.property(rowsArb, (rows) => {
+    fc.property(usableArb, (rows) => {
       const ds = buildDataset(rawOf(rows));
       const split = leaveOneOut(ds);
       for (let u = 0; u < ds.numUsers; u++) {
@@ -120,7 +123,7 @@ function expectedWindow(items: number[], labels: number[], last: number, T: numb
 
 test("windows: left-padded, slot t predicts its successor; training counts every slot, evaluation only the target", () => {
   fc.assert(
-    fc.property(rowsArb, fc.integer({ min: 1, max: 12 }), (rows, T) => {
+    fc.property(usableArb, fc.integer({ min: 1, max: 12 }), (rows, T) => {
       const ds = buildDataset(rawOf(rows));
       const split = leaveOneOut(ds);
       // Rows are filled over stale contents on purpose: each fill must clear its whole row.

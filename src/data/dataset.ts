@@ -111,6 +111,8 @@ export function buildDataset(raw: RawData): Dataset {
     }
   }
 
+  if (numUsers === 0) throw new DataError(t.file, 0, 0, "", `no user has ${MIN_INTERACTIONS} or more impressions (${t.rows} rows)`);
+
   // Bucket rows by user in file order (a counting sort, so stable), then sort each bucket by time.
   const seqStart = new Int32Array(numUsers + 1);
   for (let k = 0; k < count.length; k++) if (newUser[k] >= 0) seqStart[newUser[k] + 1] = count[k];
