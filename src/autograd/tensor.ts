@@ -28,9 +28,9 @@ export class Tensor {
     return this.shape.length === 0 ? 1 : this.shape[this.shape.length - 1]!;
   }
 
-  /** Number of rows when the tensor is read as a matrix [size / cols, cols]. */
+  /** Product of the leading axes: the row count when the tensor is read as a matrix [rows, cols]. */
   get rows(): number {
-    return this.cols === 0 ? 0 : this.size / this.cols;
+    return sizeOf(this.shape.slice(0, -1));
   }
 }
 
