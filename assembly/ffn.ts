@@ -23,10 +23,14 @@ const ABSENT: usize = <usize>-1;
   return w2Of(w, d, dff) + ((<usize>dff * <usize>d) << 2);
 }
 
-/** Every row of dst[rows×cols] = v[cols]. */
+/** Every row of dst[rows×cols] = v[cols] (SIMD stores: memory.copy costs a runtime call per row). */
 function broadcastRows(dst: usize, v: usize, rows: i32, cols: i32): void {
-  const bytes = <usize>cols << 2;
-  for (let r = 0; r < rows; r++) memory.copy(dst + <usize>r * bytes, v, bytes);
+  for (let r = 0; r < rows; r++) {
+    const row = dst + ((<usize>r * <usize>cols) << 2);
+    let j = 0;
+    for (; j + 4 <= cols; j += 4) v128.store(row + (<usize>j << 2), v128.load(v + (<usize>j << 2)));
+    for (; j < cols; j++) store<f32>(row + (<usize>j << 2), load<f32>(v + (<usize>j << 2)));
+  }
 }
 
 /** acc[cols] += row[cols]. */

@@ -32,14 +32,24 @@ export function layernorm_forward(x: usize, w: usize, y: usize, save: usize, row
     const vm = f32x4.splat(m0);
     let c = zero;
     let c2 = zero;
+    let e = zero;
+    let e2 = zero;
     j = 0;
+    for (; j + 8 <= d; j += 8) {
+      const t = f32x4.sub(v128.load(xr + (<usize>j << 2)), vm);
+      const u = f32x4.sub(v128.load(xr + (<usize>j << 2), 16), vm);
+      c = f32x4.add(c, t);
+      c2 = madd(t, t, c2);
+      e = f32x4.add(e, u);
+      e2 = madd(u, u, e2);
+    }
     for (; j + 4 <= d; j += 4) {
       const t = f32x4.sub(v128.load(xr + (<usize>j << 2)), vm);
       c = f32x4.add(c, t);
       c2 = madd(t, t, c2);
     }
-    let dc = hsum(c);
-    let dc2 = hsum(c2);
+    let dc = hsum(f32x4.add(c, e));
+    let dc2 = hsum(f32x4.add(c2, e2));
     for (; j < d; j++) {
       const t = load<f32>(xr + (<usize>j << 2)) - m0;
       dc += t;
