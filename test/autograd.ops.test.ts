@@ -11,10 +11,6 @@ import { wasmBackends } from "./helpers.js";
 
 const CASES: GradCase[] = [...basicCases];
 const RUNS = 12;
-// Cases whose WASM kernels (elementwise family, branch misc) have not landed on this branch yet:
-// their WASM comparison joins once they do.
-const WASM_PENDING = new Set(["linear", "mlp (linear, relu, linear on a constant input)", "add (a tensor used twice accumulates)",
-  "addBroadcast (positions onto every sequence)", "relu", "maskRows", "dropout"]);
 
 function dimsArbitrary(c: GradCase): fc.Arbitrary<Dims> {
   const rec: Record<string, fc.Arbitrary<number>> = {};
@@ -41,7 +37,6 @@ for (const c of CASES) {
     for (const [k, d] of c.edge.entries()) fail(c, d, "finite differences", fdCheck(c, d, 10 + k));
     fc.assert(fc.property(dimsArbitrary(c), seeds, (d, seed) => fail(c, d, `finite differences (seed ${seed})`, fdCheck(c, d, seed))), { numRuns: RUNS, seed: 5 });
   });
-  if (WASM_PENDING.has(c.name)) continue;
   test(`${c.name}: WASM values and gradients equal the f64 reference`, async () => {
     for (const [k, d] of c.edge.entries()) await againstReference(c, d, 20 + k);
     await fc.assert(fc.asyncProperty(dimsArbitrary(c), seeds, (d, seed) => againstReference(c, d, seed)), { numRuns: RUNS, seed: 6 });
