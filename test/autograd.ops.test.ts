@@ -7,9 +7,10 @@ import fc from "fast-check";
 import { RefBackend } from "../src/kernels/ref-backend.js";
 import { compareResults, fdCheck, nonFinite, run, type Dims, type GradCase } from "./autograd-harness.js";
 import { basicCases } from "./autograd-cases.js";
+import { kernelCases } from "./autograd-kernel-cases.js";
 import { wasmBackends } from "./helpers.js";
 
-const CASES: GradCase[] = [...basicCases];
+const CASES: GradCase[] = [...basicCases, ...kernelCases];
 const RUNS = 12;
 
 function dimsArbitrary(c: GradCase): fc.Arbitrary<Dims> {
