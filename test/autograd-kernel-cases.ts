@@ -9,7 +9,8 @@ import { ffn } from "../src/autograd/ops/ffn.js";
 import { layerNorm } from "../src/autograd/ops/layernorm.js";
 import { linear } from "../src/autograd/ops/linear.js";
 import { maskedMean } from "../src/autograd/ops/mean.js";
-import { scaleRows } from "../src/autograd/ops/scale.js";
+import { scale, scaleRows } from "../src/autograd/ops/scale.js";
+import { bceLoss } from "../src/autograd/ops/bce.js";
 import { softmaxRows } from "../src/autograd/ops/softmax.js";
 import { add } from "../src/autograd/ops/add.js";
 import { reshape } from "../src/autograd/ops/view.js";
@@ -17,6 +18,19 @@ import { defineCase, type GradCase } from "./autograd-harness.js";
 import { randomMask, scaledNormal } from "./autograd-cases.js";
 
 export const kernelCases: GradCase[] = [
+  defineCase<{ n: number; big: number; noWeight: number }>({
+    name: "bceLoss (weights as mask; large logits; no weight at all gives 0)",
+    dims: { n: [1, 30], big: [0, 1], noWeight: [0, 1] },
+    edge: [{ n: 1, big: 0, noWeight: 0 }, { n: 9, big: 1, noWeight: 0 }, { n: 5, big: 0, noWeight: 1 }],
+    params: (d) => [{ name: "x", shape: [d.n], init: scaledNormal(d.big ? 60 : 2) }],
+    build: (tp, p, d, rng) => {
+      const labels = tp.constant(Array.from({ length: d.n }, () => (rng.next() < 0.5 ? 1 : 0)));
+      const weights = tp.constant(Array.from({ length: d.n }, () => (d.noWeight ? 0 : rng.next() < 0.7 ? 1 : 0)));
+      // a loss scaled afterwards checks that backward applies the incoming gradient
+      return scale(tp, bceLoss(tp, p("x"), labels, weights), 3);
+    },
+    tol: { abs: 1e-7, rel: 1e-5 },
+  }),
   defineCase<{ rows: number; d: number; big: number }>({
     name: "layerNorm",
     dims: { rows: [1, 6], d: [2, 12], big: [0, 1] },
