@@ -7,7 +7,7 @@ import { Arena } from "../src/kernels/arena.js";
 import type { Backend } from "../src/kernels/backend.js";
 import { RefBackend } from "../src/kernels/ref-backend.js";
 import { Rng } from "../src/util/rng.js";
-import { ParamStore } from "../src/autograd/params.js";
+import { ParamStore, type Partition } from "../src/autograd/params.js";
 import { normalInit, type Init } from "../src/autograd/init.js";
 import { Tape } from "../src/autograd/tape.js";
 import type { Tensor } from "../src/autograd/tensor.js";
@@ -26,7 +26,8 @@ export interface GradCase<D extends Dims = Dims> {
   dims: { [K in keyof D]: [number, number] };
   /** Shapes always checked: sizes 1, T = 1, all-padding rows, large values... */
   edge: D[];
-  params(d: D): { name: string; shape: number[]; init?: Init }[];
+  /** The tensors whose gradients are checked (partition: default "shared"). */
+  params(d: D): { name: string; shape: number[]; init?: Init; partition?: Partition }[];
   /** Builds the graph; `rng` is fresh with the same seed on every call (constants, dropout). */
   build(tp: Tape, p: (name: string) => Tensor, d: D, rng: Rng): Tensor;
   /** WASM (f32) against the f64 reference. */
@@ -48,7 +49,7 @@ export interface Instance {
 }
 
 export function instantiate(be: Backend, c: GradCase, d: Dims, seed: number): Instance {
-  const specs = c.params(d).map((p) => ({ name: p.name, partition: "shared" as const, shape: p.shape, init: p.init ?? normalInit(1) }));
+  const specs = c.params(d).map((p) => ({ name: p.name, partition: p.partition ?? "shared", shape: p.shape, init: p.init ?? normalInit(1) }));
   const ps = new ParamStore(be, specs, new Rng(seed));
   const tp = new Tape(be, new Arena(be, 1 << 12));
   const get = (name: string): Tensor => ps.get(name);
