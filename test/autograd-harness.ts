@@ -3,6 +3,7 @@
 // a fixed random R (seeded into out's gradient). Checks: (1) on the f64 reference backend the
 // tape's gradients equal central finite differences; (2) a WASM backend's values and gradients
 // equal the f64 reference's, within a tolerance relative to each tensor's peak magnitude.
+import fc from "fast-check";
 import { Arena } from "../src/kernels/arena.js";
 import type { Backend } from "../src/kernels/backend.js";
 import { RefBackend } from "../src/kernels/ref-backend.js";
@@ -36,6 +37,13 @@ export interface GradCase<D extends Dims = Dims> {
 
 export function defineCase<D extends Dims>(c: GradCase<D>): GradCase {
   return c as unknown as GradCase;
+}
+
+/** Random dimensions of a case, for fast-check. */
+export function dimsArbitrary(c: GradCase): fc.Arbitrary<Dims> {
+  const rec: Record<string, fc.Arbitrary<number>> = {};
+  for (const [k, [lo, hi]] of Object.entries(c.dims)) rec[k] = fc.integer({ min: lo, max: hi });
+  return fc.record(rec) as fc.Arbitrary<Dims>;
 }
 
 export interface Instance {

@@ -5,19 +5,13 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { RefBackend } from "../src/kernels/ref-backend.js";
-import { compareResults, fdCheck, nonFinite, run, type Dims, type GradCase } from "./autograd-harness.js";
+import { compareResults, dimsArbitrary, fdCheck, nonFinite, run, type Dims, type GradCase } from "./autograd-harness.js";
 import { basicCases } from "./autograd-cases.js";
 import { kernelCases } from "./autograd-kernel-cases.js";
 import { wasmBackends } from "./helpers.js";
 
 const CASES: GradCase[] = [...basicCases, ...kernelCases];
 const RUNS = 12;
-
-function dimsArbitrary(c: GradCase): fc.Arbitrary<Dims> {
-  const rec: Record<string, fc.Arbitrary<number>> = {};
-  for (const [k, [lo, hi]] of Object.entries(c.dims)) rec[k] = fc.integer({ min: lo, max: hi });
-  return fc.record(rec) as fc.Arbitrary<Dims>;
-}
 
 function fail(c: GradCase, d: Dims, where: string, errs: string[]): void {
   if (errs.length) assert.unreachable(`${c.name} ${where} at ${JSON.stringify(d)}:\n  ${errs.slice(0, 5).join("\n  ")}`);

@@ -6,19 +6,13 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import type { Backend } from "../src/kernels/backend.js";
 import { RefBackend } from "../src/kernels/ref-backend.js";
-import { detectSimd, loadWasmBackend, type WasmBackend } from "../src/kernels/wasm-backend.js";
+import { detectSimd, loadWasmBackend, WasmBackend } from "../src/kernels/wasm-backend.js";
 import { PARTITIONS } from "../src/autograd/params.js";
-import { compareResults, fdCheck, instantiate, nonFinite, run, type Dims } from "./autograd-harness.js";
+import { compareResults, dimsArbitrary, fdCheck, instantiate, nonFinite, run, type Dims } from "./autograd-harness.js";
 import { stackCase } from "./autograd-stack.js";
 import { wasmBackends } from "./helpers.js";
 
 const SAMPLE = 12;
-
-function dimsArbitrary(): fc.Arbitrary<Dims> {
-  const rec: Record<string, fc.Arbitrary<number>> = {};
-  for (const [k, [lo, hi]] of Object.entries(stackCase.dims)) rec[k] = fc.integer({ min: lo, max: hi });
-  return fc.record(rec) as fc.Arbitrary<Dims>;
-}
 
 function finiteDifferences(d: Dims, seed: number, sample: number): void {
   const errs = fdCheck(stackCase, d, seed, sample);
@@ -38,12 +32,12 @@ const seeds = fc.integer({ min: 0, max: 2 ** 30 });
 
 test("stack: gradients of every parameter equal finite differences (sampled)", () => {
   for (const [k, d] of stackCase.edge.entries()) finiteDifferences(d, 40 + k, SAMPLE);
-  fc.assert(fc.property(dimsArbitrary(), seeds, (d, seed) => finiteDifferences(d, seed, 3)), { numRuns: 10, seed: 7 });
+  fc.assert(fc.property(dimsArbitrary(stackCase), seeds, (d, seed) => finiteDifferences(d, seed, 3)), { numRuns: 10, seed: 7 });
 });
 
 test("stack: WASM loss and gradients equal the f64 reference", async () => {
   for (const [k, d] of stackCase.edge.entries()) await againstReference(d, 50 + k);
-  await fc.assert(fc.asyncProperty(dimsArbitrary(), seeds, againstReference), { numRuns: 10, seed: 8 });
+  await fc.assert(fc.asyncProperty(dimsArbitrary(stackCase), seeds, againstReference), { numRuns: 10, seed: 8 });
 });
 
 /** Fresh backends (the alloc counter is patched in, so the shared test backends are not used). */
@@ -76,9 +70,10 @@ test("stack: after warm-up a training step (forward, backward, AdamW) allocates 
       return value;
     };
     const losses = [step(1), step(2)];
-    const before = { allocs, arena: inst.tp.arena.backendAllocs, bytes: "memoryBytes" in be ? (be as WasmBackend).memoryBytes : 0 };
+    const bytes = (): number => (be instanceof WasmBackend ? be.memoryBytes : be.f.length);
+    const before = { allocs, arena: inst.tp.arena.backendAllocs, bytes: bytes() };
     for (let k = 3; k <= 30; k++) losses.push(step(k));
-    const after = { allocs, arena: inst.tp.arena.backendAllocs, bytes: "memoryBytes" in be ? (be as WasmBackend).memoryBytes : 0 };
+    const after = { allocs, arena: inst.tp.arena.backendAllocs, bytes: bytes() };
     assert.equal(after, before, `${be.name}: a step after warm-up allocated`);
     assert.ok(losses.every(Number.isFinite), `${be.name}: non-finite loss`);
     // same batch and dropout masks every step: the optimiser must make progress on it
