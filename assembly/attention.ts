@@ -34,6 +34,15 @@ function firstRealKey(mrow: usize, T: i32): i32 {
   return s;
 }
 
+/**
+ * First query row that sees a real key, given the first real key c0 (T when there is none): the
+ * rows before it have all keys masked, so their P and ctx rows are 0.
+ */
+// @ts-ignore: decorator
+@inline function firstQuery(c0: i32, T: i32, causal: bool): i32 {
+  return causal || c0 == T ? c0 : 0;
+}
+
 /** Copies the contiguous rows src[B·T×d] + bias into the slot at `slot` of every batch row's save. */
 function scatterBias(src: usize, save: usize, slot: i32, bias: usize, B: i32, T: i32, d: i32, stride: i32): void {
   for (let b = 0; b < B; b++) {
@@ -142,18 +151,15 @@ function softmaxBackwardRow(p: usize, g: usize, n: i32, scale: f32): void {
 
 /**
  * One batch row, all heads: P (in `base`'s save slot) and ctx rows (contiguous T×d at ctx) from the
- * Q, K, V already in the slot.
+ * Q, K, V already in the slot. step: query rows per block (ROW_BLOCK when causal, else T).
  */
-function attendForward(base: usize, mrow: usize, ctx: usize, T: i32, d: i32, heads: i32, causal: bool): void {
+function attendForward(base: usize, mrow: usize, ctx: usize, T: i32, d: i32, heads: i32, scale: f32, step: i32, causal: bool): void {
   const dh = d / heads;
-  const scale: f32 = 1 / Mathf.sqrt(<f32>dh);
   const Q = base;
   const K = at(base, T * d);
   const V = at(base, 2 * T * d);
   const c0 = firstRealKey(mrow, T);
-  // query rows before t0 have no real key: their P rows and ctx rows are 0
-  const t0 = causal || c0 == T ? c0 : 0;
-  const step = causal ? ROW_BLOCK : T;
+  const t0 = firstQuery(c0, T, causal);
   memory.fill(ctx, 0, <usize>(t0 * d) << 2);
   for (let h = 0; h < heads; h++) {
     const P = at(base, 4 * T * d + h * T * T);
@@ -179,15 +185,16 @@ function attendForward(base: usize, mrow: usize, ctx: usize, T: i32, d: i32, hea
  * One batch row, all heads: dQ, dK, dV rows (contiguous T×d each) from dctx rows and the save slot
  * at `base`. dS is a T×T scratch matrix; only the region the forward pass computed is touched.
  */
-function attendBackward(base: usize, mrow: usize, dctx: usize, dQ: usize, dK: usize, dV: usize, dS: usize, T: i32, d: i32, heads: i32, causal: bool): void {
+function attendBackward(
+  base: usize, mrow: usize, dctx: usize, dQ: usize, dK: usize, dV: usize, dS: usize,
+  T: i32, d: i32, heads: i32, scale: f32, step: i32, causal: bool,
+): void {
   const dh = d / heads;
-  const scale: f32 = 1 / Mathf.sqrt(<f32>dh);
   const Q = base;
   const K = at(base, T * d);
   const V = at(base, 2 * T * d);
   const c0 = firstRealKey(mrow, T);
-  const t0 = causal || c0 == T ? c0 : 0;
-  const step = causal ? ROW_BLOCK : T;
+  const t0 = firstQuery(c0, T, causal);
   // rows that no (query, real key) pair reaches get no gradient
   memory.fill(dQ, 0, <usize>(t0 * d) << 2);
   memory.fill(dK, 0, <usize>(c0 * d) << 2);
@@ -226,6 +233,8 @@ export function attention_forward(
   const dd = d * d;
   const bq = at(w, 4 * dd);
   const stride = saveStride(T, d, heads);
+  const scale: f32 = 1 / Mathf.sqrt(<f32>(d / heads));
+  const step = causal != 0 ? ROW_BLOCK : T;
   const tmp = scratchPtr;
   sgemm_nn(rows, d, d, xq, d, w, d, tmp, d, false);
   scatterBias(tmp, save, 0, bq, B, T, d, stride);
@@ -236,7 +245,7 @@ export function attention_forward(
   for (let b = 0; b < B; b++) {
     const base = at(save, b * stride);
     const ctx = at(tmp, b * T * d);
-    attendForward(base, at(mask, b * T), ctx, T, d, heads, causal != 0);
+    attendForward(base, at(mask, b * T), ctx, T, d, heads, scale, step, causal != 0);
     memory.copy(at(base, 3 * T * d), ctx, <usize>(T * d) << 2);
   }
   fillRows(out, at(bq, 3 * d), rows, d);
@@ -257,6 +266,8 @@ export function attention_backward(
   const dd = d * d;
   const n = rows * d;
   const stride = saveStride(T, d, heads);
+  const scale: f32 = 1 / Mathf.sqrt(<f32>(d / heads));
+  const step = causal != 0 ? ROW_BLOCK : T;
   // scratch: [ctx, then dctx | dQ | dK | dV] rows×d each, then one T×T dS
   const g0 = scratchPtr;
   const gq = at(g0, n);
@@ -271,7 +282,7 @@ export function attention_backward(
   sgemm_nt(rows, d, d, dout, d, at(w, 3 * dd), d, g0, d, false);
   for (let b = 0; b < B; b++) {
     const r = b * T * d;
-    attendBackward(at(save, b * stride), at(mask, b * T), at(g0, r), at(gq, r), at(gk, r), at(gv, r), dS, T, d, heads, causal != 0);
+    attendBackward(at(save, b * stride), at(mask, b * T), at(g0, r), at(gq, r), at(gk, r), at(gv, r), dS, T, d, heads, scale, step, causal != 0);
   }
   // input projections: weight and bias gradients, then input gradients
   sgemm_tn(d, d, rows, xq, d, gq, d, dw, d, true);
