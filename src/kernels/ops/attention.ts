@@ -49,8 +49,8 @@ const edge: A[] = [
   { B: 2, T: 6, d: 12, heads: 3, causal: 0, pad: 2 },
   { B: 3, T: 11, d: 7, heads: 1, causal: 0, pad: 1 },
   { B: 2, T: 10, d: 9, heads: 3, causal: 1, pad: 2 },
-  // more than two causal row blocks, with a 1-row remainder, in a left-padded batch
-  { B: 3, T: 33, d: 8, heads: 2, causal: 1, pad: 1 },
+  // several causal row blocks (20 rows each in the kernel), in a left-padded batch
+  { B: 3, T: 41, d: 8, heads: 2, causal: 1, pad: 1 },
   { B: 1, T: 17, d: 48, heads: 1, causal: 1, pad: 0 },
 ];
 
