@@ -36,6 +36,24 @@ test("allocations are aligned, disjoint, and a repeated step reuses the same off
   );
 });
 
+test("after a step, any step whose requests are no larger (one by one) allocates nothing", () => {
+  // the model's steps differ only in how many positions are scored, so this is what keeps them
+  // allocation-free once the largest step has run
+  const sizesArb = fc.array(fc.integer({ min: 0, max: 200 }), { minLength: 1, maxLength: 30 });
+  fc.assert(
+    fc.property(sizesArb, fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { minLength: 30, maxLength: 30 }), fc.integer({ min: 1, max: 256 }), (big, shrink, chunk) => {
+      const a = new Arena(new RefBackend("f32"), chunk);
+      step(a, big);
+      const allocs = a.backendAllocs;
+      a.reset();
+      const small = big.map((n, k) => Math.floor(n * shrink[k]!));
+      assertDisjointAligned(step(a, small), small);
+      assert.is(a.backendAllocs, allocs);
+    }),
+    { numRuns: 200, seed: 2 },
+  );
+});
+
 test("a larger step after reset extends the chunks once, then is stable", () => {
   const be = new RefBackend("f32");
   const a = new Arena(be, 64);
