@@ -51,6 +51,8 @@ export const stackCase: GradCase = defineCase<StackDims>({
   edge: [
     { B: 2, T: 5, F: 2, dim: 4, vocab: 5, U: 2, hidden: 8, allPad: 1, pct: 20 },
     { B: 2, T: 1, F: 2, dim: 2, vocab: 3, U: 1, hidden: 4, allPad: 0, pct: 0 },
+    // nothing but padding: no position is scored, the loss is 0 and so is every gradient
+    { B: 1, T: 3, F: 1, dim: 2, vocab: 2, U: 1, hidden: 2, allPad: 1, pct: 0 },
   ],
   params: (s) => {
     const d = s.F * s.dim;
