@@ -12,6 +12,7 @@ import { ParamStore, type ParamSpec } from "../src/autograd/params.js";
 import { constantInit, normalInit, segmentsInit, uniformInit } from "../src/autograd/init.js";
 import { add, addBroadcast } from "../src/autograd/ops/add.js";
 import { scale } from "../src/autograd/ops/scale.js";
+import { maskRows } from "../src/autograd/ops/mask.js";
 import { reshape, sliceRows } from "../src/autograd/ops/view.js";
 
 function fresh(): { be: RefBackend; tp: Tape } {
@@ -128,6 +129,8 @@ test("constants take no gradient; backward needs a scalar or a seed", () => {
   tp.backward(y, [1, 2, 3, 4, 5, 6]);
   assert.equal(read(be, ps.get("v").grad, 3), [5, 7, 9]);
   assert.throws(() => tp.grad(tp.indices([0, 1])), /index tensors/);
+  assert.throws(() => scale(tp, tp.indices([0, 1]), 2), /not a differentiable input/);
+  assert.throws(() => maskRows(tp, tp.constant([1, 2], [2, 1]), tp.indices([1, 0])), /i32 tensor/);
 });
 
 test("when not recording, ops compute values and record nothing", () => {

@@ -20,6 +20,7 @@ export class Tape {
   /** An uninitialised activation of `shape` that needs gradients when any input does. */
   output(shape: readonly number[], ...inputs: Tensor[]): Tensor {
     const n = sizeOf(shape);
+    for (const t of inputs) if (t.dtype !== "f32") throw new TypeError(`Tape.output: an i32 tensor [${t.shape.join(", ")}] is not a differentiable input`);
     const needs = this.recording && inputs.some((t) => t.requiresGrad);
     return new Tensor(this.arena.alloc(n), shape, NONE, needs);
   }

@@ -3,7 +3,7 @@
 import { attentionParamSize, attentionSaveSize } from "../../kernels/kernels.js";
 import type { Tape } from "../tape.js";
 import type { Tensor } from "../tensor.js";
-import { need, shapeStr } from "./check.js";
+import { need, needFloat, shapeStr } from "./check.js";
 
 export interface AttentionOptions {
   heads: number;
@@ -13,7 +13,7 @@ export interface AttentionOptions {
 
 /**
  * xq, xkv: [B, T, d]; w: the fused slice [Wq | Wk | Wv | Wo | bq | bk | bv | bo]
- * (attentionParamSize(d)); mask: f32 [B, T], 1 for a real item, 0 for padding keys.
+ * (attentionParamSize(d)); mask: f32 [B, T], 1 for a real item, 0 for padding keys (a constant: it takes no gradient).
  */
 export function attention(tp: Tape, xq: Tensor, xkv: Tensor, w: Tensor, mask: Tensor, opts: AttentionOptions): Tensor {
   const be = tp.be;
@@ -24,6 +24,7 @@ export function attention(tp: Tape, xq: Tensor, xkv: Tensor, w: Tensor, mask: Te
   need(xkv.shape.length === 3 && xkv.shape.every((s, k) => s === xq.shape[k]), "attention", () => `xkv ${shapeStr(xkv)} vs xq ${shapeStr(xq)}`);
   need(Number.isInteger(heads) && heads >= 1 && d % heads === 0, "attention", () => `d = ${d} is not divisible by ${heads} heads`);
   need(w.size === attentionParamSize(d), "attention", () => `w has ${w.size} floats, expected ${attentionParamSize(d)}`);
+  needFloat("attention", mask);
   need(mask.size === B * T, "attention", () => `mask ${shapeStr(mask)} for B = ${B}, T = ${T}`);
   const out = tp.output(xq.shape, xq, xkv, w);
   const save = tp.arena.alloc(attentionSaveSize(B, T, d, heads));

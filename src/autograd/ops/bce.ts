@@ -2,11 +2,12 @@
 // the mask of positions that have a target (0 for padding and for the last position).
 import type { Tape } from "../tape.js";
 import type { Tensor } from "../tensor.js";
-import { need, shapeStr } from "./check.js";
+import { need, needFloat, shapeStr } from "./check.js";
 
 export function bceLoss(tp: Tape, logits: Tensor, labels: Tensor, weights: Tensor): Tensor {
   const be = tp.be;
   const n = logits.size;
+  needFloat("bceLoss", labels, weights);
   need(labels.size === n && weights.size === n, "bceLoss", () => `logits ${shapeStr(logits)}, labels ${shapeStr(labels)}, weights ${shapeStr(weights)}`);
   const y = tp.output([1], logits);
   const v = be.bceForward(logits.offset, labels.offset, weights.offset, n);

@@ -6,6 +6,11 @@ export function need(ok: boolean, op: string, what: () => string): void {
   if (!ok) throw new RangeError(`${op}: ${what()}`);
 }
 
+/** Masks, labels and weights are read as floats: an index tensor there is a bug. */
+export function needFloat(op: string, ...ts: Tensor[]): void {
+  for (const t of ts) need(t.dtype === "f32", op, () => `an i32 tensor ${shapeStr(t)} where floats are expected`);
+}
+
 export function shapeStr(t: Tensor): string {
   return `[${t.shape.join(", ")}]`;
 }

@@ -1,12 +1,13 @@
 // y[r, :] = x[r, :]·mask[r]: zeroes the padding positions (mask 0) so that they carry neither
 // values nor gradients. Backward: dx += dy·mask, through a temporary so the kernels stay
-// in-place ones.
+// in-place ones. The mask is a constant: it takes no gradient.
 import type { Tape } from "../tape.js";
 import type { Tensor } from "../tensor.js";
-import { need, shapeStr } from "./check.js";
+import { need, needFloat, shapeStr } from "./check.js";
 
 export function maskRows(tp: Tape, x: Tensor, mask: Tensor): Tensor {
   const be = tp.be;
+  needFloat("maskRows", mask);
   need(mask.size === x.rows, "maskRows", () => `mask ${shapeStr(mask)} for ${x.rows} rows of ${shapeStr(x)}`);
   const rows = x.rows;
   const cols = x.cols;

@@ -3,13 +3,15 @@
 import type { FloatArray } from "../../kernels/backend.js";
 import type { Tape } from "../tape.js";
 import type { Tensor } from "../tensor.js";
-import { need, shapeStr } from "./check.js";
+import { need, needFloat, shapeStr } from "./check.js";
 
 /**
  * x: [B, T, d] (any shape with B·T rows of d), mask: [B, T] → [B, d]:
- * out[b] = Σₜ mask[b,t]·x[b,t] / Σₜ mask[b,t], and 0 for a sequence that is all padding.
+ * out[b] = Σₜ mask[b,t]·x[b,t] / Σₜ mask[b,t], and 0 for a sequence that is all padding. The mask
+ * is a constant: it takes no gradient.
  */
 export function maskedMean(tp: Tape, x: Tensor, mask: Tensor): Tensor {
+  needFloat("maskedMean", mask);
   need(mask.shape.length === 2 && mask.size === x.rows, "maskedMean", () => `mask ${shapeStr(mask)} for x ${shapeStr(x)}`);
   const [B, T] = mask.shape as [number, number];
   const d = x.cols;
