@@ -2,6 +2,7 @@
 // sparsification with error feedback, and blockwise int8 quantisation. Byte pointers; inputs are
 // finite (the host checks updates with non_finite_index first).
 import { scratchPtr } from "./common";
+import { add } from "./elementwise";
 
 export function delta(next: usize, prev: usize, out: usize, n: i32): void {
   let j = 0;
@@ -37,19 +38,6 @@ const LANES: usize = 4;
 /** Scratch bytes: the top digit's per-lane histograms (the lower digits reuse the first). */
 export function topk_select_scratch(n: i32, k: i32): usize {
   return LANES * HIST_BYTES;
-}
-
-/** u = x + residual, stored in residual (k = 0: nothing is sent). */
-function accumulate(x: usize, residual: usize, n: i32): void {
-  let j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const o = <usize>j << 2;
-    v128.store(residual + o, f32x4.add(v128.load(x + o), v128.load(residual + o)));
-  }
-  for (; j < n; j++) {
-    const o = <usize>j << 2;
-    store<f32>(residual + o, load<f32>(x + o) + load<f32>(residual + o));
-  }
 }
 
 // @ts-ignore: decorator
@@ -115,7 +103,8 @@ function histogram(u: usize, n: i32, hist: usize, lo: u32, span: u32, shift: u32
 export function topk_select(x: usize, residual: usize, outIdx: usize, outVal: usize, n: i32, k: i32): i32 {
   const take = max(min(k, n), 0);
   if (take == 0) {
-    accumulate(x, residual, n);
+    // nothing is sent: u = x + residual stays in the residual
+    add(x, residual, residual, n);
     return 0;
   }
   if (take == n) return keepAll(x, residual, outIdx, outVal, n);
