@@ -92,10 +92,7 @@ function histogram(u: usize, n: i32, hist: usize, lo: u32, span: u32, shift: u32
     const end = min(j + 4, n);
     for (let t = j; t < end; t++) {
       const key = load<u32>(u + (<usize>t << 2)) & KEY_MASK;
-      if (key - lo < span) {
-        const bin = hist + (<usize>((key >>> shift) & mask) << 2);
-        store<u32>(bin, load<u32>(bin) + 1);
-      }
+      if (key - lo < span) bump(hist + (<usize>((key >>> shift) & mask) << 2));
     }
   }
 }
