@@ -19,6 +19,20 @@ interface RawExports {
 }
 type KernelExports = Record<string, Fn>;
 
+/** Every export the contract needs; checked at load so a stale build fails at once, by name. */
+const REQUIRED_EXPORTS = [
+  "gemm_ab", "gemm_abt", "gemm_atb", "attention_forward", "attention_backward", "ffn_forward", "ffn_backward",
+  "layernorm_forward", "layernorm_backward", "embedding_gather", "embedding_scatter_add", "bce_forward",
+  "bce_backward", "adam_step", "axpy", "scale", "weighted_sum", "l2_norm", "clip_by_norm", "non_finite_index",
+  "add", "mul", "mul_row_mask", "add_row_vector", "col_sum_acc", "relu_forward", "relu_backward", "delta",
+  "topk_select", "quantize_int8", "dequantize_int8",
+];
+
+/** The int8 kernels loop per block: a block below 1 would never advance, so it is refused here. */
+function checkBlock(block: number): void {
+  if (!(Number.isInteger(block) && block >= 1)) throw new RangeError(`fedfacet: int8 block size must be an integer >= 1, got ${block}`);
+}
+
 /** An optional element offset as a byte pointer (NONE stays -1). */
 function opt(offset: number): number {
   return offset < 0 ? -1 : offset * 4;
@@ -103,6 +117,10 @@ export class WasmBackend implements Backend {
   private readonly need = new Map<string, Fn>();
 
   constructor(private readonly ex: RawExports, readonly level: SimdLevel) {
+    const missing = REQUIRED_EXPORTS.filter((name) => typeof ex[name] !== "function");
+    if (missing.length) {
+      throw new Error(`fedfacet: the WASM module lacks kernels ${missing.join(", ")} (a stale or foreign build? run npm run build)`);
+    }
     this.k = ex as unknown as KernelExports;
     for (const [name, v] of Object.entries(ex)) {
       if (name.endsWith("_scratch") && typeof v === "function") this.need.set(name.slice(0, -"_scratch".length), v as Fn);
@@ -292,9 +310,11 @@ export class WasmBackend implements Backend {
     return this.k.topk_select(x * 4, residual * 4, outIdx * 4, outVal * 4, n, k);
   }
   quantizeInt8(x: number, n: number, block: number, q: number, scales: number): void {
+    checkBlock(block);
     this.k.quantize_int8(x * 4, q * 4, scales * 4, n, block);
   }
   dequantizeInt8(q: number, scales: number, n: number, block: number, out: number): void {
+    checkBlock(block);
     this.k.dequantize_int8(q * 4, scales * 4, out * 4, n, block);
   }
 }
