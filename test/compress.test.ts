@@ -63,6 +63,14 @@ test("int8: dequantise(quantise(x)) is within scale/2 of x, scale = max|x|/127 p
   );
 });
 
+test("int8: a block size below 1 is refused with a clear error on every backend", async () => {
+  for (const be of await backends()) {
+    for (const block of [0, -3, 2.5]) {
+      assert.throws(() => roundTrip(be, [1, 2, 3], block), /block size must be an integer >= 1/, `${be.name} block ${block}`);
+    }
+  }
+});
+
 test("int8: exact halves round away from zero", async () => {
   // a leading 127 makes the scale exactly 1, so q = x rounded
   const x = [127, 2.5, -2.5, 0.5, -0.5, 126.5, -126.5, 0.49999997];

@@ -184,3 +184,8 @@ export function int8ScaleCount(n: number, block: number): number {
 export function int8Elements(n: number): number {
   return Math.ceil(n / 4);
 }
+
+/** The int8 kernels loop per block: a block below 1 would never advance, so backends refuse it. */
+export function checkInt8Block(block: number): void {
+  if (!(Number.isInteger(block) && block >= 1)) throw new RangeError(`fedfacet: int8 block size must be an integer >= 1, got ${block}`);
+}

@@ -3,7 +3,7 @@
 // finite-difference gradient checks). It is the oracle, never the fast path.
 import type { Backend, BackendName, FloatArray } from "./backend.js";
 import { Heap } from "./heap.js";
-import type { Flag } from "./kernels.js";
+import { checkInt8Block, type Flag } from "./kernels.js";
 import * as adam from "./ref/adam.js";
 import * as attention from "./ref/attention.js";
 import * as compress from "./ref/compress.js";
@@ -167,9 +167,11 @@ export class RefBackend implements Backend {
     return compress.topkSelect(this, x, residual, n, k, outIdx, outVal);
   }
   quantizeInt8(x: number, n: number, block: number, q: number, scales: number): void {
+    checkInt8Block(block);
     compress.quantizeInt8(this, x, n, block, q, scales);
   }
   dequantizeInt8(q: number, scales: number, n: number, block: number, out: number): void {
+    checkInt8Block(block);
     compress.dequantizeInt8(this, q, scales, n, block, out);
   }
 }

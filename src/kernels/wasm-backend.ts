@@ -3,7 +3,7 @@
 // it loads unchanged in Node 20+, browsers, Deno and Workers.
 import type { Backend, BackendName } from "./backend.js";
 import { Heap } from "./heap.js";
-import type { Flag } from "./kernels.js";
+import { checkInt8Block, type Flag } from "./kernels.js";
 import { SIMD_WASM_BASE64, RELAXED_WASM_BASE64 } from "./wasm-binaries.generated.js";
 
 /**
@@ -27,11 +27,6 @@ const REQUIRED_EXPORTS = [
   "add", "mul", "mul_row_mask", "add_row_vector", "col_sum_acc", "relu_forward", "relu_backward", "delta",
   "topk_select", "quantize_int8", "dequantize_int8",
 ];
-
-/** The int8 kernels loop per block: a block below 1 would never advance, so it is refused here. */
-function checkBlock(block: number): void {
-  if (!(Number.isInteger(block) && block >= 1)) throw new RangeError(`fedfacet: int8 block size must be an integer >= 1, got ${block}`);
-}
 
 /** An optional element offset as a byte pointer (NONE stays -1). */
 function opt(offset: number): number {
@@ -310,11 +305,11 @@ export class WasmBackend implements Backend {
     return this.k.topk_select(x * 4, residual * 4, outIdx * 4, outVal * 4, n, k);
   }
   quantizeInt8(x: number, n: number, block: number, q: number, scales: number): void {
-    checkBlock(block);
+    checkInt8Block(block);
     this.k.quantize_int8(x * 4, q * 4, scales * 4, n, block);
   }
   dequantizeInt8(q: number, scales: number, n: number, block: number, out: number): void {
-    checkBlock(block);
+    checkInt8Block(block);
     this.k.dequantize_int8(q * 4, scales * 4, out * 4, n, block);
   }
 }
