@@ -49,7 +49,7 @@ export class GroupExperts implements Module {
       slot[b] = placed[routes[b]!]!++;
       order[slot[b]!] = b;
     }
-    const perRow = x.size / Math.max(B, 1);
+    const perRow = x.size / B;
     const sorted = selectRows(tp, reshape(tp, x, [B, perRow]), indexTensor(tp, [B], (j) => order[j]!));
     const parts: Tensor[] = [];
     for (let k = 0; k < K; k++) {
