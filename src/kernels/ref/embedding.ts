@@ -1,10 +1,18 @@
-// Reference (oracle) for assembly/embedding.ts. (To be written with the kernel.)
+// Reference (oracle) for assembly/embedding.ts.
 import type { RefMem } from "./mem.js";
 
-export function embeddingGather(_m: RefMem, _table: number, _idx: number, _out: number, _n: number, _fields: number, _dim: number): void {
-  throw new Error("ref embeddingGather: not written yet");
+export function embeddingGather(m: RefMem, table: number, idx: number, out: number, n: number, fields: number, dim: number): void {
+  const f = m.f;
+  for (let r = 0; r < n * fields; r++) {
+    const row = table + m.i[idx + r]! * dim;
+    for (let j = 0; j < dim; j++) f[out + r * dim + j] = f[row + j]!;
+  }
 }
 
-export function embeddingScatterAdd(_m: RefMem, _dout: number, _idx: number, _dtable: number, _n: number, _fields: number, _dim: number): void {
-  throw new Error("ref embeddingScatterAdd: not written yet");
+export function embeddingScatterAdd(m: RefMem, dout: number, idx: number, dtable: number, n: number, fields: number, dim: number): void {
+  const f = m.f;
+  for (let r = 0; r < n * fields; r++) {
+    const row = dtable + m.i[idx + r]! * dim;
+    for (let j = 0; j < dim; j++) f[row + j] = f[row + j]! + f[dout + r * dim + j]!;
+  }
 }
