@@ -7,7 +7,7 @@ import { place, tensor, write, type HostTensors } from "../src/kernels/ops/harne
 import type { Dims, OpDef } from "../src/kernels/ops/registry.js";
 import type { Timed } from "./measure.js";
 import type { Tf, TfjsRuntime } from "./tfjs.js";
-import { TFJS_OPS, type TfjsSpec } from "./tfjs-ops.js";
+import { TFJS_NO_BACKWARD, TFJS_OPS, type TfjsSpec } from "./tfjs-ops.js";
 
 export type Phase = "fwd" | "fwd+bwd";
 
@@ -47,11 +47,15 @@ export function backendImpl(be: Backend, slow: boolean): Impl {
   };
 }
 
-export function tfjsImpl({ tf }: TfjsRuntime): Impl {
+export function tfjsImpl({ tf, noGradients }: TfjsRuntime): Impl {
   return {
     name: "tfjs-wasm",
     slow: false,
-    unsupported: (op) => (TFJS_OPS[op.name] ? null : "no TensorFlow.js equivalent"),
+    unsupported(op, phase) {
+      if (!TFJS_OPS[op.name]) return "no TensorFlow.js equivalent";
+      if (phase === "fwd+bwd") return noGradients ?? TFJS_NO_BACKWARD[op.name] ?? null;
+      return null;
+    },
     prepare(op, d, host, phase) {
       const spec = TFJS_OPS[op.name]!(tf, d);
       const x = tfInputs(tf, op, spec, host);
@@ -98,7 +102,7 @@ export function tfjsOutputs({ tf }: TfjsRuntime, op: OpDef, d: Dims, host: HostT
   return out;
 }
 
-/** TensorFlow.js tensors holding the host values of the spec's inputs. */
+/** TensorFlow.js tensors holding the host values of the spec's inputs, plus its constants. */
 function tfInputs(tf: Tf, op: OpDef, spec: TfjsSpec, host: HostTensors): Record<string, Tensor> {
   const x: Record<string, Tensor> = {};
   for (const [name, inp] of Object.entries(spec.inputs)) {
@@ -108,5 +112,6 @@ function tfInputs(tf: Tf, op: OpDef, spec: TfjsSpec, host: HostTensors): Record<
     const values = src.subarray(at, at + inp.shape.reduce((a, b) => a * b, 1));
     x[name] = tf.tensor(inp.dtype === "int32" ? Int32Array.from(values) : Float32Array.from(values), inp.shape, inp.dtype);
   }
+  if (spec.constants) Object.assign(x, tf.tidy(() => spec.constants!(x)));
   return x;
 }

@@ -9,7 +9,7 @@ import { RefBackend } from "../src/kernels/ref-backend.js";
 import { detectSimd, loadWasmBackend, type WasmBackend } from "../src/kernels/wasm-backend.js";
 import { backendImpl, tfjsImpl, tfjsOutputs, type Impl, type Phase } from "./impls.js";
 import { measure, type Budget } from "./measure.js";
-import { jsonResults, machineInfo, tableHeader, tableRows, type Machine, type Row } from "./report.js";
+import { jsonResults, layout, machineInfo, tableHeader, tableRows, type Machine, type Row } from "./report.js";
 import { checkTargets, targetLines, type TargetResult } from "./targets.js";
 import { loadTfjs, type TfjsRuntime } from "./tfjs.js";
 import { writeFileAtomic } from "./atomic-write.js";
@@ -122,12 +122,14 @@ export async function runKernelBench(opts: KernelBenchOptions): Promise<KernelBe
   const machine = machineInfo(level, tf?.rt.description ?? "not available");
   log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}, WASM ${level}, TensorFlow.js ${machine.tfjs}`);
   log("");
-  for (const l of tableHeader()) log(l);
+  const shapesOf = (op: OpDef) => (opts.quick ? smallest(op) : op.bench);
+  const table = layout(ops.map((op) => op.name), ops.flatMap(shapesOf));
+  for (const l of tableHeader(table)) log(l);
 
   const rows: Row[] = [];
   const unsupported = new Map<string, Set<string>>();
   for (const op of ops) {
-    for (const d of opts.quick ? smallest(op) : op.bench) {
+    for (const d of shapesOf(op)) {
       const host = makeInputs(op, d, 1);
       const tfNote = tf && !tf.impl.unsupported(op, "fwd") ? tfjsCheck(tf.rt, op, d, host, wasm[0]!) : undefined;
       for (const phase of op.grad ? (["fwd", "fwd+bwd"] as const) : (["fwd"] as const)) {
@@ -145,7 +147,7 @@ export async function runKernelBench(opts: KernelBenchOptions): Promise<KernelBe
           await timeOne(impl, op, d, host, phase, impl.slow ? budgets.slow : budgets.fast, row);
           group.push(row);
         }
-        for (const l of tableRows(group)) log(l);
+        for (const l of tableRows(table, group)) log(l);
         rows.push(...group);
       }
     }

@@ -44,24 +44,33 @@ function time(ns: number): string {
 
 const num = (x: number | undefined, digits: number): string => (x === undefined ? "-" : x.toFixed(digits));
 
-const COLUMNS: [string, number][] = [
-  ["op", 18], ["phase", 8], ["shape", 28], ["impl", 13], ["median", 10], ["GFLOP/s", 8], ["×tfjs", 7], ["×ref", 8],
-];
+/** Column widths: the op and shape columns fit the longest op name and shape of the run. */
+export interface Layout {
+  widths: number[];
+}
 
-function line(cells: string[], note = ""): string {
-  const parts = cells.map((c, k) => (k < 4 ? c.padEnd(COLUMNS[k]![1]) : c.padStart(COLUMNS[k]![1])));
+const HEADINGS = ["op", "phase", "shape", "impl", "median", "GFLOP/s", "×tfjs", "×ref"];
+
+export function layout(ops: string[], shapes: Dims[]): Layout {
+  const longest = (xs: string[], min: number) => Math.max(min, ...xs.map((x) => x.length));
+  return { widths: [longest(ops, 2), 8, longest(shapes.map(shapeText), 5), 13, 10, 8, 7, 8] };
+}
+
+function line(l: Layout, cells: string[], note = ""): string {
+  const parts = cells.map((c, k) => (k < 4 ? c.padEnd(l.widths[k]!) : c.padStart(l.widths[k]!)));
   return (parts.join(" ") + (note ? `  ${note}` : "")).trimEnd();
 }
 
-export function tableHeader(): string[] {
-  const head = line(COLUMNS.map(([name]) => name));
+export function tableHeader(l: Layout): string[] {
+  const head = line(l, HEADINGS);
   return [head, "-".repeat(head.length)];
 }
 
 /** The rows of one op, shape and phase, with ratios against TensorFlow.js and our reference. */
-export function tableRows(group: Row[]): string[] {
+export function tableRows(l: Layout, group: Row[]): string[] {
   return group.map((r) =>
     line(
+      l,
       [
         r.op, r.phase, shapeText(r.shape), r.impl,
         r.medianNs === undefined ? "-" : time(r.medianNs),
