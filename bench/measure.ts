@@ -1,7 +1,7 @@
 // Times one implementation of one op with tinybench: warm-up first (V8 tiers WASM up lazily and has
 // no on-stack replacement, so only calls made after tier-up run optimised code), then samples
-// whose median is the reported figure. Calls far shorter than a millisecond are batched so that
-// the timer's own cost does not count; each sample is the mean of one batch.
+// whose median is the reported figure. Calls shorter than BATCH_MS are batched so that the
+// timer's own cost does not count; each sample is the mean of one batch.
 import { Bench, type FnReturnedObject } from "tinybench";
 
 /** How long to warm up and to sample, per implementation. */
@@ -16,6 +16,11 @@ export interface Budget {
 export interface Timed {
   call(): void;
   reset(): void;
+  /**
+   * Calls that may run back to back between resets. In-place ops drift when repeated (x *= a
+   * reaches denormals, which are slow on x86), so they get short batches.
+   */
+  maxBatch?: number;
 }
 
 /** A batch should last at least this long, so per-sample timer overhead stays well under 1%. */
@@ -27,14 +32,19 @@ export interface Measurement {
   samples: number;
 }
 
-export async function measure(t: Timed, budget: Budget): Promise<Measurement> {
-  // one untimed call compiles and runs every code path before the batch size is chosen
-  t.reset();
-  t.call();
+function time(t: Timed): number {
   const t0 = performance.now();
   t.call();
-  const once = performance.now() - t0;
-  const batch = Math.max(1, Math.min(MAX_BATCH, Math.ceil(BATCH_MS / Math.max(once, 1e-6))));
+  return performance.now() - t0;
+}
+
+export async function measure(t: Timed, budget: Budget): Promise<Measurement> {
+  // The first call compiles and first-touches everything; when it is short it may not be
+  // representative, so a second call is timed to choose the batch size.
+  t.reset();
+  let once = time(t);
+  if (once < BATCH_MS) once = time(t);
+  const batch = Math.max(1, Math.min(t.maxBatch ?? MAX_BATCH, Math.ceil(BATCH_MS / Math.max(once, 1e-6))));
 
   const bench = new Bench({
     warmupTime: budget.warmupMs,

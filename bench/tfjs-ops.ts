@@ -138,6 +138,7 @@ const adam: TfjsOp = (tf, d) => {
 };
 
 const vec = (d: Dims): TfInput => ({ shape: [d.n!] });
+const bceInputs = (d: Dims) => ({ logits: vec(d), labels: vec(d), weights: vec(d) });
 const mat = (d: Dims): TfInput => ({ shape: [d.rows!, d.cols!] });
 const embeddingRows = (d: Dims) => d.n! * d.fields!;
 
@@ -149,6 +150,25 @@ export const TFJS_OPS: Record<string, TfjsOp> = {
   ffn,
   layernorm,
   adam_step: adam,
+
+  bce: (tf, d) => ({
+    inputs: bceInputs(d),
+    // Σ w·(max(x, 0) − x·y + log(1 + e^−|x|)) / Σ w
+    forward: (x) => {
+      const { logits: z, labels: y, weights: w } = x as Record<string, Tensor>;
+      const l = tf.add(tf.sub(tf.relu(z), tf.mul(z, y)), tf.log1p(tf.exp(tf.neg(tf.abs(z)))));
+      return { loss: tf.reshape(tf.div(tf.sum(tf.mul(w, l)), tf.sum(w)), [1]) };
+    },
+    wrt: ["logits"],
+  }),
+  bce_backward: (tf, d) => ({
+    inputs: { ...bceInputs(d), dlogits: vec(d) },
+    forward: (x) => {
+      const { logits: z, labels: y, weights: w } = x as Record<string, Tensor>;
+      const g = tf.div(tf.mul(w, tf.sub(tf.sigmoid(z), y)), tf.sum(w));
+      return { dlogits: tf.add(x.dlogits!, tf.mul(g, 0.75)) };
+    },
+  }),
 
   embedding_gather: (tf, d) => ({
     inputs: { table: { shape: [d.rows!, d.dim!] }, idx: { shape: [embeddingRows(d)], dtype: "int32" } },

@@ -15,7 +15,7 @@ targets. Exits 1 when any measurement failed (its row says why).
 
 Options:
   --ops NAMES   comma-separated op names (default: all)
-  --quick       smallest shape per op, short timings: a smoke test
+  --quick       smallest shape per op, short timings: a smoke test (rough figures)
   --json FILE   also write {"machine", "results", "targets"} to FILE (atomically)
   -h, --help    show this help
 
