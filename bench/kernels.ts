@@ -36,8 +36,8 @@ export interface KernelBenchReport {
 // reference gets fewer timed calls.
 const BUDGETS: Record<"full" | "quick", { fast: Budget; slow: Budget }> = {
   full: {
-    fast: { warmupMs: 150, warmupIterations: 2, timeMs: 250, iterations: 5 },
-    slow: { warmupMs: 200, warmupIterations: 1, timeMs: 150, iterations: 3 },
+    fast: { warmupMs: 100, warmupIterations: 2, timeMs: 150, iterations: 5 },
+    slow: { warmupMs: 100, warmupIterations: 1, timeMs: 100, iterations: 3 },
   },
   quick: {
     fast: { warmupMs: 20, warmupIterations: 2, timeMs: 30, iterations: 5 },
