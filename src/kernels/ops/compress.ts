@@ -69,7 +69,9 @@ export const compressOps: OpDef[] = [
       { n: 9, k: 4, ties: 1, e: 0 },
       { n: 11, k: 6, ties: 0, e: 30 },
       { n: 11, k: 6, ties: 0, e: -40 },
+      // k < n/32 (the kernel's sparse path), without and with ties
       { n: 1027, k: 10, ties: 0, e: 0 },
+      { n: 2051, k: 37, ties: 1, e: 0 },
       { n: 1027, k: 1000, ties: 1, e: 0 },
     ],
     // 1% and 10% of an update
