@@ -72,12 +72,13 @@ function tfjsCheck(rt: TfjsRuntime, op: OpDef, d: Dims, host: HostTensors, ours:
     return undefined; // our kernel failed: its own rows say so
   }
   try {
-    for (const [name, got] of tfjsOutputs(rt, op, d, host)) {
+    const { out, checkAbs } = tfjsOutputs(rt, op, d, host);
+    for (const [name, got] of out) {
       const ref = name === "result" ? [want.scalar ?? NaN] : want.out.get(name);
       if (!ref) return `output check: op has no output '${name}'`;
       let peak = 0;
       for (const v of ref) peak = Math.max(peak, Math.abs(v));
-      const e = mismatch(name, got, ref, { abs: 1e-6 + 1e-3 * peak, rel: 1e-3 });
+      const e = mismatch(name, got, ref, { abs: Math.max(checkAbs, 1e-6 + 1e-3 * peak), rel: 1e-3 });
       if (e) return `differs from ours: ${e}`;
     }
   } catch (e) {
