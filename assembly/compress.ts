@@ -31,18 +31,18 @@ const TOP_WIDTH: u32 = 11;
 const DIGIT_WIDTH: u32 = 10;
 const BINS: i32 = 1 << TOP_WIDTH;
 const HIST_BYTES: usize = <usize>BINS << 2;
-// The top digit is counted into one histogram per lane, so that keys falling into the same bin
-// one after another (common: most |u| share a few exponents) do not wait on each other's increment.
+// Each digit is counted into one histogram per lane, so that keys falling into the same bin one
+// after another (common: most |u| share a few exponents) do not wait on each other's increment.
 const LANES: usize = 4;
 
-/** Scratch bytes: the top digit's per-lane histograms (the lower digits reuse the first). */
+/** Scratch bytes: the per-lane histograms (of the widest digit; the lower digits reuse them). */
 export function topk_select_scratch(n: i32, k: i32): usize {
   return LANES * HIST_BYTES;
 }
 
 // @ts-ignore: decorator
-@inline function bump(bin: usize): void {
-  store<u32>(bin, load<u32>(bin) + 1);
+@inline function add_to(bin: usize, c: i32): void {
+  store<i32>(bin, load<i32>(bin) + c);
 }
 
 /** u = x + residual, stored in residual, and the top digit of every key counted per lane. */
@@ -56,44 +56,53 @@ function accumulate_top_histogram(x: usize, residual: usize, n: i32, hist: usize
     const u = f32x4.add(v128.load(x + o), v128.load(residual + o));
     v128.store(residual + o, u);
     const bins = i32x4.shl(i32x4.shr_u(v128.and(u, vKeyMask), shift), 2);
-    bump(hist + <usize>i32x4.extract_lane(bins, 0));
-    bump(hist + HIST_BYTES + <usize>i32x4.extract_lane(bins, 1));
-    bump(hist + 2 * HIST_BYTES + <usize>i32x4.extract_lane(bins, 2));
-    bump(hist + 3 * HIST_BYTES + <usize>i32x4.extract_lane(bins, 3));
+    add_to(hist + <usize>i32x4.extract_lane(bins, 0), 1);
+    add_to(hist + HIST_BYTES + <usize>i32x4.extract_lane(bins, 1), 1);
+    add_to(hist + 2 * HIST_BYTES + <usize>i32x4.extract_lane(bins, 2), 1);
+    add_to(hist + 3 * HIST_BYTES + <usize>i32x4.extract_lane(bins, 3), 1);
   }
   for (; j < n; j++) {
     const o = <usize>j << 2;
     const u = load<f32>(x + o) + load<f32>(residual + o);
     store<f32>(residual + o, u);
-    bump(hist + (<usize>((reinterpret<u32>(u) & KEY_MASK) >>> shift) << 2));
+    add_to(hist + (<usize>((reinterpret<u32>(u) & KEY_MASK) >>> shift) << 2), 1);
   }
 }
 
-/** Count of bin b summed over `copies` per-lane histograms. */
+/** Count of bin b, summed over the per-lane histograms. */
 // @ts-ignore: decorator
-@inline function bin_count(hist: usize, b: i32, copies: usize): u32 {
-  let c: u32 = 0;
-  for (let h: usize = 0; h < copies; h++) c += load<u32>(hist + h * HIST_BYTES + (<usize>b << 2));
-  return c;
+@inline function bin_count(hist: usize, b: i32): u32 {
+  const p = hist + (<usize>b << 2);
+  return load<u32>(p) + load<u32>(p + HIST_BYTES) + load<u32>(p + 2 * HIST_BYTES) + load<u32>(p + 3 * HIST_BYTES);
 }
 
 /**
- * Counts, per value of the digit at `shift` (bins of `hist`), the keys in [lo, lo + span). Four
- * keys are tested at once, so the passes below the top one skip the many keys out of range.
+ * Counts, per value of the digit at `shift`, the keys in [lo, lo + span), into the per-lane
+ * histograms. Groups of four keys with none in range are skipped; in the others every lane adds
+ * its in-range flag (0 or 1) to its bin, so keys piling up just around the threshold (as error
+ * feedback makes them) cost no mispredicted branches.
  */
 function histogram(u: usize, n: i32, hist: usize, lo: u32, span: u32, shift: u32, mask: u32): void {
-  memory.fill(hist, 0, HIST_BYTES);
+  memory.fill(hist, 0, LANES * HIST_BYTES);
   const vKeyMask = i32x4.splat(<i32>KEY_MASK);
   const vLo = i32x4.splat(<i32>lo);
   const vSpan = i32x4.splat(<i32>span);
-  for (let j = 0; j < n; j += 4) {
-    // key − lo < span (unsigned) ⇔ lo ≤ key < lo + span
-    if (j + 4 <= n && !v128.any_true(i32x4.lt_u(i32x4.sub(v128.and(v128.load(u + (<usize>j << 2)), vKeyMask), vLo), vSpan))) continue;
-    const end = min(j + 4, n);
-    for (let t = j; t < end; t++) {
-      const key = load<u32>(u + (<usize>t << 2)) & KEY_MASK;
-      if (key - lo < span) bump(hist + (<usize>((key >>> shift) & mask) << 2));
-    }
+  const vMask = i32x4.splat(<i32>mask);
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const keys = v128.and(v128.load(u + (<usize>j << 2)), vKeyMask);
+    // key − lo < span (unsigned) ⇔ lo ≤ key < lo + span; the flag is −1 per lane in range
+    const inRange = i32x4.lt_u(i32x4.sub(keys, vLo), vSpan);
+    if (!v128.any_true(inRange)) continue;
+    const bins = i32x4.shl(v128.and(i32x4.shr_u(keys, shift), vMask), 2);
+    add_to(hist + <usize>i32x4.extract_lane(bins, 0), -i32x4.extract_lane(inRange, 0));
+    add_to(hist + HIST_BYTES + <usize>i32x4.extract_lane(bins, 1), -i32x4.extract_lane(inRange, 1));
+    add_to(hist + 2 * HIST_BYTES + <usize>i32x4.extract_lane(bins, 2), -i32x4.extract_lane(inRange, 2));
+    add_to(hist + 3 * HIST_BYTES + <usize>i32x4.extract_lane(bins, 3), -i32x4.extract_lane(inRange, 3));
+  }
+  for (; j < n; j++) {
+    const key = load<u32>(u + (<usize>j << 2)) & KEY_MASK;
+    if (key - lo < span) add_to(hist + (<usize>((key >>> shift) & mask) << 2), 1);
   }
 }
 
@@ -114,16 +123,15 @@ export function topk_select(x: usize, residual: usize, outIdx: usize, outVal: us
   let need = <u32>take;
   let shift: u32 = 31 - TOP_WIDTH;
   let mask: u32 = (1 << TOP_WIDTH) - 1;
-  let copies = LANES;
   accumulate_top_histogram(x, residual, n, hist);
   for (;;) {
     // walk down from the top bin; the keys of every bin passed are kept
     let b = <i32>mask;
-    let c = bin_count(hist, b, copies);
+    let c = bin_count(hist, b);
     while (c < need) {
       need -= c;
       b--;
-      c = bin_count(hist, b, copies);
+      c = bin_count(hist, b);
     }
     lo |= <u32>b << shift;
     span = 1 << shift;
@@ -131,7 +139,6 @@ export function topk_select(x: usize, residual: usize, outIdx: usize, outVal: us
     if (c == need || shift == 0) break;
     shift -= DIGIT_WIDTH;
     mask = (1 << DIGIT_WIDTH) - 1;
-    copies = 1;
     histogram(residual, n, hist, lo, span, shift, mask);
   }
   return emit(residual, outIdx, outVal, n, lo, lo + span, need, take);

@@ -3,18 +3,23 @@
 // scratch region (the fused kernels that call them own it): their packing buffers are static data
 // of this file.
 //
-// One register-blocked micro-kernel serves all three layouts (GotoBLAS scheme): for each block of
-// K and panel of N columns, B is packed into 8-column strips and, for each band of 5 rows, A into a
-// 5-row panel, both k-major, so the micro-kernel reads them with constant offsets whatever the
-// original layout. The 5×8 tile (10 f32x4 accumulators) measured fastest here: 4×8 was ~7% slower,
-// 6×8 spills in the SIMD build (the separate multiply needs a temporary register).
+// One register-blocked micro-kernel serves all three layouts. It computes a 5×8 tile of C
+// (10 f32x4 accumulators) from A given as 5 floats per k and B as 8 floats per k, each with a
+// runtime k stride. An operand already laid out that way is read in place: A of Aᵀ·B, and whole
+// 8-column strips of B in A·B and Aᵀ·B. Otherwise it is packed per K-block, k-major (GotoBLAS
+// style): A of A·B and A·Bᵀ per band of 5 rows, B of A·Bᵀ per panel of NC columns (4×4 SIMD
+// transposes), and the M and N tails (zero-padded). Measured here: 5×8 beat 4×8 by ~7%; 6×8
+// spills in the SIMD build (the separate multiply needs a temporary register); packing A of Aᵀ·B
+// cost 15-20%, reading whole B strips in place gained 5-10%.
 import { madd } from "./simd";
 
 const MR: i32 = 5; // rows of the register tile
 const NR: i32 = 8; // columns of the register tile (two f32x4)
-// Block of K and panel of N: the packed B panel (KC·NC floats = 32 KB) stays in L1 while every
-// band of rows of A streams past it.
-const KC: i32 = 128;
+// Block of K and panel of N: a packed B panel (KC·NC floats = 24 KB) stays in L1 while every band
+// of rows of A streams past it. K-blocking also bounds the working set of Aᵀ·B, whose K (the batch
+// rows of a weight gradient) runs into the thousands: there equal blocks of at most 96 beat
+// blocks of 128 by 5-7%; 64 slows down K = 65 (attention, two blocks).
+const KC: i32 = 96;
 const NC: i32 = 64;
 const packedB: usize = memory.data(KC * NC * 4, 16);
 const packedA: usize = memory.data(KC * MR * 4, 16);
@@ -77,6 +82,8 @@ const edgeTile: usize = memory.data(MR * NR * 4, 16);
   if (wide) v128.store(c + 4 * ldc, c41, 16);
 }
 
+// kernel5x8 and kernel5x4 must stay separate functions: inlined into the driver, V8 spilled
+// accumulators (22 instead of 37 GFLOP/s).
 function kernel5x8(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
   tile5(pa, aStep, pb, bStep, kc, c, ldc, acc, true);
 }
@@ -100,36 +107,27 @@ function kernel5x4(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c:
 }
 
 /**
- * Packs `count` lines of kc elements into dst as kc groups of R floats (k-major; lines count..R-1
- * are zero). Element k of line l is at src + l·lStride + k·kStride bytes. Vector paths for the two
- * layouts that occur: lines contiguous (lStride = 4) and lines running along k (kStride = 4).
+ * Packs `count` ≤ R lines of kc elements into dst as kc groups of R floats (k-major), zero-filling
+ * lines count..R-1. Element k of line l is at src + l·lStride + k·kStride bytes. Full groups of
+ * lines that run along k (kStride = 4: A of A·B and A·Bᵀ, B of A·Bᵀ) go by 4×4 transposes; tails
+ * element by element.
  */
 function pack(dst: usize, src: usize, lStride: usize, kStride: usize, count: i32, R: i32, kc: i32): void {
   const rowBytes = <usize>R << 2;
-  const R4 = R & ~3;
-  if (count == R && lStride == 4) {
-    for (let k = 0; k < kc; k++) {
-      const s = src + <usize>k * kStride, d = dst + <usize>k * rowBytes;
-      for (let l = 0; l < R4; l += 4) v128.store(d + (<usize>l << 2), v128.load(s + (<usize>l << 2)));
-      for (let l = R4; l < R; l++) store<f32>(d + (<usize>l << 2), load<f32>(s + (<usize>l << 2)));
-    }
-  } else if (count == R && kStride == 4) {
-    let k = 0;
+  let k = 0;
+  if (count == R && kStride == 4) {
+    const R4 = R & ~3;
     for (; k + 4 <= kc; k += 4) {
       for (let l = 0; l < R4; l += 4) transpose4(src + <usize>l * lStride + (<usize>k << 2), lStride, dst + <usize>k * rowBytes + (<usize>l << 2), rowBytes);
     }
     for (let l = R4; l < R; l++) {
       for (let kk = 0; kk < k; kk++) store<f32>(dst + <usize>kk * rowBytes + (<usize>l << 2), load<f32>(src + <usize>l * lStride + (<usize>kk << 2)));
     }
-    for (; k < kc; k++) {
-      for (let l = 0; l < R; l++) store<f32>(dst + <usize>k * rowBytes + (<usize>l << 2), load<f32>(src + <usize>l * lStride + (<usize>k << 2)));
-    }
-  } else {
-    for (let k = 0; k < kc; k++) {
-      for (let l = 0; l < R; l++) {
-        const v: f32 = l < count ? load<f32>(src + <usize>l * lStride + <usize>k * kStride) : 0;
-        store<f32>(dst + <usize>k * rowBytes + (<usize>l << 2), v);
-      }
+  }
+  for (; k < kc; k++) {
+    for (let l = 0; l < R; l++) {
+      const v: f32 = l < count ? load<f32>(src + <usize>l * lStride + <usize>k * kStride) : 0;
+      store<f32>(dst + <usize>k * rowBytes + (<usize>l << 2), v);
     }
   }
 }
@@ -149,8 +147,11 @@ function gemm(M: i32, N: i32, K: i32, a: usize, aI: usize, aK: usize, b: usize, 
     if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + <usize>i * ldcB, 0, <usize>N << 2);
     return;
   }
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = min(KC, K - k0);
+  // K in equal blocks of at most KC, so that no block is a sliver
+  const blocks = (K + KC - 1) / KC;
+  const kStep = (K + blocks - 1) / blocks;
+  for (let k0 = 0; k0 < K; k0 += kStep) {
+    const kc = min(kStep, K - k0);
     const acc = accumulate || k0 > 0;
     const stripBytes = <usize>(kc * NR) << 2;
     for (let j0 = 0; j0 < N; j0 += NC) {
@@ -164,6 +165,7 @@ function gemm(M: i32, N: i32, K: i32, a: usize, aI: usize, aK: usize, b: usize, 
       }
       for (let i0 = 0; i0 < M; i0 += MR) {
         const rows = min(MR, M - i0);
+        // A rows contiguous (TN): a whole band is read in place
         let pa = a + <usize>i0 * aI + <usize>k0 * aK, aStep = aK;
         if (!(aI == 4 && rows == MR)) {
           pack(packedA, pa, aI, aK, rows, MR, kc);
