@@ -33,6 +33,18 @@ test("a target passes only when every shape meets it; the worst shape is reporte
   assert.is(gemm[0]!.worst!.shape, "M=4 N=5 K=6 acc=0");
 });
 
+test("the projection target covers only GEMM shapes with a d×d weight", () => {
+  // P·V in attention (only 1× TensorFlow.js here) and X·W (4×)
+  const attentionShape = { M: 65, N: 48, K: 65, acc: 0 };
+  const projectionShape = { M: 65, N: 48, K: 48, acc: 0 };
+  const rows = [
+    row("wasm-simd", attentionShape, 10), row("tfjs-wasm", attentionShape, 10),
+    row("wasm-simd", projectionShape, 10), row("tfjs-wasm", projectionShape, 40),
+  ];
+  const [proj] = checkTargets(rows, ["wasm-simd"]).filter((r) => r.target === "projection GEMM ≥ 2× tfjs-wasm");
+  assert.equal([proj!.passed, proj!.measured], [1, 1]);
+});
+
 test("a failed measurement fails the target and is its worst case", () => {
   const rows = [row("wasm-simd", small, 20), row("wasm-simd", large, undefined, "kernel missing")];
   const [gemm] = checkTargets(rows, ["wasm-simd"]).filter((r) => r.target === "GEMM ≥ 35 GFLOP/s");
