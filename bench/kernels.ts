@@ -8,7 +8,7 @@ import type { Dims } from "../src/kernels/ops/registry.js";
 import { RefBackend } from "../src/kernels/ref-backend.js";
 import { detectSimd, loadWasmBackend, type WasmBackend } from "../src/kernels/wasm-backend.js";
 import { backendImpl, tfjsImpl, tfjsOutputs, type Impl, type Phase } from "./impls.js";
-import { measure, type Budget } from "./measure.js";
+import { measure, type Budget, type Clock } from "./measure.js";
 import { jsonResults, layout, machineInfo, tableHeader, tableRows, type Machine, type Row } from "./report.js";
 import { checkTargets, targetLines, type TargetResult } from "./targets.js";
 import { loadTfjs, type TfjsRuntime } from "./tfjs.js";
@@ -19,6 +19,8 @@ export interface KernelBenchOptions {
   ops?: string[];
   /** The smallest benchmark shape of each op and short timings: a smoke test. */
   quick?: boolean;
+  /** Clock the samples are read from (default "cpu"; see measure.ts). */
+  clock?: Clock;
   log(line: string): void;
 }
 
@@ -87,11 +89,11 @@ function tfjsCheck(rt: TfjsRuntime, op: OpDef, d: Dims, host: HostTensors, ours:
   return undefined;
 }
 
-async function timeOne(impl: Impl, op: OpDef, d: Dims, host: HostTensors, phase: Phase, budget: Budget, row: Row): Promise<void> {
+async function timeOne(impl: Impl, op: OpDef, d: Dims, host: HostTensors, phase: Phase, budget: Budget, clock: Clock, row: Row): Promise<void> {
   try {
     const prepared = impl.prepare(op, d, host, phase);
     try {
-      const m = await measure(prepared, budget);
+      const m = await measure(prepared, budget, clock);
       row.medianNs = m.medianNs;
       row.samples = m.samples;
       if (row.flops > 0) row.gflops = row.flops / m.medianNs;
@@ -121,8 +123,10 @@ export async function runKernelBench(opts: KernelBenchOptions): Promise<KernelBe
     impls.push(tf.impl);
   } else log(`note: ${tfjs.reason}; the TensorFlow.js column is skipped`);
 
-  const machine = machineInfo(level, tf?.rt.description ?? "not available");
+  const clock = opts.clock ?? "cpu";
+  const machine = machineInfo(level, tf?.rt.description ?? "not available", clock);
   log(`machine: ${machine.cpu}, ${machine.cores} cores, Node ${machine.node}, ${machine.platform}, WASM ${level}, TensorFlow.js ${machine.tfjs}`);
+  log(`clock: ${clock === "cpu" ? "process CPU time" : "wall time"}; load average ${machine.load.toFixed(2)}`);
   log("");
   const shapesOf = (op: OpDef) => (opts.quick ? smallest(op) : op.bench);
   const table = layout(ops.map((op) => op.name), ops.flatMap(shapesOf));
@@ -146,7 +150,7 @@ export async function runKernelBench(opts: KernelBenchOptions): Promise<KernelBe
           }
           const row: Row = { op: op.name, phase, shape: d, impl: impl.name, flops };
           if (impl === tf?.impl && tfNote) row.note = tfNote;
-          await timeOne(impl, op, d, host, phase, impl.slow ? budgets.slow : budgets.fast, row);
+          await timeOne(impl, op, d, host, phase, impl.slow ? budgets.slow : budgets.fast, clock, row);
           group.push(row);
         }
         for (const l of tableRows(table, group)) log(l);

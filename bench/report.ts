@@ -1,5 +1,5 @@
 // Rows of the kernel benchmark, their ratios, the printed table and the JSON document.
-import { availableParallelism, cpus } from "node:os";
+import { availableParallelism, cpus, loadavg } from "node:os";
 import type { Dims } from "../src/kernels/ops/registry.js";
 import type { Phase } from "./impls.js";
 
@@ -88,10 +88,14 @@ export interface Machine {
   platform: string;
   simd: string;
   tfjs: string;
+  /** Clock the samples were read from ("cpu": process CPU time; "wall": elapsed time). */
+  clock: string;
+  /** Load average over the last minute when the run started (other work sharing the cores). */
+  load: number;
   date: string;
 }
 
-export function machineInfo(simd: string, tfjs: string): Machine {
+export function machineInfo(simd: string, tfjs: string, clock: string): Machine {
   return {
     cpu: cpus()[0]?.model.trim() ?? "unknown",
     cores: availableParallelism(),
@@ -99,6 +103,8 @@ export function machineInfo(simd: string, tfjs: string): Machine {
     platform: `${process.platform}-${process.arch}`,
     simd,
     tfjs,
+    clock,
+    load: loadavg()[0] ?? 0,
     date: new Date().toISOString(),
   };
 }
