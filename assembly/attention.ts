@@ -11,6 +11,7 @@ import { scratchPtr } from "./common";
 import { sgemm_nn, sgemm_nt, sgemm_tn } from "./sgemm";
 import { madd } from "./simd";
 import { exp4 } from "./vmath";
+import { headForward, headForwardScratch } from "./attention-core";
 
 // Query rows per causal block: each block computes keys up to its last row, so the work above the
 // diagonal is ROW_BLOCK/2 keys per row; small blocks waste less, large ones give the GEMM longer
@@ -156,13 +157,10 @@ function softmaxBackwardRow(p: usize, g: usize, n: i32, scale: f32): void {
 
 /**
  * One batch row, all heads: P (in `base`'s save slot) and ctx rows (contiguous T×d at ctx) from the
- * Q, K, V already in the slot. step: query rows per block (ROW_BLOCK when causal, else T).
+ * Q, K, V already in the slot. scr: headForwardScratch floats.
  */
-function attendForward(base: usize, mrow: usize, ctx: usize, T: i32, d: i32, heads: i32, scale: f32, step: i32, causal: bool): void {
+function attendForward(base: usize, mrow: usize, ctx: usize, T: i32, d: i32, heads: i32, scale: f32, causal: bool, scr: usize): void {
   const dh = d / heads;
-  const Q = base;
-  const K = at(base, T * d);
-  const V = at(base, 2 * T * d);
   const c0 = firstRealKey(mrow, T);
   const t0 = firstQuery(c0, T, causal);
   memory.fill(ctx, 0, <usize>(t0 * d) << 2);
@@ -170,19 +168,7 @@ function attendForward(base: usize, mrow: usize, ctx: usize, T: i32, d: i32, hea
     const P = at(base, 4 * T * d + h * T * T);
     const col = h * dh;
     memory.fill(P, 0, <usize>(t0 * T) << 2);
-    for (let tb = t0; tb < T; tb += step) {
-      const te = min(tb + step, T);
-      const ce = causal ? te : T;
-      sgemm_nt(te - tb, ce - c0, dh, at(Q, tb * d + col), d, at(K, c0 * d + col), d, at(P, tb * T + c0), T, false);
-      for (let t = tb; t < te; t++) {
-        const row = at(P, t * T);
-        const end = causal ? t + 1 : T;
-        if (c0 > 0) memory.fill(row, 0, <usize>c0 << 2);
-        softmaxRow(at(row, c0), at(mrow, c0), end - c0, scale);
-        if (end < T) memory.fill(at(row, end), 0, <usize>(T - end) << 2);
-      }
-      sgemm_nn(te - tb, dh, ce - c0, at(P, tb * T + c0), T, at(V, c0 * d + col), d, at(ctx, tb * d + col), d, false);
-    }
+    if (c0 < T) headForward(at(base, col), at(base, T * d + col), at(base, 2 * T * d + col), mrow, P, at(ctx, col), T, d, dh, c0, t0, scale, causal, scr);
   }
 }
 
@@ -232,7 +218,7 @@ function attendBackward(
 }
 
 export function attention_forward_scratch(B: i32, T: i32, d: i32, heads: i32, causal: i32): usize {
-  return <usize>(chunkOf(B, T) * T * d) << 2;
+  return <usize>(chunkOf(B, T) * T * d + 4 + headForwardScratch(T, d / heads)) << 2;
 }
 
 export function attention_forward(
@@ -242,18 +228,17 @@ export function attention_forward(
   if (B * T == 0 || d == 0) return;
   const stride = saveStride(T, d, heads);
   const scale: f32 = 1 / Mathf.sqrt(<f32>(d / heads));
-  const step = causal != 0 ? ROW_BLOCK : T;
   const chunk = chunkOf(B, T);
   for (let b = 0; b < B; b += chunk) {
     const r = b * T * d;
-    forwardChunk(at(xq, r), at(xkv, r), w, at(mask, b * T), at(out, r), at(save, b * stride), min(chunk, B - b), T, d, heads, scale, step, causal != 0);
+    forwardChunk(at(xq, r), at(xkv, r), w, at(mask, b * T), at(out, r), at(save, b * stride), min(chunk, B - b), T, d, heads, scale, causal != 0);
   }
 }
 
 /** The forward pass over nb batch rows (pointers already offset to the chunk). */
 function forwardChunk(
   xq: usize, xkv: usize, w: usize, mask: usize, out: usize, save: usize,
-  nb: i32, T: i32, d: i32, heads: i32, scale: f32, step: i32, causal: bool,
+  nb: i32, T: i32, d: i32, heads: i32, scale: f32, causal: bool,
 ): void {
   const rows = nb * T;
   const dd = d * d;
@@ -269,7 +254,7 @@ function forwardChunk(
   for (let b = 0; b < nb; b++) {
     const base = at(save, b * stride);
     const ctx = at(tmp, b * T * d);
-    attendForward(base, at(mask, b * T), ctx, T, d, heads, scale, step, causal);
+    attendForward(base, at(mask, b * T), ctx, T, d, heads, scale, causal, at(tmp, (rows * d + 3) & ~3));
     memory.copy(at(base, 3 * T * d), ctx, <usize>(T * d) << 2);
   }
   fillRows(out, at(bq, 3 * d), rows, d);

@@ -1,5 +1,5 @@
 // Strided single-precision GEMM shared by the GEMM entry points and the fused kernels (attention
-// heads, FFN). Row strides (lda, ldb, ldc) are in floats. These functions never use the host's
+// projections, FFN); attention-core.ts drives the micro-kernel and the packing directly. Row strides (lda, ldb, ldc) are in floats. These functions never use the host's
 // scratch region (the fused kernels that call them own it): their packing buffers are static data
 // of this file.
 //
@@ -84,7 +84,7 @@ const edgeTile: usize = memory.data(MR * NR * 4, 16);
 
 // kernel5x8 and kernel5x4 must stay separate functions: inlined into the driver, V8 spilled
 // accumulators (22 instead of 37 GFLOP/s).
-function kernel5x8(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
+export function kernel5x8(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
   tile5(pa, aStep, pb, bStep, kc, c, ldc, acc, true);
 }
 
@@ -112,7 +112,7 @@ function kernel5x4(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c:
  * lines that run along k (kStride = 4: A of A·B and A·Bᵀ, B of A·Bᵀ) go by 4×4 transposes; tails
  * element by element.
  */
-function pack(dst: usize, src: usize, lStride: usize, kStride: usize, count: i32, R: i32, kc: i32): void {
+export function pack(dst: usize, src: usize, lStride: usize, kStride: usize, count: i32, R: i32, kc: i32): void {
   const rowBytes = <usize>R << 2;
   let k = 0;
   if (count == R && kStride == 4) {
