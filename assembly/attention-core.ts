@@ -189,3 +189,175 @@ export function headForward(
     for (; j < dh; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) * s);
   }
 }
+
+// A tile cut by the end of the rows or columns goes through here, then its valid part is copied.
+const edgeTile: usize = memory.data(MR * NR * 4, 16);
+
+/** dst[rows×cols] (row stride dstB bytes) = the micro-kernel's 5×8 product (not accumulated). */
+function tileTo(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, dst: usize, dstB: usize, rows: i32, cols: i32): void {
+  if (rows == MR && cols == NR) {
+    kernel5x8(pa, aStep, pb, bStep, kc, dst, dstB, false);
+    return;
+  }
+  kernel5x8(pa, aStep, pb, bStep, kc, edgeTile, NR << 2, false);
+  for (let r = 0; r < rows; r++) memory.copy(dst + <usize>r * dstB, edgeTile + (<usize>(r * NR) << 2), <usize>cols << 2);
+}
+
+/** Floats of scratch headBackward needs (a multiple of 4). */
+export function headBackwardScratch(T: i32, dh: i32): i32 {
+  const bands = roundUp(roundUp(T, MR) * dh, 4);
+  const strips = roundUp(roundUp(T, NR) * dh, 4);
+  const st = (T + MR) * ldS(T);
+  const r = roundUp(T, 4) * roundUp(T + MR, 4);
+  return bands + strips + st + r + 3 * T * NR + roundUp(MR * T, 4) + ldS(T);
+}
+
+/**
+ * dS for the queries g..g+valid-1 (Sᵀ columns g..g+3), keys 0..kend-1: Sᵀ holds dPᵀ on entry and
+ * dSᵀ = scale·Pᵀ ⊙ (dPᵀ − D) on return, and the rows g..g+3 of R (ldR floats each) receive dS.
+ * P is read by 4×4 transposes from its rows (query t0 + g + l at p0 + l·T floats, key 0 first).
+ */
+function dsColumns(st: usize, ld: i32, g: i32, valid: i32, kend: i32, zeroEnd: i32, p0: usize, T: i32, D: usize, scale: f32, r: usize, ldR: i32): void {
+  const zero = f32x4.splat(0);
+  const vs = f32x4.splat(scale);
+  const vD = v128.load(at(D, g));
+  const ldB = <usize>ld << 2;
+  const rowB = <usize>T << 2;
+  const rB = <usize>ldR << 2;
+  const r0p = at(r, g * ldR);
+  let src = at(st, g);
+  let kr = 0;
+  for (; kr + 4 <= kend; kr += 4, src += 4 * ldB) {
+    const pp = at(p0, kr);
+    // rows of P for the queries (lanes past `valid` are not rows of P: zeros stand in)
+    const x0 = v128.load(pp);
+    const x1 = valid > 1 ? v128.load(pp + rowB) : zero;
+    const x2 = valid > 2 ? v128.load(pp + 2 * rowB) : zero;
+    const x3 = valid > 3 ? v128.load(pp + 3 * rowB) : zero;
+    let a0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), a1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
+    let a2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), a3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
+    // one key per vector, the 4 queries in lanes
+    const s0 = f32x4.mul(f32x4.mul(v128.shuffle<f32>(a0, a1, 0, 1, 4, 5), vs), f32x4.sub(v128.load(src), vD));
+    const s1 = f32x4.mul(f32x4.mul(v128.shuffle<f32>(a0, a1, 2, 3, 6, 7), vs), f32x4.sub(v128.load(src + ldB), vD));
+    const s2 = f32x4.mul(f32x4.mul(v128.shuffle<f32>(a2, a3, 0, 1, 4, 5), vs), f32x4.sub(v128.load(src + 2 * ldB), vD));
+    const s3 = f32x4.mul(f32x4.mul(v128.shuffle<f32>(a2, a3, 2, 3, 6, 7), vs), f32x4.sub(v128.load(src + 3 * ldB), vD));
+    v128.store(src, s0);
+    v128.store(src + ldB, s1);
+    v128.store(src + 2 * ldB, s2);
+    v128.store(src + 3 * ldB, s3);
+    a0 = v128.shuffle<f32>(s0, s1, 0, 4, 1, 5);
+    a1 = v128.shuffle<f32>(s2, s3, 0, 4, 1, 5);
+    a2 = v128.shuffle<f32>(s0, s1, 2, 6, 3, 7);
+    a3 = v128.shuffle<f32>(s2, s3, 2, 6, 3, 7);
+    const dst = at(r0p, kr);
+    v128.store(dst, v128.shuffle<f32>(a0, a1, 0, 1, 4, 5));
+    v128.store(dst + rB, v128.shuffle<f32>(a0, a1, 2, 3, 6, 7));
+    v128.store(dst + 2 * rB, v128.shuffle<f32>(a2, a3, 0, 1, 4, 5));
+    v128.store(dst + 3 * rB, v128.shuffle<f32>(a2, a3, 2, 3, 6, 7));
+  }
+  for (; kr < kend; kr++, src += ldB) {
+    for (let l = 0; l < valid; l++) {
+      const s = load<f32>(at(p0 + <usize>l * rowB, kr)) * scale * (load<f32>(at(src, l)) - load<f32>(at(D, g + l)));
+      store<f32>(at(src, l), s);
+      store<f32>(at(r0p + <usize>l * rB, kr), s);
+    }
+  }
+  // when causal, a band of 5 reads up to 4 keys past its diagonal: those entries of dS are 0
+  for (; kr < zeroEnd; kr++, src += ldB) {
+    v128.store(src, zero);
+    for (let l = 0; l < 4; l++) store<f32>(at(r0p + <usize>l * rB, kr), 0);
+  }
+}
+
+/**
+ * One head of one batch row, backward: dQ rows t0..T-1, dK and dV rows c0..T-1 (row stride d,
+ * written, not accumulated) from dctx and the forward's Q, K, V, ctx, P (the same pointer
+ * conventions as headForward). scr: headBackwardScratch(T, dh) floats.
+ */
+export function headBackward(
+  Q: usize, K: usize, V: usize, ctx: usize, P: usize, dctx: usize, dQ: usize, dK: usize, dV: usize,
+  T: i32, d: i32, dh: i32, c0: i32, t0: i32, scale: f32, causal: bool, scr: usize,
+): void {
+  const nk = T - c0;
+  const nq = T - t0;
+  const ld = ldS(nq);
+  const ldR = roundUp(nk + MR, 4);
+  const dB = <usize>d << 2;
+  const ldB = <usize>ld << 2;
+  const rB = <usize>ldR << 2;
+  const rowB = <usize>T << 2;
+  const vp = scr;
+  const gp = at(vp, roundUp(roundUp(nk, MR) * dh, 4));
+  const st = at(gp, roundUp(roundUp(nq, NR) * dh, 4));
+  const r = at(st, (nk + MR) * ld);
+  const ktl = at(r, roundUp(nq, 4) * ldR);
+  const qtl = at(ktl, nk * NR);
+  const gtl = at(qtl, nq * NR);
+  const pband = at(gtl, nq * NR);
+  const D = at(pband, roundUp(MR * nq, 4));
+  const bandB = <usize>(MR * dh) << 2;
+  const stripB = <usize>(NR * dh) << 2;
+  // dPᵀ = V·dctxᵀ, tiles as the forward's scores
+  for (let kr = 0; kr < nk; kr += MR) pack(vp + <usize>(kr / MR) * bandB, at(V, (c0 + kr) * d), dB, 4, min(MR, nk - kr), MR, dh);
+  for (let qr = 0; qr < nq; qr += NR) pack(gp + <usize>(qr / NR) * stripB, at(dctx, (t0 + qr) * d), dB, 4, min(NR, nq - qr), NR, dh);
+  for (let kr = 0; kr < nk; kr += MR) {
+    const a = vp + <usize>(kr / MR) * bandB;
+    for (let j = causal ? kr & ~(NR - 1) : 0; j < nq; j += NR) {
+      kernel5x8(a, MR << 2, gp + <usize>(j / NR) * stripB, NR << 2, dh, at(st, kr * ld + j), ldB, false);
+    }
+  }
+  // D = rowsum(P ⊙ dP) = dctx·ctx per query (P·V = ctx), so no pass over P is needed for it
+  for (let qr = 0; qr < nq; qr++) {
+    const x = at(dctx, (t0 + qr) * d);
+    const y = at(ctx, (t0 + qr) * d);
+    let v = f32x4.splat(0);
+    let j = 0;
+    for (; j + 4 <= dh; j += 4) v = madd(v128.load(at(x, j)), v128.load(at(y, j)), v);
+    let s = f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+    for (; j < dh; j++) s += load<f32>(at(x, j)) * load<f32>(at(y, j));
+    store<f32>(at(D, qr), s);
+  }
+  for (let qr = nq; qr < roundUp(nq, 4); qr++) store<f32>(at(D, qr), 0);
+  for (let g = 0; g < nq; g += 4) {
+    const kend = causal ? min(nk, g + 4) : nk;
+    dsColumns(st, ld, g, min(4, nq - g), kend, causal ? min(nk, g + 8) : 0, at(P, (t0 + g) * T + c0), T, D, scale, r, ldR);
+  }
+  // the last partial strip of columns of K, Q and dctx, packed once (zero-padded)
+  const tail = dh & ~(NR - 1);
+  if (tail < dh) {
+    pack(ktl, at(K, c0 * d + tail), 4, dB, dh - tail, NR, nk);
+    pack(qtl, at(Q, t0 * d + tail), 4, dB, dh - tail, NR, nq);
+    pack(gtl, at(dctx, t0 * d + tail), 4, dB, dh - tail, NR, nq);
+  }
+  // dQ = dS·K: a band of 5 queries reads its 5 columns of dSᵀ in place
+  for (let qr = 0; qr < nq; qr += MR) {
+    const kc = causal ? min(qr + MR, nk) : nk;
+    for (let j = 0; j < dh; j += NR) {
+      const full = j + NR <= dh;
+      tileTo(at(st, qr), ldB, full ? at(K, c0 * d + j) : ktl, full ? dB : NR << 2, kc, at(dQ, (t0 + qr) * d + j), dB, min(MR, nq - qr), min(NR, dh - j));
+    }
+  }
+  // dK = dSᵀ·Q and dV = Pᵀ·dctx: a band of 5 keys reads 5 columns of dS and of P in place, from
+  // its first key's query on when causal (the rows above are 0)
+  for (let kr = 0; kr < nk; kr += MR) {
+    const qs = causal ? kr : 0;
+    const kc = nq - qs;
+    const rows = min(MR, nk - kr);
+    let pa = at(P, (t0 + qs) * T + c0 + kr), aStep = rowB;
+    // a partial band would read past the end of P's last row
+    if (rows < MR) {
+      pack(pband, pa, 4, rowB, rows, MR, kc);
+      pa = pband;
+      aStep = MR << 2;
+    }
+    for (let j = 0; j < dh; j += NR) {
+      const full = j + NR <= dh;
+      const cols = min(NR, dh - j);
+      const out = (c0 + kr) * d + j;
+      const qb = full ? at(Q, (t0 + qs) * d + j) : at(qtl, qs * NR);
+      tileTo(at(r, qs * ldR + kr), rB, qb, full ? dB : NR << 2, kc, at(dK, out), dB, rows, cols);
+      const gb = full ? at(dctx, (t0 + qs) * d + j) : at(gtl, qs * NR);
+      tileTo(pa, aStep, gb, full ? dB : NR << 2, kc, at(dV, out), dB, rows, cols);
+    }
+  }
+}

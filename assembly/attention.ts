@@ -9,14 +9,8 @@
 // never multiplied.
 import { scratchPtr } from "./common";
 import { sgemm_nn, sgemm_nt, sgemm_tn } from "./sgemm";
-import { madd } from "./simd";
-import { exp4 } from "./vmath";
-import { headForward, headForwardScratch } from "./attention-core";
+import { headBackward, headBackwardScratch, headForward, headForwardScratch } from "./attention-core";
 
-// Query rows per causal block: each block computes keys up to its last row, so the work above the
-// diagonal is ROW_BLOCK/2 keys per row; small blocks waste less, large ones give the GEMM longer
-// runs. 10 to 40 measured alike at T = 65 and 128; 20 is a whole number of the GEMM's row tiles.
-const ROW_BLOCK: i32 = 20;
 // Rows of B·T per chunk: the whole pass runs chunk by chunk so that a chunk's activations, save
 // slots and scratch stay in L2, while the projections still get hundreds of rows per GEMM call.
 // Measured at B = 32: 128 to 512 alike, 1–8% faster than one chunk of all rows.
@@ -89,72 +83,6 @@ function colSumAcc(x: usize, acc: usize, rows: i32, d: i32): void {
   }
 }
 
-// Four lanes for the last 1–3 scores of a row (and their mask), so that they go through one exp4.
-const TAIL = memory.data(32, 16);
-
-/**
- * In place over one row of n scores: p = softmax(scale·s) over the keys whose mask is non-zero,
- * 0 for the others; a row without any real key becomes all 0.
- */
-function softmaxRow(p: usize, mrow: usize, n: i32, scale: f32): void {
-  const zero = f32x4.splat(0);
-  const ninf = f32x4.splat(-Infinity);
-  const n4 = n & ~3;
-  let vmax = ninf;
-  for (let j = 0; j < n4; j += 4) {
-    const real = f32x4.ne(v128.load(at(mrow, j)), zero);
-    vmax = f32x4.pmax(vmax, v128.bitselect(v128.load(at(p, j)), ninf, real));
-  }
-  let mx = max(max(f32x4.extract_lane(vmax, 0), f32x4.extract_lane(vmax, 1)), max(f32x4.extract_lane(vmax, 2), f32x4.extract_lane(vmax, 3)));
-  for (let j = n4; j < n; j++) if (load<f32>(at(mrow, j)) != 0) mx = max(mx, load<f32>(at(p, j)));
-  if (mx == -Infinity) {
-    memory.fill(p, 0, <usize>n << 2);
-    return;
-  }
-  const vs = f32x4.splat(scale);
-  const shift = f32x4.splat(-mx * scale);
-  let vsum = zero;
-  for (let j = 0; j < n4; j += 4) {
-    const real = f32x4.ne(v128.load(at(mrow, j)), zero);
-    const e = v128.and(exp4(madd(v128.load(at(p, j)), vs, shift)), real);
-    v128.store(at(p, j), e);
-    vsum = f32x4.add(vsum, e);
-  }
-  if (n4 < n) {
-    v128.store(TAIL, zero);
-    v128.store(TAIL, zero, 16);
-    for (let j = n4; j < n; j++) {
-      store<f32>(at(TAIL, j - n4), load<f32>(at(p, j)));
-      store<f32>(at(TAIL, j - n4 + 4), load<f32>(at(mrow, j)));
-    }
-    const e = v128.and(exp4(madd(v128.load(TAIL), vs, shift)), f32x4.ne(v128.load(TAIL, 16), zero));
-    v128.store(TAIL, e);
-    for (let j = n4; j < n; j++) store<f32>(at(p, j), load<f32>(at(TAIL, j - n4)));
-    vsum = f32x4.add(vsum, e);
-  }
-  const inv: f32 = 1 / (f32x4.extract_lane(vsum, 0) + f32x4.extract_lane(vsum, 1) + f32x4.extract_lane(vsum, 2) + f32x4.extract_lane(vsum, 3));
-  const vinv = f32x4.splat(inv);
-  for (let j = 0; j < n4; j += 4) v128.store(at(p, j), f32x4.mul(v128.load(at(p, j)), vinv));
-  for (let j = n4; j < n; j++) store<f32>(at(p, j), load<f32>(at(p, j)) * inv);
-}
-
-/** In place over one row of n entries: g = scale·p ⊙ (g − Σ p ⊙ g) (softmax backward; g = dP → dS). */
-function softmaxBackwardRow(p: usize, g: usize, n: i32, scale: f32): void {
-  let vdot = f32x4.splat(0);
-  let j = 0;
-  for (; j + 4 <= n; j += 4) vdot = madd(v128.load(at(p, j)), v128.load(at(g, j)), vdot);
-  let dot = f32x4.extract_lane(vdot, 0) + f32x4.extract_lane(vdot, 1) + f32x4.extract_lane(vdot, 2) + f32x4.extract_lane(vdot, 3);
-  for (let k = j; k < n; k++) dot += load<f32>(at(p, k)) * load<f32>(at(g, k));
-  const vd = f32x4.splat(dot);
-  const vs = f32x4.splat(scale);
-  j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const sp = f32x4.mul(v128.load(at(p, j)), vs);
-    v128.store(at(g, j), f32x4.mul(sp, f32x4.sub(v128.load(at(g, j)), vd)));
-  }
-  for (; j < n; j++) store<f32>(at(g, j), load<f32>(at(p, j)) * scale * (load<f32>(at(g, j)) - dot));
-}
-
 /**
  * One batch row, all heads: P (in `base`'s save slot) and ctx rows (contiguous T×d at ctx) from the
  * Q, K, V already in the slot. scr: headForwardScratch floats.
@@ -174,40 +102,26 @@ function attendForward(base: usize, mrow: usize, ctx: usize, T: i32, d: i32, hea
 
 /**
  * One batch row, all heads: dQ, dK, dV rows (contiguous T×d each) from dctx rows and the save slot
- * at `base`. dS is a T×T scratch matrix; only the region the forward pass computed is touched.
+ * at `base`. scr: headBackwardScratch floats.
  */
 function attendBackward(
-  base: usize, mrow: usize, dctx: usize, dQ: usize, dK: usize, dV: usize, dS: usize,
-  T: i32, d: i32, heads: i32, scale: f32, step: i32, causal: bool,
+  base: usize, mrow: usize, dctx: usize, dQ: usize, dK: usize, dV: usize, scr: usize,
+  T: i32, d: i32, heads: i32, scale: f32, causal: bool,
 ): void {
   const dh = d / heads;
-  const Q = base;
-  const K = at(base, T * d);
-  const V = at(base, 2 * T * d);
   const c0 = firstRealKey(mrow, T);
   const t0 = firstQuery(c0, T, causal);
   // rows that no (query, real key) pair reaches get no gradient
   memory.fill(dQ, 0, <usize>(t0 * d) << 2);
   memory.fill(dK, 0, <usize>(c0 * d) << 2);
   memory.fill(dV, 0, <usize>(c0 * d) << 2);
+  if (c0 == T) return;
   for (let h = 0; h < heads; h++) {
-    const P = at(base, 4 * T * d + h * T * T);
     const col = h * dh;
-    for (let tb = t0; tb < T; tb += step) {
-      const te = min(tb + step, T);
-      const ce = causal ? te : T;
-      sgemm_nt(te - tb, ce - c0, dh, at(dctx, tb * d + col), d, at(V, c0 * d + col), d, at(dS, tb * T + c0), T, false);
-      // P is 0 above the diagonal, so the whole block row becomes a valid dS (0 there)
-      for (let t = tb; t < te; t++) softmaxBackwardRow(at(P, t * T + c0), at(dS, t * T + c0), ce - c0, scale);
-      sgemm_nn(te - tb, dh, ce - c0, at(dS, tb * T + c0), T, at(K, c0 * d + col), d, at(dQ, tb * d + col), d, false);
-    }
-    // key blocks on the same boundaries as the query blocks, so every dS entry read was written
-    for (let sb = c0; sb < T; sb += step) {
-      const se = min(sb + step, T);
-      const tf = causal ? sb : t0;
-      sgemm_tn(se - sb, dh, T - tf, at(P, tf * T + sb), T, at(dctx, tf * d + col), d, at(dV, sb * d + col), d, false);
-      sgemm_tn(se - sb, dh, T - tf, at(dS, tf * T + sb), T, at(Q, tf * d + col), d, at(dK, sb * d + col), d, false);
-    }
+    headBackward(
+      at(base, col), at(base, T * d + col), at(base, 2 * T * d + col), at(base, 3 * T * d + col), at(base, 4 * T * d + h * T * T),
+      at(dctx, col), at(dQ, col), at(dK, col), at(dV, col), T, d, dh, c0, t0, scale, causal, scr,
+    );
   }
 }
 
@@ -262,7 +176,7 @@ function forwardChunk(
 }
 
 export function attention_backward_scratch(B: i32, T: i32, d: i32, heads: i32, causal: i32): usize {
-  return <usize>(4 * chunkOf(B, T) * T * d + T * T) << 2;
+  return <usize>(4 * chunkOf(B, T) * T * d + 4 + headBackwardScratch(T, d / heads)) << 2;
 }
 
 export function attention_backward(
@@ -273,13 +187,12 @@ export function attention_backward(
   if (B * T == 0 || d == 0) return;
   const stride = saveStride(T, d, heads);
   const scale: f32 = 1 / Mathf.sqrt(<f32>(d / heads));
-  const step = causal != 0 ? ROW_BLOCK : T;
   const chunk = chunkOf(B, T);
   for (let b = 0; b < B; b += chunk) {
     const r = b * T * d;
     backwardChunk(
       at(dout, r), at(xq, r), at(xkv, r), w, at(mask, b * T), at(save, b * stride), at(dxq, r), at(dxkv, r), dw,
-      min(chunk, B - b), T, d, heads, scale, step, causal != 0,
+      min(chunk, B - b), T, d, heads, scale, causal != 0,
     );
   }
 }
@@ -287,18 +200,18 @@ export function attention_backward(
 /** The backward pass over nb batch rows (pointers already offset to the chunk; dw accumulates). */
 function backwardChunk(
   dout: usize, xq: usize, xkv: usize, w: usize, mask: usize, save: usize, dxq: usize, dxkv: usize, dw: usize,
-  nb: i32, T: i32, d: i32, heads: i32, scale: f32, step: i32, causal: bool,
+  nb: i32, T: i32, d: i32, heads: i32, scale: f32, causal: bool,
 ): void {
   const rows = nb * T;
   const dd = d * d;
   const n = rows * d;
   const stride = saveStride(T, d, heads);
-  // scratch: [ctx, then dctx | dQ | dK | dV] rows×d each, then one T×T dS
+  // scratch: [ctx, then dctx | dQ | dK | dV] rows×d each, then the per-head scratch
   const g0 = scratchPtr;
   const gq = at(g0, n);
   const gk = at(g0, 2 * n);
   const gv = at(g0, 3 * n);
-  const dS = at(g0, 4 * n);
+  const hs = at(g0, (4 * n + 3) & ~3);
   const dbq = at(dw, 4 * dd);
   // output projection: dWo += ctxᵀ·dout, dbo += Σ dout, dctx = dout·Woᵀ
   for (let b = 0; b < nb; b++) memory.copy(at(g0, b * T * d), at(save, b * stride + 3 * T * d), <usize>(T * d) << 2);
@@ -307,7 +220,7 @@ function backwardChunk(
   sgemm_nt(rows, d, d, dout, d, at(w, 3 * dd), d, g0, d, false);
   for (let b = 0; b < nb; b++) {
     const r = b * T * d;
-    attendBackward(at(save, b * stride), at(mask, b * T), at(g0, r), at(gq, r), at(gk, r), at(gv, r), dS, T, d, heads, scale, step, causal);
+    attendBackward(at(save, b * stride), at(mask, b * T), at(g0, r), at(gq, r), at(gk, r), at(gv, r), hs, T, d, heads, scale, causal);
   }
   // input projections: weight and bias gradients, then input gradients
   sgemm_tn(d, d, rows, xq, d, gq, d, dw, d, true);
