@@ -46,6 +46,14 @@ export function headForwardScratch(T: i32, dh: i32): i32 {
   return roundUp(keys, 4) + roundUp(queries, 4) + st + vt + c + ldS(T);
 }
 
+/** n floats at p = 0 (a vector loop: memory.fill costs a call each in V8, and rows are short). */
+// @ts-ignore: decorator
+@inline function zeros(p: usize, n: i32): void {
+  let j = 0;
+  for (; j + 4 <= n; j += 4) v128.store(at(p, j), f32x4.splat(0));
+  for (; j < n; j++) store<f32>(at(p, j), 0);
+}
+
 /** The four i32 lanes g, g+1, g+2, g+3: query indices of a group, for causal lane masks. */
 // @ts-ignore: decorator
 @inline function lanesFrom(g: i32): v128 {
@@ -105,7 +113,7 @@ function writeP(st: usize, ld: i32, g: i32, valid: i32, kend: i32, inv: usize, P
   const ldB = <usize>ld << 2;
   const rowB = <usize>T << 2;
   const row0 = at(P, (t0 + g) * T);
-  for (let l = 0; l < valid; l++) memory.fill(row0 + <usize>l * rowB, 0, <usize>c0 << 2);
+  for (let l = 0; l < valid; l++) zeros(row0 + <usize>l * rowB, c0);
   let kr = 0;
   let src = at(st, g);
   for (; kr + 4 <= kend; kr += 4, src += 4 * ldB) {
@@ -124,7 +132,7 @@ function writeP(st: usize, ld: i32, g: i32, valid: i32, kend: i32, inv: usize, P
       store<f32>(at(row0 + <usize>l * rowB, c0 + kr), load<f32>(at(src, l)) * load<f32>(at(inv, g + l)));
     }
   }
-  for (let l = 0; l < valid; l++) memory.fill(at(row0 + <usize>l * rowB, c0 + kend), 0, <usize>(T - c0 - kend) << 2);
+  for (let l = 0; l < valid; l++) zeros(at(row0 + <usize>l * rowB, c0 + kend), T - c0 - kend);
 }
 
 /**
@@ -200,7 +208,9 @@ function tileTo(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, dst: 
     return;
   }
   kernel5x8(pa, aStep, pb, bStep, kc, edgeTile, NR << 2, false);
-  for (let r = 0; r < rows; r++) memory.copy(dst + <usize>r * dstB, edgeTile + (<usize>(r * NR) << 2), <usize>cols << 2);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) store<f32>(at(dst + <usize>r * dstB, j), load<f32>(at(edgeTile, r * NR + j)));
+  }
 }
 
 /** Floats of scratch headBackward needs (a multiple of 4). */

@@ -43,22 +43,14 @@ function firstRealKey(mrow: usize, T: i32): i32 {
   return causal || c0 == T ? c0 : 0;
 }
 
-/** Copies the contiguous rows src[B·T×d] + bias into the slot at `slot` of every batch row's save. */
-function scatterBias(src: usize, save: usize, slot: i32, bias: usize, B: i32, T: i32, d: i32, stride: i32): void {
-  for (let b = 0; b < B; b++) {
-    for (let t = 0; t < T; t++) {
-      const s = at(src, (b * T + t) * d);
-      const o = at(save, b * stride + slot + t * d);
-      let j = 0;
-      for (; j + 4 <= d; j += 4) v128.store(at(o, j), f32x4.add(v128.load(at(s, j)), v128.load(at(bias, j))));
-      for (; j < d; j++) store<f32>(at(o, j), load<f32>(at(s, j)) + load<f32>(at(bias, j)));
-    }
-  }
-}
-
-/** Every row of y[rows×d] = bias. */
+/** Every row of y[rows×d] = bias (a vector loop: a memory.copy per row costs a call each in V8). */
 function fillRows(y: usize, bias: usize, rows: i32, d: i32): void {
-  for (let r = 0; r < rows; r++) memory.copy(at(y, r * d), bias, <usize>d << 2);
+  for (let r = 0; r < rows; r++) {
+    const o = at(y, r * d);
+    let j = 0;
+    for (; j + 4 <= d; j += 4) v128.store(at(o, j), v128.load(at(bias, j)));
+    for (; j < d; j++) store<f32>(at(o, j), load<f32>(at(bias, j)));
+  }
 }
 
 /** acc[c] += Σ_r x[r, c] (bias gradients). */
@@ -84,8 +76,8 @@ function colSumAcc(x: usize, acc: usize, rows: i32, d: i32): void {
 }
 
 /**
- * One batch row, all heads: P (in `base`'s save slot) and ctx rows (contiguous T×d at ctx) from the
- * Q, K, V already in the slot. scr: headForwardScratch floats.
+ * One batch row, all heads: P and ctx rows (row stride d at ctx) from the
+ * Q, K, V already in the slot (ctx: the slot's ctx rows). scr: headForwardScratch floats.
  */
 function attendForward(base: usize, mrow: usize, ctx: usize, T: i32, d: i32, heads: i32, scale: f32, causal: bool, scr: usize): void {
   const dh = d / heads;
@@ -132,7 +124,7 @@ function attendBackward(
 }
 
 export function attention_forward_scratch(B: i32, T: i32, d: i32, heads: i32, causal: i32): usize {
-  return <usize>(chunkOf(B, T) * T * d + 4 + headForwardScratch(T, d / heads)) << 2;
+  return <usize>headForwardScratch(T, d / heads) << 2;
 }
 
 export function attention_forward(
@@ -142,37 +134,27 @@ export function attention_forward(
   if (B * T == 0 || d == 0) return;
   const stride = saveStride(T, d, heads);
   const scale: f32 = 1 / Mathf.sqrt(<f32>(d / heads));
-  const chunk = chunkOf(B, T);
-  for (let b = 0; b < B; b += chunk) {
-    const r = b * T * d;
-    forwardChunk(at(xq, r), at(xkv, r), w, at(mask, b * T), at(out, r), at(save, b * stride), min(chunk, B - b), T, d, heads, scale, causal != 0);
-  }
-}
-
-/** The forward pass over nb batch rows (pointers already offset to the chunk). */
-function forwardChunk(
-  xq: usize, xkv: usize, w: usize, mask: usize, out: usize, save: usize,
-  nb: i32, T: i32, d: i32, heads: i32, scale: f32, causal: bool,
-): void {
-  const rows = nb * T;
   const dd = d * d;
+  const td = T * d;
   const bq = at(w, 4 * dd);
-  const stride = saveStride(T, d, heads);
-  const tmp = scratchPtr;
-  sgemm_nn(rows, d, d, xq, d, w, d, tmp, d, false);
-  scatterBias(tmp, save, 0, bq, nb, T, d, stride);
-  sgemm_nn(rows, d, d, xkv, d, at(w, dd), d, tmp, d, false);
-  scatterBias(tmp, save, T * d, at(bq, d), nb, T, d, stride);
-  sgemm_nn(rows, d, d, xkv, d, at(w, 2 * dd), d, tmp, d, false);
-  scatterBias(tmp, save, 2 * T * d, at(bq, 2 * d), nb, T, d, stride);
-  for (let b = 0; b < nb; b++) {
+  // batch row by batch row, so that its save slot stays in cache from the projections to the
+  // output projection; Q, K, V and ctx go straight into the slot (bias rows, then the product added)
+  for (let b = 0; b < B; b++) {
     const base = at(save, b * stride);
-    const ctx = at(tmp, b * T * d);
-    attendForward(base, at(mask, b * T), ctx, T, d, heads, scale, causal, at(tmp, (rows * d + 3) & ~3));
-    memory.copy(at(base, 3 * T * d), ctx, <usize>(T * d) << 2);
+    const x = at(xq, b * td);
+    const xk = at(xkv, b * td);
+    fillRows(base, bq, T, d);
+    sgemm_nn(T, d, d, x, d, w, d, base, d, true);
+    fillRows(at(base, td), at(bq, d), T, d);
+    sgemm_nn(T, d, d, xk, d, at(w, dd), d, at(base, td), d, true);
+    fillRows(at(base, 2 * td), at(bq, 2 * d), T, d);
+    sgemm_nn(T, d, d, xk, d, at(w, 2 * dd), d, at(base, 2 * td), d, true);
+    const ctx = at(base, 3 * td);
+    attendForward(base, at(mask, b * T), ctx, T, d, heads, scale, causal != 0, scratchPtr);
+    const o = at(out, b * td);
+    fillRows(o, at(bq, 3 * d), T, d);
+    sgemm_nn(T, d, d, ctx, d, at(w, 3 * dd), d, o, d, true);
   }
-  fillRows(out, at(bq, 3 * d), rows, d);
-  sgemm_nn(rows, d, d, tmp, d, at(w, 3 * dd), d, out, d, true);
 }
 
 export function attention_backward_scratch(B: i32, T: i32, d: i32, heads: i32, causal: i32): usize {
