@@ -12,6 +12,9 @@
 //   reads for P·V (and dS·K in the backward pass): no packing of P;
 // - P itself is written to its save slot by 4×4 transposes, normalised on the way.
 // Indices below are relative: key kr is key c0 + kr (c0 the first real key), query qr is t0 + qr.
+// When causal, query qr sits in column qr + sh of Sᵀ, with sh chosen so that the last query ends a
+// strip: the strip cut short is then the first one, which only the first band of keys needs (at
+// T = 65 a lone 65th query column cost a tile in every band: 74 tiles instead of 63).
 import { kernel5x8, pack } from "./sgemm";
 import { madd } from "./simd";
 import { exp4 } from "./vmath";
@@ -39,11 +42,11 @@ const NR: i32 = 8; // columns of the micro-kernel's tile
 export function headForwardScratch(T: i32, dh: i32): i32 {
   const dh8 = roundUp(dh, NR);
   const keys = roundUp(T, MR) * dh; // packed keys
-  const queries = roundUp(T, NR) * dh; // packed queries
-  const st = (T + MR) * ldS(T); // Sᵀ
+  const queries = roundUp(T + NR - 1, NR) * dh; // packed queries, shifted by up to 7 columns
+  const st = (T + MR) * ldS(T + NR - 1); // Sᵀ
   const vt = T * NR; // V's last partial strip of columns, packed
   const c = roundUp(T, MR) * dh8; // P·V before normalisation
-  return roundUp(keys, 4) + roundUp(queries, 4) + st + vt + c + ldS(T);
+  return roundUp(keys, 4) + roundUp(queries, 4) + st + vt + c + ldS(T + NR - 1);
 }
 
 /** n floats at p = 0 (a vector loop: memory.fill costs a call each in V8, and rows are short). */
@@ -54,6 +57,28 @@ export function headForwardScratch(T: i32, dh: i32): i32 {
   for (; j < n; j++) store<f32>(at(p, j), 0);
 }
 
+/**
+ * Packs rows 0..nq-1 of src (dB bytes apart, dh floats each) as strips of 8 k-major columns,
+ * row q in column q + sh (sh < 8); the columns before sh and after the last row are 0.
+ */
+function packQueries(dst: usize, src: usize, dB: usize, sh: i32, nq: i32, dh: i32): void {
+  const stripB = <usize>(NR * dh) << 2;
+  let s = 0;
+  if (sh > 0) {
+    for (let k = 0; k < dh; k++) {
+      for (let l = 0; l < NR; l++) {
+        const q = l - sh;
+        store<f32>(at(dst, k * NR + l), q >= 0 && q < nq ? load<f32>(src + <usize>q * dB + (<usize>k << 2)) : 0);
+      }
+    }
+    s = 1;
+  }
+  for (; s * NR - sh < nq; s++) {
+    const q0 = s * NR - sh;
+    pack(dst + <usize>s * stripB, src + <usize>q0 * dB, dB, 4, min(NR, nq - q0), NR, dh);
+  }
+}
+
 /** The four i32 lanes g, g+1, g+2, g+3: query indices of a group, for causal lane masks. */
 // @ts-ignore: decorator
 @inline function lanesFrom(g: i32): v128 {
@@ -61,19 +86,19 @@ export function headForwardScratch(T: i32, dh: i32): i32 {
 }
 
 /**
- * Softmax of the queries g..g+3 (columns of Sᵀ, keys 0..last), in place, unnormalised: the
- * exponentials are left in Sᵀ and 1/Σ is stored at inv + g. Masked entries become 0. mrow points at
+ * Softmax of the queries g..g+3 (columns c..c+3 of Sᵀ, keys 0..last), in place, unnormalised:
+ * the exponentials are left in Sᵀ and 1/Σ is stored at inv + c. Masked entries become 0. mrow points at
  * the mask of key 0. When causal, key kr is masked for the queries below it, and keys last+1 ..
  * zeroEnd-1 are zeroed, since P·V reads a band of 5 queries up to its last row's key.
  */
-function softmaxColumns(st: usize, ld: i32, g: i32, last: i32, zeroEnd: i32, mrow: usize, scale: f32, causal: bool, inv: usize): void {
+function softmaxColumns(st: usize, ld: i32, c: i32, g: i32, last: i32, zeroEnd: i32, mrow: usize, scale: f32, causal: bool, inv: usize): void {
   const zero = f32x4.splat(0);
   const ninf = f32x4.splat(-Infinity);
   const q = lanesFrom(g);
   const ldB = <usize>ld << 2;
-  const col = at(st, g);
+  const col = at(st, c);
   // below the group's first query, causality masks nothing
-  const free = causal ? min(g, last + 1) : last + 1;
+  const free = causal ? max(0, min(g, last + 1)) : last + 1;
   let vmax = ninf;
   let p = col;
   for (let kr = 0; kr < free; kr++, p += ldB) {
@@ -101,38 +126,39 @@ function softmaxColumns(st: usize, ld: i32, g: i32, last: i32, zeroEnd: i32, mro
     vsum = f32x4.add(vsum, e);
   }
   for (let kr = last + 1; kr < zeroEnd; kr++, p += ldB) v128.store(p, zero);
-  v128.store(at(inv, g), f32x4.div(f32x4.splat(1), vsum));
+  v128.store(at(inv, c), f32x4.div(f32x4.splat(1), vsum));
 }
 
 /**
- * Rows g..g+valid-1 of P (queries t0 + g.., in the save slot at P, T floats per row): 0 before key
- * c0, then the normalised exponentials of keys 0..kend-1 from Sᵀ's columns g..g+3, then 0.
+ * Rows of P for the queries g + lo .. g + hi - 1 (t0 + g + l in the save slot at P, T floats per
+ * row): 0 before key c0, then the normalised exponentials of keys 0..kend-1 from Sᵀ's columns
+ * c + lo .. c + hi - 1, then 0.
  */
-function writeP(st: usize, ld: i32, g: i32, valid: i32, kend: i32, inv: usize, P: usize, T: i32, t0: i32, c0: i32): void {
-  const vinv = v128.load(at(inv, g));
+function writeP(st: usize, ld: i32, c: i32, g: i32, lo: i32, hi: i32, kend: i32, inv: usize, P: usize, T: i32, t0: i32, c0: i32): void {
+  const vinv = v128.load(at(inv, c));
   const ldB = <usize>ld << 2;
   const rowB = <usize>T << 2;
   const row0 = at(P, (t0 + g) * T);
-  for (let l = 0; l < valid; l++) zeros(row0 + <usize>l * rowB, c0);
+  for (let l = lo; l < hi; l++) zeros(row0 + <usize>l * rowB, c0);
   let kr = 0;
-  let src = at(st, g);
+  let src = at(st, c);
   for (; kr + 4 <= kend; kr += 4, src += 4 * ldB) {
     const r0 = f32x4.mul(v128.load(src), vinv), r1 = f32x4.mul(v128.load(src + ldB), vinv);
     const r2 = f32x4.mul(v128.load(src + 2 * ldB), vinv), r3 = f32x4.mul(v128.load(src + 3 * ldB), vinv);
     const t0v = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1v = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
     const t2v = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3v = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
     const dst = at(row0, c0 + kr);
-    v128.store(dst, v128.shuffle<f32>(t0v, t1v, 0, 1, 4, 5));
-    if (valid > 1) v128.store(dst + rowB, v128.shuffle<f32>(t0v, t1v, 2, 3, 6, 7));
-    if (valid > 2) v128.store(dst + 2 * rowB, v128.shuffle<f32>(t2v, t3v, 0, 1, 4, 5));
-    if (valid > 3) v128.store(dst + 3 * rowB, v128.shuffle<f32>(t2v, t3v, 2, 3, 6, 7));
+    if (lo == 0) v128.store(dst, v128.shuffle<f32>(t0v, t1v, 0, 1, 4, 5));
+    if (lo <= 1 && hi > 1) v128.store(dst + rowB, v128.shuffle<f32>(t0v, t1v, 2, 3, 6, 7));
+    if (lo <= 2 && hi > 2) v128.store(dst + 2 * rowB, v128.shuffle<f32>(t2v, t3v, 0, 1, 4, 5));
+    if (hi > 3) v128.store(dst + 3 * rowB, v128.shuffle<f32>(t2v, t3v, 2, 3, 6, 7));
   }
   for (; kr < kend; kr++, src += ldB) {
-    for (let l = 0; l < valid; l++) {
-      store<f32>(at(row0 + <usize>l * rowB, c0 + kr), load<f32>(at(src, l)) * load<f32>(at(inv, g + l)));
+    for (let l = lo; l < hi; l++) {
+      store<f32>(at(row0 + <usize>l * rowB, c0 + kr), load<f32>(at(src, l)) * load<f32>(at(inv, c + l)));
     }
   }
-  for (let l = 0; l < valid; l++) zeros(at(row0 + <usize>l * rowB, c0 + kend), T - c0 - kend);
+  for (let l = lo; l < hi; l++) zeros(at(row0 + <usize>l * rowB, c0 + kend), T - c0 - kend);
 }
 
 /**
@@ -146,12 +172,13 @@ export function headForward(
 ): void {
   const nk = T - c0;
   const nq = T - t0;
-  const ld = ldS(nq);
+  const sh = causal ? (NR - nq % NR) % NR : 0;
+  const ld = ldS(nq + sh);
   const dh8 = roundUp(dh, NR);
   const dB = <usize>d << 2;
   const kp = scr;
   const qp = at(kp, roundUp(roundUp(nk, MR) * dh, 4));
-  const st = at(qp, roundUp(roundUp(nq, NR) * dh, 4));
+  const st = at(qp, roundUp(roundUp(nq + sh, NR) * dh, 4));
   const vt = at(st, (nk + MR) * ld);
   const cb = at(vt, nk * NR);
   const inv = at(cb, roundUp(nq, MR) * dh8);
@@ -159,20 +186,22 @@ export function headForward(
   const stripB = <usize>(NR * dh) << 2;
   // pack keys in bands of 5 and queries in strips of 8, k-major, zero-padded
   for (let kr = 0; kr < nk; kr += MR) pack(kp + <usize>(kr / MR) * bandB, at(K, (c0 + kr) * d), dB, 4, min(MR, nk - kr), MR, dh);
-  for (let qr = 0; qr < nq; qr += NR) pack(qp + <usize>(qr / NR) * stripB, at(Q, (t0 + qr) * d), dB, 4, min(NR, nq - qr), NR, dh);
+  packQueries(qp, at(Q, t0 * d), dB, sh, nq, dh);
   // Sᵀ tiles: when causal (then t0 = c0) a band of keys needs only the queries from its first key on
   const ldB = <usize>ld << 2;
   for (let kr = 0; kr < nk; kr += MR) {
     const a = kp + <usize>(kr / MR) * bandB;
-    for (let j = causal ? kr & ~(NR - 1) : 0; j < nq; j += NR) {
+    for (let j = causal ? (kr + sh) & ~(NR - 1) : 0; j < nq + sh; j += NR) {
       kernel5x8(a, MR << 2, qp + <usize>(j / NR) * stripB, NR << 2, dh, at(st, kr * ld + j), ldB, false);
     }
   }
   const mrow = at(mask, c0);
-  for (let g = 0; g < nq; g += 4) {
+  for (let c = 0; c < nq + sh; c += 4) {
+    const g = c - sh;
+    if (g + 3 < 0) continue;
     const last = causal ? min(nk - 1, g + 3) : nk - 1;
-    softmaxColumns(st, ld, g, last, causal ? min(nk, g + 8) : 0, mrow, scale, causal, inv);
-    writeP(st, ld, g, min(4, nq - g), last + 1, inv, P, T, t0, c0);
+    softmaxColumns(st, ld, c, g, last, causal ? min(nk, g + 8) : 0, mrow, scale, causal, inv);
+    writeP(st, ld, c, g, max(0, -g), min(4, nq - g), last + 1, inv, P, T, t0, c0);
   }
   // unnormalised ctx = E·V: a band of 5 queries reads its 5 columns of Sᵀ in place
   const tail = dh & ~(NR - 1);
@@ -183,12 +212,12 @@ export function headForward(
     for (let j = 0; j < dh; j += NR) {
       const full = j + NR <= dh;
       const b = full ? at(V, c0 * d + j) : vt;
-      kernel5x8(at(st, qr), ldB, b, full ? dB : NR << 2, kc, cb + <usize>qr * dh8B + (<usize>j << 2), dh8B, false);
+      kernel5x8(at(st, qr + sh), ldB, b, full ? dB : NR << 2, kc, cb + <usize>qr * dh8B + (<usize>j << 2), dh8B, false);
     }
   }
   // ctx rows = (E·V)/Σ
   for (let qr = 0; qr < nq; qr++) {
-    const s = load<f32>(at(inv, qr));
+    const s = load<f32>(at(inv, qr + sh));
     const vsc = f32x4.splat(s);
     const src = cb + <usize>qr * dh8B;
     const dst = at(ctx, (t0 + qr) * d);
@@ -216,34 +245,36 @@ function tileTo(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, dst: 
 /** Floats of scratch headBackward needs (a multiple of 4). */
 export function headBackwardScratch(T: i32, dh: i32): i32 {
   const bands = roundUp(roundUp(T, MR) * dh, 4);
-  const strips = roundUp(roundUp(T, NR) * dh, 4);
-  const st = (T + MR) * ldS(T);
-  const r = roundUp(T, 4) * roundUp(T + MR, 4);
-  return bands + strips + st + r + 3 * T * NR + roundUp(MR * T, 4) + ldS(T);
+  const strips = roundUp(roundUp(T + NR - 1, NR) * dh, 4);
+  const st = (T + MR) * ldS(T + NR - 1);
+  const r = roundUp(T + NR - 1, 4) * roundUp(T + MR, 4);
+  return bands + strips + st + r + 3 * T * NR + roundUp(MR * T, 4) + ldS(T + NR - 1);
 }
 
 /**
- * dS for the queries g..g+valid-1 (Sᵀ columns g..g+3), keys 0..kend-1: Sᵀ holds dPᵀ on entry and
- * dSᵀ = scale·Pᵀ ⊙ (dPᵀ − D) on return, and the rows g..g+3 of R (ldR floats each) receive dS.
+ * dS for the queries g + lo .. g + hi - 1 (Sᵀ columns c..c+3), keys 0..kend-1: Sᵀ holds dPᵀ on entry
+ * and dSᵀ = scale·Pᵀ ⊙ (dPᵀ − D) on return, and the rows c..c+3 of R (ldR floats each) receive dS.
  * P is read by 4×4 transposes from its rows (query t0 + g + l at p0 + l·T floats, key 0 first).
  */
-function dsColumns(st: usize, ld: i32, g: i32, valid: i32, kend: i32, zeroEnd: i32, p0: usize, T: i32, D: usize, scale: f32, r: usize, ldR: i32): void {
+function dsColumns(
+  st: usize, ld: i32, c: i32, lo: i32, hi: i32, kend: i32, zeroEnd: i32, p0: usize, T: i32, D: usize, scale: f32, r: usize, ldR: i32,
+): void {
   const zero = f32x4.splat(0);
   const vs = f32x4.splat(scale);
-  const vD = v128.load(at(D, g));
+  const vD = v128.load(at(D, c));
   const ldB = <usize>ld << 2;
   const rowB = <usize>T << 2;
   const rB = <usize>ldR << 2;
-  const r0p = at(r, g * ldR);
-  let src = at(st, g);
+  const r0p = at(r, c * ldR);
+  let src = at(st, c);
   let kr = 0;
   for (; kr + 4 <= kend; kr += 4, src += 4 * ldB) {
     const pp = at(p0, kr);
-    // rows of P for the queries (lanes past `valid` are not rows of P: zeros stand in)
-    const x0 = v128.load(pp);
-    const x1 = valid > 1 ? v128.load(pp + rowB) : zero;
-    const x2 = valid > 2 ? v128.load(pp + 2 * rowB) : zero;
-    const x3 = valid > 3 ? v128.load(pp + 3 * rowB) : zero;
+    // rows of P for the queries (lanes outside lo..hi-1 are not rows of P: zeros stand in)
+    const x0 = lo == 0 ? v128.load(pp) : zero;
+    const x1 = lo <= 1 && hi > 1 ? v128.load(pp + rowB) : zero;
+    const x2 = lo <= 2 && hi > 2 ? v128.load(pp + 2 * rowB) : zero;
+    const x3 = hi > 3 ? v128.load(pp + 3 * rowB) : zero;
     let a0 = v128.shuffle<f32>(x0, x1, 0, 4, 1, 5), a1 = v128.shuffle<f32>(x2, x3, 0, 4, 1, 5);
     let a2 = v128.shuffle<f32>(x0, x1, 2, 6, 3, 7), a3 = v128.shuffle<f32>(x2, x3, 2, 6, 3, 7);
     // one key per vector, the 4 queries in lanes
@@ -266,8 +297,8 @@ function dsColumns(st: usize, ld: i32, g: i32, valid: i32, kend: i32, zeroEnd: i
     v128.store(dst + 3 * rB, v128.shuffle<f32>(a2, a3, 2, 3, 6, 7));
   }
   for (; kr < kend; kr++, src += ldB) {
-    for (let l = 0; l < valid; l++) {
-      const s = load<f32>(at(p0 + <usize>l * rowB, kr)) * scale * (load<f32>(at(src, l)) - load<f32>(at(D, g + l)));
+    for (let l = lo; l < hi; l++) {
+      const s = load<f32>(at(p0 + <usize>l * rowB, kr)) * scale * (load<f32>(at(src, l)) - load<f32>(at(D, c + l)));
       store<f32>(at(src, l), s);
       store<f32>(at(r0p + <usize>l * rB, kr), s);
     }
@@ -290,7 +321,8 @@ export function headBackward(
 ): void {
   const nk = T - c0;
   const nq = T - t0;
-  const ld = ldS(nq);
+  const sh = causal ? (NR - nq % NR) % NR : 0;
+  const ld = ldS(nq + sh);
   const ldR = roundUp(nk + MR, 4);
   const dB = <usize>d << 2;
   const ldB = <usize>ld << 2;
@@ -298,9 +330,9 @@ export function headBackward(
   const rowB = <usize>T << 2;
   const vp = scr;
   const gp = at(vp, roundUp(roundUp(nk, MR) * dh, 4));
-  const st = at(gp, roundUp(roundUp(nq, NR) * dh, 4));
+  const st = at(gp, roundUp(roundUp(nq + sh, NR) * dh, 4));
   const r = at(st, (nk + MR) * ld);
-  const ktl = at(r, roundUp(nq, 4) * ldR);
+  const ktl = at(r, roundUp(nq + sh, 4) * ldR);
   const qtl = at(ktl, nk * NR);
   const gtl = at(qtl, nq * NR);
   const pband = at(gtl, nq * NR);
@@ -309,14 +341,15 @@ export function headBackward(
   const stripB = <usize>(NR * dh) << 2;
   // dPᵀ = V·dctxᵀ, tiles as the forward's scores
   for (let kr = 0; kr < nk; kr += MR) pack(vp + <usize>(kr / MR) * bandB, at(V, (c0 + kr) * d), dB, 4, min(MR, nk - kr), MR, dh);
-  for (let qr = 0; qr < nq; qr += NR) pack(gp + <usize>(qr / NR) * stripB, at(dctx, (t0 + qr) * d), dB, 4, min(NR, nq - qr), NR, dh);
+  packQueries(gp, at(dctx, t0 * d), dB, sh, nq, dh);
   for (let kr = 0; kr < nk; kr += MR) {
     const a = vp + <usize>(kr / MR) * bandB;
-    for (let j = causal ? kr & ~(NR - 1) : 0; j < nq; j += NR) {
+    for (let j = causal ? (kr + sh) & ~(NR - 1) : 0; j < nq + sh; j += NR) {
       kernel5x8(a, MR << 2, gp + <usize>(j / NR) * stripB, NR << 2, dh, at(st, kr * ld + j), ldB, false);
     }
   }
   // D = rowsum(P ⊙ dP) = dctx·ctx per query (P·V = ctx), so no pass over P is needed for it
+  zeros(D, roundUp(nq + sh, 4));
   for (let qr = 0; qr < nq; qr++) {
     const x = at(dctx, (t0 + qr) * d);
     const y = at(ctx, (t0 + qr) * d);
@@ -325,12 +358,13 @@ export function headBackward(
     for (; j + 4 <= dh; j += 4) v = madd(v128.load(at(x, j)), v128.load(at(y, j)), v);
     let s = f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
     for (; j < dh; j++) s += load<f32>(at(x, j)) * load<f32>(at(y, j));
-    store<f32>(at(D, qr), s);
+    store<f32>(at(D, qr + sh), s);
   }
-  for (let qr = nq; qr < roundUp(nq, 4); qr++) store<f32>(at(D, qr), 0);
-  for (let g = 0; g < nq; g += 4) {
+  for (let c = 0; c < nq + sh; c += 4) {
+    const g = c - sh;
+    if (g + 3 < 0) continue;
     const kend = causal ? min(nk, g + 4) : nk;
-    dsColumns(st, ld, g, min(4, nq - g), kend, causal ? min(nk, g + 8) : 0, at(P, (t0 + g) * T + c0), T, D, scale, r, ldR);
+    dsColumns(st, ld, c, max(0, -g), min(4, nq - g), kend, causal ? min(nk, g + 8) : 0, at(P, (t0 + g) * T + c0), T, D, scale, r, ldR);
   }
   // the last partial strip of columns of K, Q and dctx, packed once (zero-padded)
   const tail = dh & ~(NR - 1);
@@ -344,7 +378,7 @@ export function headBackward(
     const kc = causal ? min(qr + MR, nk) : nk;
     for (let j = 0; j < dh; j += NR) {
       const full = j + NR <= dh;
-      tileTo(at(st, qr), ldB, full ? at(K, c0 * d + j) : ktl, full ? dB : NR << 2, kc, at(dQ, (t0 + qr) * d + j), dB, min(MR, nq - qr), min(NR, dh - j));
+      tileTo(at(st, qr + sh), ldB, full ? at(K, c0 * d + j) : ktl, full ? dB : NR << 2, kc, at(dQ, (t0 + qr) * d + j), dB, min(MR, nq - qr), min(NR, dh - j));
     }
   }
   // dK = dSᵀ·Q and dV = Pᵀ·dctx: a band of 5 keys reads 5 columns of dS and of P in place, from
@@ -365,7 +399,7 @@ export function headBackward(
       const cols = min(NR, dh - j);
       const out = (c0 + kr) * d + j;
       const qb = full ? at(Q, (t0 + qs) * d + j) : at(qtl, qs * NR);
-      tileTo(at(r, qs * ldR + kr), rB, qb, full ? dB : NR << 2, kc, at(dK, out), dB, rows, cols);
+      tileTo(at(r, (qs + sh) * ldR + kr), rB, qb, full ? dB : NR << 2, kc, at(dK, out), dB, rows, cols);
       const gb = full ? at(dctx, (t0 + qs) * d + j) : at(gtl, qs * NR);
       tileTo(pa, aStep, gb, full ? dB : NR << 2, kc, at(dV, out), dB, rows, cols);
     }
