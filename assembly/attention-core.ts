@@ -87,11 +87,14 @@ function packQueries(dst: usize, src: usize, dB: usize, sh: i32, nq: i32, dh: i3
 
 /**
  * Softmax of the queries g..g+3 (columns c..c+3 of Sᵀ, keys 0..last), in place, unnormalised:
- * the exponentials are left in Sᵀ and 1/Σ is stored at inv + c. Masked entries become 0. mrow points at
+ * the exponentials are left in Sᵀ and 1/Σ is stored at inv + c. holes: whether any of the keys is
+ * padding (the model's left-padded rows have none after the first real key: no mask to apply). Masked entries become 0. mrow points at
  * the mask of key 0. When causal, key kr is masked for the queries below it, and keys last+1 ..
  * zeroEnd-1 are zeroed, since P·V reads a band of 5 queries up to its last row's key.
  */
-function softmaxColumns(st: usize, ld: i32, c: i32, g: i32, last: i32, zeroEnd: i32, mrow: usize, scale: f32, causal: bool, inv: usize): void {
+function softmaxColumns(
+  st: usize, ld: i32, c: i32, g: i32, last: i32, zeroEnd: i32, mrow: usize, holes: bool, scale: f32, causal: bool, inv: usize,
+): void {
   const zero = f32x4.splat(0);
   const ninf = f32x4.splat(-Infinity);
   const q = lanesFrom(g);
@@ -101,9 +104,13 @@ function softmaxColumns(st: usize, ld: i32, c: i32, g: i32, last: i32, zeroEnd: 
   const free = causal ? max(0, min(g, last + 1)) : last + 1;
   let vmax = ninf;
   let p = col;
-  for (let kr = 0; kr < free; kr++, p += ldB) {
-    const real = f32x4.ne(v128.load32_splat(at(mrow, kr)), zero);
-    vmax = f32x4.pmax(vmax, v128.bitselect(v128.load(p), ninf, real));
+  if (holes) {
+    for (let kr = 0; kr < free; kr++, p += ldB) {
+      const real = f32x4.ne(v128.load32_splat(at(mrow, kr)), zero);
+      vmax = f32x4.pmax(vmax, v128.bitselect(v128.load(p), ninf, real));
+    }
+  } else {
+    for (let kr = 0; kr < free; kr++, p += ldB) vmax = f32x4.pmax(vmax, v128.load(p));
   }
   for (let kr = free; kr <= last; kr++, p += ldB) {
     const real = v128.and(f32x4.ne(v128.load32_splat(at(mrow, kr)), zero), i32x4.ge_s(q, i32x4.splat(kr)));
@@ -113,11 +120,19 @@ function softmaxColumns(st: usize, ld: i32, c: i32, g: i32, last: i32, zeroEnd: 
   const shift = f32x4.neg(f32x4.mul(vmax, vs));
   let vsum = zero;
   p = col;
-  for (let kr = 0; kr < free; kr++, p += ldB) {
-    const real = f32x4.ne(v128.load32_splat(at(mrow, kr)), zero);
-    const e = v128.and(exp4(madd(v128.load(p), vs, shift)), real);
-    v128.store(p, e);
-    vsum = f32x4.add(vsum, e);
+  if (holes) {
+    for (let kr = 0; kr < free; kr++, p += ldB) {
+      const real = f32x4.ne(v128.load32_splat(at(mrow, kr)), zero);
+      const e = v128.and(exp4(madd(v128.load(p), vs, shift)), real);
+      v128.store(p, e);
+      vsum = f32x4.add(vsum, e);
+    }
+  } else {
+    for (let kr = 0; kr < free; kr++, p += ldB) {
+      const e = exp4(madd(v128.load(p), vs, shift));
+      v128.store(p, e);
+      vsum = f32x4.add(vsum, e);
+    }
   }
   for (let kr = free; kr <= last; kr++, p += ldB) {
     const real = v128.and(f32x4.ne(v128.load32_splat(at(mrow, kr)), zero), i32x4.ge_s(q, i32x4.splat(kr)));
@@ -196,11 +211,13 @@ export function headForward(
     }
   }
   const mrow = at(mask, c0);
+  let holes = false;
+  for (let kr = 0; kr < nk; kr++) holes = holes || load<f32>(at(mrow, kr)) == 0;
   for (let c = 0; c < nq + sh; c += 4) {
     const g = c - sh;
     if (g + 3 < 0) continue;
     const last = causal ? min(nk - 1, g + 3) : nk - 1;
-    softmaxColumns(st, ld, c, g, last, causal ? min(nk, g + 8) : 0, mrow, scale, causal, inv);
+    softmaxColumns(st, ld, c, g, last, causal ? min(nk, g + 8) : 0, mrow, holes, scale, causal, inv);
     writeP(st, ld, c, g, max(0, -g), min(4, nq - g), last + 1, inv, P, T, t0, c0);
   }
   // unnormalised ctx = E·V: a band of 5 queries reads its 5 columns of Sᵀ in place
