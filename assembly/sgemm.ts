@@ -118,10 +118,17 @@ export function pack(dst: usize, src: usize, lStride: usize, kStride: usize, cou
   if (count == R && kStride == 4) {
     const R4 = R & ~3;
     for (; k + 4 <= kc; k += 4) {
-      for (let l = 0; l < R4; l += 4) transpose4(src + <usize>l * lStride + (<usize>k << 2), lStride, dst + <usize>k * rowBytes + (<usize>l << 2), rowBytes);
-    }
-    for (let l = R4; l < R; l++) {
-      for (let kk = 0; kk < k; kk++) store<f32>(dst + <usize>kk * rowBytes + (<usize>l << 2), load<f32>(src + <usize>l * lStride + (<usize>kk << 2)));
+      const d = dst + <usize>k * rowBytes;
+      for (let l = 0; l < R4; l += 4) transpose4(src + <usize>l * lStride + (<usize>k << 2), lStride, d + (<usize>l << 2), rowBytes);
+      // the lines past the last group of 4 (the 5th of a band of A): 4 k at a time, lane by lane
+      for (let l = R4; l < R; l++) {
+        const v = v128.load(src + <usize>l * lStride + (<usize>k << 2));
+        const o = d + (<usize>l << 2);
+        v128.store32_lane(o, v, 0);
+        v128.store32_lane(o + rowBytes, v, 1);
+        v128.store32_lane(o + 2 * rowBytes, v, 2);
+        v128.store32_lane(o + 3 * rowBytes, v, 3);
+      }
     }
   }
   for (; k < kc; k++) {
