@@ -40,13 +40,11 @@ const NR: i32 = 8; // columns of the micro-kernel's tile
 
 /** Floats of scratch headForward needs (a multiple of 4, so that regions stay 16-byte aligned). */
 export function headForwardScratch(T: i32, dh: i32): i32 {
-  const dh8 = roundUp(dh, NR);
   const keys = roundUp(T, MR) * dh; // packed keys
   const queries = roundUp(T + NR - 1, NR) * dh; // packed queries, shifted by up to 7 columns
   const st = (T + MR) * ldS(T + NR - 1); // Sᵀ
   const vt = T * NR; // V's last partial strip of columns, packed
-  const c = roundUp(T, MR) * dh8; // P·V before normalisation
-  return roundUp(keys, 4) + roundUp(queries, 4) + st + vt + c + ldS(T + NR - 1);
+  return roundUp(keys, 4) + roundUp(queries, 4) + st + vt + ldS(T + NR - 1);
 }
 
 /** n floats at p = 0 (a vector loop: memory.fill costs a call each in V8, and rows are short). */
@@ -147,7 +145,7 @@ function softmaxColumns(
 /**
  * Rows of P for the queries g + lo .. g + hi - 1 (t0 + g + l in the save slot at P, T floats per
  * row): 0 before key c0, then the normalised exponentials of keys 0..kend-1 from Sᵀ's columns
- * c + lo .. c + hi - 1, then 0.
+ * c + lo .. c + hi - 1, then 0. Sᵀ's columns are normalised in place too, for P·V.
  */
 function writeP(st: usize, ld: i32, c: i32, g: i32, lo: i32, hi: i32, kend: i32, inv: usize, P: usize, T: i32, t0: i32, c0: i32): void {
   const vinv = v128.load(at(inv, c));
@@ -160,6 +158,10 @@ function writeP(st: usize, ld: i32, c: i32, g: i32, lo: i32, hi: i32, kend: i32,
   for (; kr + 4 <= kend; kr += 4, src += 4 * ldB) {
     const r0 = f32x4.mul(v128.load(src), vinv), r1 = f32x4.mul(v128.load(src + ldB), vinv);
     const r2 = f32x4.mul(v128.load(src + 2 * ldB), vinv), r3 = f32x4.mul(v128.load(src + 3 * ldB), vinv);
+    v128.store(src, r0);
+    v128.store(src + ldB, r1);
+    v128.store(src + 2 * ldB, r2);
+    v128.store(src + 3 * ldB, r3);
     const t0v = v128.shuffle<f32>(r0, r1, 0, 4, 1, 5), t1v = v128.shuffle<f32>(r2, r3, 0, 4, 1, 5);
     const t2v = v128.shuffle<f32>(r0, r1, 2, 6, 3, 7), t3v = v128.shuffle<f32>(r2, r3, 2, 6, 3, 7);
     const dst = at(row0, c0 + kr);
@@ -170,7 +172,9 @@ function writeP(st: usize, ld: i32, c: i32, g: i32, lo: i32, hi: i32, kend: i32,
   }
   for (; kr < kend; kr++, src += ldB) {
     for (let l = lo; l < hi; l++) {
-      store<f32>(at(row0 + <usize>l * rowB, c0 + kr), load<f32>(at(src, l)) * load<f32>(at(inv, c + l)));
+      const v = load<f32>(at(src, l)) * load<f32>(at(inv, c + l));
+      store<f32>(at(src, l), v);
+      store<f32>(at(row0 + <usize>l * rowB, c0 + kr), v);
     }
   }
   for (let l = lo; l < hi; l++) zeros(at(row0 + <usize>l * rowB, c0 + kend), T - c0 - kend);
@@ -189,14 +193,12 @@ export function headForward(
   const nq = T - t0;
   const sh = causal ? (NR - nq % NR) % NR : 0;
   const ld = ldS(nq + sh);
-  const dh8 = roundUp(dh, NR);
   const dB = <usize>d << 2;
   const kp = scr;
   const qp = at(kp, roundUp(roundUp(nk, MR) * dh, 4));
   const st = at(qp, roundUp(roundUp(nq + sh, NR) * dh, 4));
   const vt = at(st, (nk + MR) * ld);
-  const cb = at(vt, nk * NR);
-  const inv = at(cb, roundUp(nq, MR) * dh8);
+  const inv = at(vt, nk * NR);
   const bandB = <usize>(MR * dh) << 2;
   const stripB = <usize>(NR * dh) << 2;
   // pack keys in bands of 5 and queries in strips of 8, k-major, zero-padded
@@ -220,27 +222,16 @@ export function headForward(
     softmaxColumns(st, ld, c, g, last, causal ? min(nk, g + 8) : 0, mrow, holes, scale, causal, inv);
     writeP(st, ld, c, g, max(0, -g), min(4, nq - g), last + 1, inv, P, T, t0, c0);
   }
-  // unnormalised ctx = E·V: a band of 5 queries reads its 5 columns of Sᵀ in place
+  // ctx = P·V: a band of 5 queries reads its 5 columns of Sᵀ in place
   const tail = dh & ~(NR - 1);
   if (tail < dh) pack(vt, at(V, c0 * d + tail), 4, dB, dh - tail, NR, nk);
-  const dh8B = <usize>dh8 << 2;
   for (let qr = 0; qr < nq; qr += MR) {
     const kc = causal ? min(qr + MR, nk) : nk;
     for (let j = 0; j < dh; j += NR) {
       const full = j + NR <= dh;
       const b = full ? at(V, c0 * d + j) : vt;
-      kernel5x8(at(st, qr + sh), ldB, b, full ? dB : NR << 2, kc, cb + <usize>qr * dh8B + (<usize>j << 2), dh8B, false);
+      tileTo(at(st, qr + sh), ldB, b, full ? dB : NR << 2, kc, at(ctx, (t0 + qr) * d + j), dB, min(MR, nq - qr), min(NR, dh - j));
     }
-  }
-  // ctx rows = (E·V)/Σ
-  for (let qr = 0; qr < nq; qr++) {
-    const s = load<f32>(at(inv, qr + sh));
-    const vsc = f32x4.splat(s);
-    const src = cb + <usize>qr * dh8B;
-    const dst = at(ctx, (t0 + qr) * d);
-    let j = 0;
-    for (; j + 4 <= dh; j += 4) v128.store(at(dst, j), f32x4.mul(v128.load(at(src, j)), vsc));
-    for (; j < dh; j++) store<f32>(at(dst, j), load<f32>(at(src, j)) * s);
   }
 }
 
