@@ -1,5 +1,5 @@
 // Strided single-precision GEMM shared by the GEMM entry points and the fused kernels (attention
-// heads, FFN). Row strides (lda, ldb, ldc) are in floats. These functions never use the host's
+// projections, FFN); attention-core.ts drives the micro-kernel and the packing directly. Row strides (lda, ldb, ldc) are in floats. These functions never use the host's
 // scratch region (the fused kernels that call them own it): their packing buffers are static data
 // of this file.
 //
@@ -84,7 +84,7 @@ const edgeTile: usize = memory.data(MR * NR * 4, 16);
 
 // kernel5x8 and kernel5x4 must stay separate functions: inlined into the driver, V8 spilled
 // accumulators (22 instead of 37 GFLOP/s).
-function kernel5x8(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
+export function kernel5x8(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
   tile5(pa, aStep, pb, bStep, kc, c, ldc, acc, true);
 }
 
@@ -112,16 +112,23 @@ function kernel5x4(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c:
  * lines that run along k (kStride = 4: A of A·B and A·Bᵀ, B of A·Bᵀ) go by 4×4 transposes; tails
  * element by element.
  */
-function pack(dst: usize, src: usize, lStride: usize, kStride: usize, count: i32, R: i32, kc: i32): void {
+export function pack(dst: usize, src: usize, lStride: usize, kStride: usize, count: i32, R: i32, kc: i32): void {
   const rowBytes = <usize>R << 2;
   let k = 0;
   if (count == R && kStride == 4) {
     const R4 = R & ~3;
     for (; k + 4 <= kc; k += 4) {
-      for (let l = 0; l < R4; l += 4) transpose4(src + <usize>l * lStride + (<usize>k << 2), lStride, dst + <usize>k * rowBytes + (<usize>l << 2), rowBytes);
-    }
-    for (let l = R4; l < R; l++) {
-      for (let kk = 0; kk < k; kk++) store<f32>(dst + <usize>kk * rowBytes + (<usize>l << 2), load<f32>(src + <usize>l * lStride + (<usize>kk << 2)));
+      const d = dst + <usize>k * rowBytes;
+      for (let l = 0; l < R4; l += 4) transpose4(src + <usize>l * lStride + (<usize>k << 2), lStride, d + (<usize>l << 2), rowBytes);
+      // the lines past the last group of 4 (the 5th of a band of A): 4 k at a time, lane by lane
+      for (let l = R4; l < R; l++) {
+        const v = v128.load(src + <usize>l * lStride + (<usize>k << 2));
+        const o = d + (<usize>l << 2);
+        v128.store32_lane(o, v, 0);
+        v128.store32_lane(o + rowBytes, v, 1);
+        v128.store32_lane(o + 2 * rowBytes, v, 2);
+        v128.store32_lane(o + 3 * rowBytes, v, 3);
+      }
     }
   }
   for (; k < kc; k++) {

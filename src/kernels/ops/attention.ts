@@ -49,10 +49,12 @@ const edge: A[] = [
   { B: 2, T: 6, d: 12, heads: 3, causal: 0, pad: 2 },
   { B: 3, T: 11, d: 7, heads: 1, causal: 0, pad: 1 },
   { B: 2, T: 10, d: 9, heads: 3, causal: 1, pad: 2 },
-  // several causal row blocks (20 rows each in the kernel), in a left-padded batch
+  // several strips of 8 queries and bands of 5 keys, the first strip cut short (41 = 5·8 + 1)
+  // and the last band too, in a left-padded batch
   { B: 3, T: 41, d: 8, heads: 2, causal: 1, pad: 1 },
   { B: 1, T: 17, d: 48, heads: 1, causal: 1, pad: 0 },
-  // three chunks of batch rows in the kernel (256 rows of B·T each, rounded down to whole rows)
+  // three chunks of batch rows in the backward kernel (256 rows of B·T each, rounded down to
+  // whole rows)
   { B: 5, T: 100, d: 5, heads: 1, causal: 1, pad: 1 },
 ];
 
