@@ -22,7 +22,7 @@ const packedA: usize = memory.data(KC * MR * 4, 16);
 const edgeTile: usize = memory.data(MR * NR * 4, 16);
 
 /** C[5×8] (+)= P_A[5×kc]·P_B[kc×8] from packed panels (5 resp. 8 floats per k); ldc in bytes. */
-function kernel5x8(pa: usize, pb: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
+function kernel5x8(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   let c30 = c00, c31 = c00, c40 = c00, c41 = c00;
   if (acc) {
@@ -44,8 +44,8 @@ function kernel5x8(pa: usize, pb: usize, kc: i32, c: usize, ldc: usize, acc: boo
     c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
     x = v128.load32_splat(pa, 16);
     c40 = madd(x, b0, c40); c41 = madd(x, b1, c41);
-    pa += MR << 2;
-    pb += NR << 2;
+    pa += aStep;
+    pb += bStep;
   }
   v128.store(c, c00); v128.store(c, c01, 16);
   v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
@@ -124,24 +124,35 @@ function gemm(M: i32, N: i32, K: i32, a: usize, aI: usize, aK: usize, b: usize, 
     for (let j0 = 0; j0 < N; j0 += NC) {
       const nc = min(NC, N - j0);
       const bPanel = b + <usize>k0 * bK + <usize>j0 * bJ;
+      // B rows contiguous (NN, TN): whole strips are read in place, only a partial one is packed
+      const direct = bJ == 4;
       for (let j = 0; j < nc; j += NR) {
-        pack(packedB + <usize>(j / NR) * stripBytes, bPanel + <usize>j * bJ, bJ, bK, min(NR, nc - j), NR, kc);
+        const w = min(NR, nc - j);
+        if (!direct || w < NR) pack(packedB + <usize>(j / NR) * stripBytes, bPanel + <usize>j * bJ, bJ, bK, w, NR, kc);
       }
       for (let i0 = 0; i0 < M; i0 += MR) {
         const rows = min(MR, M - i0);
-        pack(packedA, a + <usize>i0 * aI + <usize>k0 * aK, aI, aK, rows, MR, kc);
-        let pb = packedB;
+        let pa = a + <usize>i0 * aI + <usize>k0 * aK, aStep = aK;
+        if (!(aI == 4 && rows == MR)) {
+          pack(packedA, pa, aI, aK, rows, MR, kc);
+          pa = packedA;
+          aStep = MR << 2;
+        }
         for (let j = 0; j < nc; j += NR) {
           const w = min(NR, nc - j);
+          let pb = packedB + <usize>(j / NR) * stripBytes, bStep: usize = NR << 2;
+          if (direct && w == NR) {
+            pb = bPanel + (<usize>j << 2);
+            bStep = bK;
+          }
           const ct = c + <usize>i0 * ldcB + (<usize>(j0 + j) << 2);
           if (rows == MR && w == NR) {
-            kernel5x8(packedA, pb, kc, ct, ldcB, acc);
+            kernel5x8(pa, aStep, pb, bStep, kc, ct, ldcB, acc);
           } else {
             if (acc) copyTile(edgeTile, NR << 2, ct, ldcB, rows, w);
-            kernel5x8(packedA, pb, kc, edgeTile, NR << 2, acc);
+            kernel5x8(pa, aStep, pb, bStep, kc, edgeTile, NR << 2, acc);
             copyTile(ct, ldcB, edgeTile, NR << 2, rows, w);
           }
-          pb += stripBytes;
         }
       }
     }

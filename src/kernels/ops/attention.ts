@@ -78,7 +78,7 @@ export const attentionOps: OpDef[] = [
       be.attentionForward(p.xq!, p.xkv!, p.w!, p.mask!, p.out!, p.save!, s.B, s.T, s.d, s.heads, s.causal as 0 | 1),
     // f32 dot products of length d (projections) and T (P·V) of O(1) values: rounding grows like
     // √length·ulp, and exp adds 1.3 ulp per probability. Worst seen over the edge, bench and 150
-    // random shapes: 1/12 of this bound.
+    // random shapes: 1/10 of this bound.
     tol: (s) => ({ abs: 1e-6 * Math.sqrt(s.d + s.T + 1), rel: 1e-5 }),
     flops: fwdFlops,
     grad: {

@@ -51,7 +51,8 @@ export interface Placed {
   free(): void;
 }
 
-function write(be: Backend, t: TensorSpec<Dims>, off: number, data: ArrayLike<number>): void {
+/** Uploads host values into a placed tensor of spec t (also used to restore inputs between benchmark runs). */
+export function write(be: Backend, t: TensorSpec<Dims>, off: number, data: ArrayLike<number>): void {
   if (t.type === "i32") writeI(be, off, data);
   else if (t.type === "i8") writeI8(be, off, data);
   else writeF(be, off, data);
