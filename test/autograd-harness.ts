@@ -12,6 +12,7 @@ import { ParamStore, type Partition } from "../src/autograd/params.js";
 import { normalInit, type Init } from "../src/autograd/init.js";
 import { Tape } from "../src/autograd/tape.js";
 import type { Tensor } from "../src/autograd/tensor.js";
+import { wasmBackends } from "./helpers.js";
 
 export type Dims = Record<string, number>;
 
@@ -29,8 +30,11 @@ export interface GradCase<D extends Dims = Dims> {
   edge: D[];
   /** The tensors whose gradients are checked (partition: default "shared"). */
   params(d: D): { name: string; shape: number[]; init?: Init; partition?: Partition }[];
-  /** Builds the graph; `rng` is fresh with the same seed on every call (constants, dropout). */
-  build(tp: Tape, p: (name: string) => Tensor, d: D, rng: Rng): Tensor;
+  /**
+   * Builds the graph; `rng` is fresh with the same seed on every call (constants, dropout). `ps`
+   * holds the parameters `p` returns, for graphs built by code that takes a ParamStore (the model).
+   */
+  build(tp: Tape, p: (name: string) => Tensor, d: D, rng: Rng, ps: ParamStore): Tensor;
   /** WASM (f32) against the f64 reference. */
   tol: Tolerance;
 }
@@ -67,7 +71,7 @@ export function instantiate(be: Backend, c: GradCase, d: Dims, seed: number): In
     ps,
     forward: () => {
       tp.reset();
-      return c.build(tp, get, d, new Rng(seed + 1));
+      return c.build(tp, get, d, new Rng(seed + 1), ps);
     },
     dispose: () => {
       ps.dispose();
@@ -168,4 +172,23 @@ export function compareResults(got: Result, want: Result, tol: Tolerance): strin
   const errs = [compare("out", got.out, want.out, tol)];
   for (const [k, w] of want.grads) errs.push(compare("d" + k, got.grads.get(k)!, w, tol));
   return errs.filter((e): e is string => e !== null);
+}
+
+/** Throws with the first of `errs` (a failed test), saying where. */
+function failOn(errs: string[], where: string): void {
+  if (errs.length) throw new Error(`${where}:\n  ${errs.slice(0, 8).join("\n  ")}`);
+}
+
+/** fdCheck as an assertion. */
+export function expectGradients(c: GradCase, d: Dims, seed: number, sample = Infinity): void {
+  failOn(fdCheck(c, d, seed, sample), `${c.name} at ${JSON.stringify(d)} seed ${seed}`);
+}
+
+/** Every WASM backend's output and gradients equal the f64 reference's, finite, within c.tol. */
+export async function expectWasmAgrees(c: GradCase, d: Dims, seed: number): Promise<void> {
+  const want = run(new RefBackend("f64"), c, d, seed);
+  for (const be of await wasmBackends()) {
+    const got = run(be, c, d, seed);
+    failOn([...nonFinite(got), ...compareResults(got, want, c.tol)], `${c.name} on ${be.name} at ${JSON.stringify(d)} seed ${seed}`);
+  }
 }

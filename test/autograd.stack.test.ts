@@ -7,37 +7,22 @@ import fc from "fast-check";
 import type { Backend } from "../src/kernels/backend.js";
 import { RefBackend } from "../src/kernels/ref-backend.js";
 import { detectSimd, loadWasmBackend, WasmBackend } from "../src/kernels/wasm-backend.js";
-import { PARTITIONS } from "../src/autograd/params.js";
-import { compareResults, dimsArbitrary, fdCheck, instantiate, nonFinite, run, type Dims } from "./autograd-harness.js";
+import { dimsArbitrary, expectGradients, expectWasmAgrees, instantiate } from "./autograd-harness.js";
 import { stackCase } from "./autograd-stack.js";
-import { wasmBackends } from "./helpers.js";
+import { adamStepper } from "./helpers.js";
 
 const SAMPLE = 12;
-
-function finiteDifferences(d: Dims, seed: number, sample: number): void {
-  const errs = fdCheck(stackCase, d, seed, sample);
-  if (errs.length) assert.unreachable(`at ${JSON.stringify(d)} seed ${seed}:\n  ${errs.slice(0, 8).join("\n  ")}`);
-}
-
-async function againstReference(d: Dims, seed: number): Promise<void> {
-  const want = run(new RefBackend("f64"), stackCase, d, seed);
-  for (const be of await wasmBackends()) {
-    const got = run(be, stackCase, d, seed);
-    const errs = [...nonFinite(got), ...compareResults(got, want, stackCase.tol)];
-    if (errs.length) assert.unreachable(`${be.name} at ${JSON.stringify(d)} seed ${seed}:\n  ${errs.slice(0, 8).join("\n  ")}`);
-  }
-}
 
 const seeds = fc.integer({ min: 0, max: 2 ** 30 });
 
 test("stack: gradients of every parameter equal finite differences (sampled)", () => {
-  for (const [k, d] of stackCase.edge.entries()) finiteDifferences(d, 40 + k, SAMPLE);
-  fc.assert(fc.property(dimsArbitrary(stackCase), seeds, (d, seed) => finiteDifferences(d, seed, 3)), { numRuns: 10, seed: 7 });
+  for (const [k, d] of stackCase.edge.entries()) expectGradients(stackCase, d, 40 + k, SAMPLE);
+  fc.assert(fc.property(dimsArbitrary(stackCase), seeds, (d, seed) => expectGradients(stackCase, d, seed, 3)), { numRuns: 10, seed: 7 });
 });
 
 test("stack: WASM loss and gradients equal the f64 reference", async () => {
-  for (const [k, d] of stackCase.edge.entries()) await againstReference(d, 50 + k);
-  await fc.assert(fc.asyncProperty(dimsArbitrary(stackCase), seeds, againstReference), { numRuns: 10, seed: 8 });
+  for (const [k, d] of stackCase.edge.entries()) await expectWasmAgrees(stackCase, d, 50 + k);
+  await fc.assert(fc.asyncProperty(dimsArbitrary(stackCase), seeds, (d, seed) => expectWasmAgrees(stackCase, d, seed)), { numRuns: 10, seed: 8 });
 });
 
 /** Fresh backends (the alloc counter is patched in, so the shared test backends are not used). */
@@ -57,18 +42,8 @@ test("stack: after warm-up a training step (forward, backward, AdamW) allocates 
       return alloc(n);
     };
     const inst = instantiate(be, stackCase, d, 60);
-    const opt = PARTITIONS.map((p) => {
-      const buf = inst.ps.buffer(p);
-      return { buf, m: be.alloc(buf.size), v: be.alloc(buf.size) };
-    });
-    const step = (k: number): number => {
-      const loss = inst.forward();
-      const value = be.f[loss.offset]!;
-      inst.ps.zeroGrads();
-      inst.tp.backward(loss);
-      for (const { buf, m, v } of opt) be.adamStep(buf.values, buf.grads, m, v, buf.size, 0.01, 0.9, 0.999, 1e-8, 0, k);
-      return value;
-    };
+    const adam = adamStepper(be, inst.ps, inst.tp);
+    const step = (k: number): number => adam(k, inst.forward());
     const losses = [step(1), step(2)];
     const bytes = (): number => (be instanceof WasmBackend ? be.memoryBytes : be.f.length);
     const before = { allocs, arena: inst.tp.arena.backendAllocs, bytes: bytes() };

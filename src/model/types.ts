@@ -11,7 +11,7 @@ export type ModelKind = "mrff" | "fedsasrec";
 
 export interface ModelConfig {
   kind: ModelKind;
-  /** Window length (METHOD.md: 65). */
+  /** Window length (METHOD.md: 65). Batches may use shorter windows: they take the last positions. */
   maxlen: number;
   /** Embedding width of every field; item vector d = itemFields · fieldDim. */
   fieldDim: number;
@@ -26,7 +26,11 @@ export interface ModelConfig {
   gateWeighted: boolean;
   /** Add a learned clicked / not-clicked embedding to each history item's vector. */
   clickInput: boolean;
-  /** Hidden widths of the prediction MLP (METHOD.md: [128, 32]). */
+  /**
+   * Hidden widths of the prediction MLP. METHOD.md's "128 → 32 → 1" is input 128 ([h_t ; item ;
+   * e_u] at the reference sizes), one hidden layer of 32, output 1: mlp = [32], as in the
+   * reference code (pred_layers "32").
+   */
   mlp: number[];
 }
 
@@ -62,7 +66,7 @@ export interface ForwardOptions {
 export interface ForwardResult {
   /** Scalar training loss: weighted mean BCE over scored slots, plus the balance loss (mrff). */
   loss: Tensor;
-  /** Logit of every slot, batch × maxlen (the scored ones are where windows.weights = 1). */
+  /** Logit of every slot, batch × maxlen: computed where windows.weights ≠ 0, 0 at the other slots. */
   logits: Tensor;
   /** Chosen group of each row at each block, batch × blocks (mrff; zeros for fedsasrec). */
   routes: Int32Array;
