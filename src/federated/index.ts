@@ -1,0 +1,23 @@
+// Federated training (in-process or on worker threads): the round loop, aggregation, checkpoints
+// and reports.
+export { defaultConfig, checkConfig, REGIMES, type Regime, type TrainConfig } from "./config.js";
+export type { Participation } from "./sample.js";
+export type { LocalOptions } from "./client.js";
+export type { Weighting } from "./runner.js";
+export type { DataSource } from "./source.js";
+export type { Predictions } from "./engine.js";
+export { defaultWorkers } from "./pool.js";
+export { readCheckpoint } from "./checkpoint.js";
+export {
+  CHECKPOINT_FILE,
+  REPORT_HTML,
+  REPORT_JSON,
+  resumeTraining,
+  train,
+  type Best,
+  type Progress,
+  type RoundRow,
+  type RunOptions,
+  type TrainReport,
+  type TrainResult,
+} from "./trainer.js";
