@@ -9,7 +9,7 @@ import { createModel, scoreItems, type ScoreRequest, type SequenceModel } from "
 import type { ModelConfig, Schema } from "../model/types.js";
 import { Rng } from "../util/rng.js";
 import type { CheckpointFile } from "./checkpoint.js";
-import { regimeSpecs } from "./source.js";
+import { regimeSpecs } from "./regime.js";
 import type { CheckpointHeader } from "./trainer.js";
 
 export interface DeviceState {

@@ -14,7 +14,8 @@ import { startExecutor, type Executor } from "./pool.js";
 import type { RunnerInit, Task } from "./runner.js";
 import { chunksOf, sampleClients } from "./sample.js";
 import { deriveSeed, Stream } from "./seed.js";
-import { loadData, regimeSpecs } from "./source.js";
+import { regimeSpecs } from "./regime.js";
+import { loadData, shareDataset } from "./source.js";
 
 /** Users predicted per evaluation task (results are tiny, so larger than the training chunk). */
 const EVAL_CHUNK = 64;
@@ -43,7 +44,7 @@ export class FederatedEngine implements Engine {
 
   static async create(config: TrainConfig, workers: number): Promise<FederatedEngine> {
     const be = await loadWasmBackend();
-    const ds = loadData(config.data);
+    const ds = shareDataset(loadData(config.data));
     const model = createModel(config.model, schemaOf(ds));
     const allPrivate = config.regime === "local";
     // the initial values: the same seed gives every runner the same store, so only the
@@ -53,7 +54,7 @@ export class FederatedEngine implements Engine {
     const group = store.buffer("group");
     const priv = store.buffer("private");
     const init: RunnerInit = {
-      data: config.data,
+      data: ds,
       model: config.model,
       allPrivate,
       seed: config.seed,

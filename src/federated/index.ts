@@ -7,11 +7,12 @@ export type { Weighting } from "./runner.js";
 export type { DataSource } from "./source.js";
 export type { Predictions } from "./engine.js";
 export { defaultWorkers } from "./pool.js";
-export { readCheckpoint } from "./checkpoint.js";
+export { DeviceScorer, deviceState, type DeviceState } from "./device.js";
 export {
   CHECKPOINT_FILE,
   REPORT_HTML,
   REPORT_JSON,
+  readRunCheckpoint,
   resumeTraining,
   train,
   type Best,

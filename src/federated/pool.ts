@@ -42,10 +42,17 @@ type Reply = { ok: TaskResult } | { error: string } | { ready: true };
 
 const WORKER_URL = new URL("./worker.js", import.meta.url);
 
+/** The run in progress: where a reply goes, and how it fails. */
+interface Run {
+  reply(w: number, r: Reply): void;
+  fail(e: Error): void;
+}
+
 class WorkerPool implements Executor {
-  /** The failure of a worker outside a task (startup, a crash), reported by the next run. */
+  private current: Run | null = null;
+  /** A failed run, or a worker that crashed or exited outside close(): later runs fail with this. */
   private broken: Error | null = null;
-  private onReply: ((w: number, r: Reply) => void) | null = null;
+  private closing = false;
 
   private constructor(private readonly threads: Worker[]) {}
 
@@ -56,77 +63,73 @@ class WorkerPool implements Executor {
   static async start(init: RunnerInit, n: number): Promise<WorkerPool> {
     const threads = Array.from({ length: n }, () => new Worker(WORKER_URL, { workerData: init }));
     const pool = new WorkerPool(threads);
-    const ready = threads.map(
-      (t, w) =>
-        new Promise<void>((resolve, reject) => {
-          t.once("message", (r: Reply) => ("ready" in r ? resolve() : reject(new Error(`worker ${w}: ${"error" in r ? r.error : "bad reply"}`))));
-          t.once("error", reject);
-        }),
-    );
     try {
-      await Promise.all(ready);
+      await Promise.all(
+        threads.map(
+          (t, w) =>
+            new Promise<void>((resolve, reject) => {
+              t.once("message", (r: Reply) => ("ready" in r ? resolve() : reject(new Error(`worker ${w}: ${"error" in r ? r.error : "bad reply"}`))));
+              t.once("error", reject);
+            }),
+        ),
+      );
     } catch (e) {
       await pool.close();
       throw e;
     }
     threads.forEach((t, w) => {
-      t.on("message", (r: Reply) => pool.onReply?.(w, r));
-      t.on("error", (e) => pool.fail(new Error(`worker ${w} crashed: ${e.stack ?? e.message}`)));
-      t.on("exit", (code) => pool.fail(new Error(`worker ${w} exited (code ${code})`)));
+      t.on("message", (r: Reply) => pool.current?.reply(w, r));
+      t.on("error", (e) => pool.crash(new Error(`worker ${w} crashed: ${e.stack ?? e.message}`)));
+      t.on("exit", (code) => pool.crash(new Error(`worker ${w} exited (code ${code})`)));
     });
     return pool;
   }
 
+  /** Keeps every worker busy with one task at a time, handing out the next as each finishes. */
   run(tasks: readonly Task[], onResult: (r: TaskResult) => void): Promise<void> {
     if (this.broken) return Promise.reject(this.broken);
+    if (this.current) return Promise.reject(new Error("WorkerPool: a run is already in progress"));
     return new Promise((resolve, reject) => {
       let next = 0;
       let pending = 0;
+      const end = (e?: unknown) => {
+        this.current = null;
+        if (e === undefined) return resolve();
+        // tasks of this run may still be in flight: their replies must not reach a later run
+        this.broken ??= e instanceof Error ? e : new Error(String(e));
+        reject(e);
+      };
       const give = (w: number): void => {
         if (next < tasks.length) {
           pending++;
           this.threads[w]!.postMessage(tasks[next++]);
-        } else if (pending === 0) {
-          this.onReply = null;
-          resolve();
-        }
+        } else if (pending === 0) end();
       };
-      this.onReply = (w, r) => {
-        pending--;
-        if ("error" in r) {
-          this.onReply = null;
-          reject(new Error(`worker ${w}: ${r.error}`));
-          return;
-        }
-        if ("ok" in r) {
-          try {
-            onResult(r.ok);
-          } catch (e) {
-            this.onReply = null;
-            reject(e);
-            return;
+      this.current = {
+        reply: (w, r) => {
+          pending--;
+          if ("error" in r) return end(new Error(`worker ${w}: ${r.error}`));
+          if ("ok" in r) {
+            try {
+              onResult(r.ok);
+            } catch (e) {
+              return end(e);
+            }
           }
-        }
-        give(w);
+          give(w);
+        },
+        fail: end,
       };
-      this.failRun = (e) => {
-        this.onReply = null;
-        reject(e);
-      };
-      if (tasks.length === 0) resolve();
+      if (tasks.length === 0) end();
       else this.threads.forEach((_, w) => give(w));
     });
   }
 
-  private failRun: ((e: Error) => void) | null = null;
-
-  private fail(e: Error): void {
+  private crash(e: Error): void {
     if (this.closing) return;
     this.broken ??= e;
-    this.failRun?.(e);
+    this.current?.fail(e);
   }
-
-  private closing = false;
 
   async close(): Promise<void> {
     this.closing = true;

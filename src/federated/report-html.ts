@@ -84,7 +84,7 @@ export function renderReportHtml(r: TrainReport): string {
     ["Test AUC (best round)", b ? `${fmt(b.test_auc)} <small>[${fmt(b.test_auc_ci[0], 3)}, ${fmt(b.test_auc_ci[1], 3)}]</small>` : "–"],
     ["Test LogLoss", fmt(b?.test_logloss)],
     ["Best validation AUC", b ? `${fmt(b.val_auc)} <small>round ${b.round}</small>` : "–"],
-    ["Rounds", `${r.rounds.length} / ${r.config.rounds}${r.completed ? "" : " <small>(stopped)</small>"}`],
+    ["Rounds", `${r.rounds.length} / ${r.config.rounds}${r.completed ? "" : " <small>(unfinished)</small>"}`],
     ["Seconds per round", r.rounds.length ? fmt(totalSeconds / r.rounds.length, 2) : "–"],
     ["Peak RSS", `${r.peak_rss_mb} MB`],
   ];

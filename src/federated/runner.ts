@@ -2,6 +2,7 @@
 // ParamStore and the data set, and runs chunks of clients. The round's global values and every
 // client's private values live in shared memory, so any runner can take any chunk.
 import { ParamStore } from "../autograd/params.js";
+import type { Dataset } from "../data/dataset.js";
 import { leaveOneOut } from "../data/split.js";
 import { loadWasmBackend, type SimdLevel } from "../kernels/wasm-backend.js";
 import { createModel, schemaOf } from "../model/index.js";
@@ -10,12 +11,13 @@ import { Rng } from "../util/rng.js";
 import { ChunkSums, groupLayout, type ChunkResult } from "./aggregate.js";
 import { LocalTrainer, type LocalOptions } from "./client.js";
 import { deriveSeed, Stream } from "./seed.js";
-import { loadData, regimeSpecs, type DataSource } from "./source.js";
+import { regimeSpecs } from "./regime.js";
 
 export type Weighting = "uniform" | "samples";
 
 export interface RunnerInit {
-  data: DataSource;
+  /** The data set, its arrays in shared memory (shareDataset). */
+  data: Dataset;
   model: ModelConfig;
   /** Local training: every parameter is private, nothing is aggregated. */
   allPrivate: boolean;
@@ -66,7 +68,7 @@ export class ClientRunner {
 
   static async create(init: RunnerInit): Promise<ClientRunner> {
     const be = await loadWasmBackend({ simd: init.simd });
-    const ds = loadData(init.data);
+    const ds = init.data;
     const model = createModel(init.model, schemaOf(ds));
     const store = new ParamStore(be, regimeSpecs(model, init.allPrivate), new Rng(deriveSeed(init.seed, Stream.Init)));
     const S = store.buffer("shared").size + store.buffer("group").size;
