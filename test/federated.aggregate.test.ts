@@ -6,6 +6,7 @@ import * as assert from "uvu/assert";
 import { constantInit } from "../src/autograd/init.js";
 import { ParamStore, type ParamSpec } from "../src/autograd/params.js";
 import { Aggregator, ChunkSums, groupLayout, type ChunkResult, type GroupLayout } from "../src/federated/aggregate.js";
+import { SERVER_DEFAULTS, ServerOptimizer } from "../src/federated/server-opt.js";
 import type { Recommender } from "../src/model/types.js";
 import { Rng } from "../src/util/rng.js";
 import { wasmBackends } from "./helpers.js";
@@ -106,7 +107,7 @@ for (const weighted of [false, true]) {
     const results = runChunks(store, layout, clients, 4, weighted);
     for (const r of results) agg.add(r);
     const global = new Float32Array(S + G).fill(42);
-    const totals = agg.finish(global, results.length);
+    const totals = agg.finish(global, results.length, new ServerOptimizer(S + G, SERVER_DEFAULTS));
     const w = (c: Client) => (weighted ? c.samples : 1);
     const W = clients.reduce((s, c) => s + w(c), 0);
     const mean = (vals: (c: Client) => number, who: Client[], total: number) => who.reduce((s, c) => s + w(c) * vals(c), 0) / total;
@@ -145,7 +146,7 @@ test("the result does not depend on the order chunks arrive in, bit for bit", as
     const agg = new Aggregator(S, G, layout);
     for (const i of order) agg.add(results[i]!);
     const g = new Float32Array(S + G);
-    agg.finish(g, results.length);
+    agg.finish(g, results.length, new ServerOptimizer(S + G, SERVER_DEFAULTS));
     return g;
   };
   const inOrder = finish(results.map((_, i) => i));
@@ -169,7 +170,43 @@ test("finish refuses a round with a missing chunk; a chunk cannot arrive twice",
   agg.add(results[0]!);
   agg.add(results[2]!);
   assert.throws(() => agg.add(results[2]!), /arrived twice/);
-  assert.throws(() => agg.finish(new Float32Array(S + G), 3), /1 of 3 chunks folded \(1 waiting\)/);
+  assert.throws(() => agg.finish(new Float32Array(S + G), 3, new ServerOptimizer(S + G, SERVER_DEFAULTS)), /1 of 3 chunks folded \(1 waiting\)/);
+});
+
+test("FedAdam: the first step moves each value by lr·Δ/(|Δ| + eps) towards the average; unchosen experts stay", async () => {
+  const { store, layout } = await setup();
+  const S = store.buffer("shared").size;
+  const G = store.buffer("group").size;
+  const clients = randomClients(10, new Rng(11), 13);
+  const results = runChunks(store, layout, clients, 4, false);
+  const opts = { ...SERVER_DEFAULTS, optimizer: "adam" as const, lr: 0.05 };
+  const run = (server: ServerOptimizer, start: Float32Array) => {
+    const agg = new Aggregator(S, G, layout);
+    for (const r of results) agg.add(r);
+    const g = Float32Array.from(start);
+    agg.finish(g, results.length, server);
+    return g;
+  };
+  const start = new Float32Array(S + G).map((_, j) => Math.sin(j));
+  const averages = run(new ServerOptimizer(S + G, SERVER_DEFAULTS), start);
+  const server = new ServerOptimizer(S + G, opts);
+  const once = run(server, start);
+  const unchosen = S + layout.start[1 * K + 2]!;
+  for (let j = 0; j < S + G; j++) {
+    if (j >= unchosen && j < unchosen + EXPERT) {
+      assert.is(once[j], start[j], "an expert nobody chose does not move");
+      continue;
+    }
+    const delta = averages[j]! - start[j]!;
+    // bias-corrected first step: m̂ = Δ, √v̂ = |Δ|
+    const want = start[j]! + opts.lr * (delta / (Math.abs(delta) + opts.eps));
+    assert.ok(Math.abs(once[j]! - want) < 1e-6, `value ${j}: ${once[j]} vs ${want}`);
+  }
+  // the state carries over: a restored copy takes the same second step
+  const copy = new ServerOptimizer(S + G, opts);
+  const st = server.save();
+  copy.restore({ m: st.m.slice(), v: st.v.slice(), steps: st.steps.slice() });
+  assert.equal(Array.from(run(copy, once)), Array.from(run(server, once)));
 });
 
 test("a route outside the groups is an error naming the block", async () => {

@@ -11,7 +11,9 @@ import { defaultConfig, type Regime, type TrainConfig } from "../src/federated/c
 import { DeviceScorer, deviceState } from "../src/federated/device.js";
 import { sampleClients } from "../src/federated/sample.js";
 import { readRunCheckpoint, REPORT_HTML, REPORT_JSON, resumeTraining, train, type RoundRow, type TrainResult } from "../src/federated/trainer.js";
-import { loadData } from "../src/federated/source.js";
+import { loadData, shareDataset } from "../src/federated/source.js";
+import { startExecutor } from "../src/federated/pool.js";
+import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 
 const dirs: string[] = [];
 function tmp(): string {
@@ -40,7 +42,7 @@ function sameArrays(a: string, b: string): void {
   for (const name of Object.keys(x.arrays)) {
     const p = x.arrays[name]!;
     const q = y.arrays[name]!;
-    assert.ok(p.length > 0 || name === "groupShare", `${name} is empty`);
+    if (name === "global" || name === "privates") assert.ok(p.length > 0, `${name} is empty`);
     assert.equal(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), new Uint8Array(q.buffer, q.byteOffset, q.byteLength), `${name} differs`);
   }
 }
@@ -59,22 +61,33 @@ test("workers 0 and 2 give bit-identical parameters, routing shares and metrics"
   sameArrays(a, b);
 });
 
-test("a run stopped after round 2 and resumed ends where an uninterrupted run does", async () => {
-  const out = tmp();
-  const stop = new AbortController();
-  const first = await train(small(), { workers: 2, out, signal: stop.signal, onRound: (row) => row.round === 2 && stop.abort() });
-  assert.is(first.report.rounds.length, 2);
-  assert.is(first.report.completed, false);
-  const resumed = await resumeTraining(out, { workers: 0 });
-  assert.is(resumed.report.completed, true);
-  assert.equal(numbers(resumed.report.rounds), numbers(inProcess.result.report.rounds));
-  assert.equal(resumed.report.best, inProcess.result.report.best);
-  sameArrays(out, inProcess.out);
-  // more rounds can be asked of a finished run
-  const longer = await resumeTraining(out, { workers: 0, rounds: 5 });
-  assert.is(longer.report.rounds.length, 5);
-  assert.equal(numbers(longer.report.rounds.slice(0, 4)), numbers(inProcess.result.report.rounds));
-});
+for (const server of ["avg", "adam"] as const) {
+  test(`a run stopped after round 2 and resumed ends where an uninterrupted run does (server ${server})`, async () => {
+    const config = () => {
+      const c = small();
+      // FedAdam's moments and step counts must carry over too
+      if (server === "adam") Object.assign(c, { local: { ...c.local, optimizer: "sgd", lr: 0.5 }, server: { ...c.server, optimizer: "adam" } });
+      return c;
+    };
+    const whole = server === "avg" ? inProcess : { out: tmp(), result: undefined as unknown as TrainResult };
+    if (server === "adam") whole.result = await train(config(), { workers: 0, out: whole.out });
+    const out = tmp();
+    const stop = new AbortController();
+    const first = await train(config(), { workers: 2, out, signal: stop.signal, onRound: (row) => row.round === 2 && stop.abort() });
+    assert.is(first.report.rounds.length, 2);
+    assert.is(first.report.completed, false);
+    const resumed = await resumeTraining(out, { workers: 0 });
+    assert.is(resumed.report.completed, true);
+    assert.equal(numbers(resumed.report.rounds), numbers(whole.result.report.rounds));
+    assert.equal(resumed.report.best, whole.result.report.best);
+    sameArrays(out, whole.out);
+    if (server === "adam") return;
+    // more rounds can be asked of a finished run
+    const longer = await resumeTraining(out, { workers: 0, rounds: 5 });
+    assert.is(longer.report.rounds.length, 5);
+    assert.equal(numbers(longer.report.rounds.slice(0, 4)), numbers(whole.result.report.rounds));
+  });
+}
 
 test("report.json has its documented shape; report.html is one page that loads nothing", () => {
   const r = JSON.parse(readFileSync(join(inProcess.out, REPORT_JSON), "utf8"));
@@ -156,6 +169,30 @@ test("the on-device scorer gives a user's test prediction as evaluation computed
     scorer.dispose();
   }
   assert.throws(() => deviceState(ck, 48), /no user 48/);
+});
+
+test("a worker that cannot start fails the run with its error; so does the in-process runner", async () => {
+  const c = small();
+  const be = await loadWasmBackend();
+  const init = {
+    data: shareDataset(loadData(c.data)),
+    model: c.model,
+    allPrivate: false,
+    seed: 1,
+    simd: be.level,
+    local: c.local,
+    weighting: c.weighting,
+    global: new SharedArrayBuffer(4),
+    privates: new SharedArrayBuffer(4),
+  };
+  for (const workers of [0, 2]) {
+    try {
+      await startExecutor(init, workers);
+      assert.unreachable("started");
+    } catch (e) {
+      assert.match(String(e), /global buffer holds 1 values, the model has \d+/, `workers ${workers}`);
+    }
+  }
 });
 
 test.after(() => {

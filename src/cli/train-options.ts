@@ -19,7 +19,10 @@ export const TRAIN_OPTIONS = {
   clients: { type: "string" },
   "client-ratio": { type: "string" },
   "local-steps": { type: "string" },
+  optimizer: { type: "string" },
   lr: { type: "string" },
+  server: { type: "string" },
+  "server-lr": { type: "string" },
   "weight-decay": { type: "string" },
   weighting: { type: "string" },
   "batch-size": { type: "string" },
@@ -89,8 +92,11 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   if (count !== undefined) c.participation = { count };
   if (ratio !== undefined) c.participation = { ratio };
   c.local.localSteps = int("local-steps", a["local-steps"], 1) ?? c.local.localSteps;
-  c.local.adam.lr = num("lr", a.lr, (n) => n > 0, "a positive number") ?? c.local.adam.lr;
-  c.local.adam.weightDecay = num("weight-decay", a["weight-decay"], (n) => n >= 0, "a number >= 0") ?? c.local.adam.weightDecay;
+  c.local.optimizer = oneOf("optimizer", a.optimizer, ["adam", "sgd"] as const) ?? c.local.optimizer;
+  c.local.lr = num("lr", a.lr, (n) => n > 0, "a positive number") ?? c.local.lr;
+  c.local.weightDecay = num("weight-decay", a["weight-decay"], (n) => n >= 0, "a number >= 0") ?? c.local.weightDecay;
+  c.server.optimizer = oneOf("server", a.server, ["avg", "adam"] as const) ?? c.server.optimizer;
+  c.server.lr = num("server-lr", a["server-lr"], (n) => n > 0, "a positive number") ?? c.server.lr;
   c.weighting = oneOf("weighting", a.weighting, ["uniform", "samples"] as const) ?? c.weighting;
   c.batchSize = int("batch-size", a["batch-size"], 1) ?? c.batchSize;
   const m = c.model;

@@ -29,9 +29,13 @@ Run:
 Federated procedure:
   --clients N         clients per round (default: all)
   --client-ratio F    or a fraction of them, in (0, 1]
-  --local-steps N     Adam steps per client per round (default 1)
-  --lr X              Adam learning rate (default 0.1; central 0.001)
+  --local-steps N     optimiser steps per client per round (default 1)
+  --optimizer NAME    clients' optimiser: adam (fresh every round) | sgd (default adam)
+  --lr X              clients' learning rate (default 0.1; central 0.001)
   --weight-decay X    decoupled weight decay (default 0)
+  --server NAME       how averages become the global values: avg (FedAvg) | adam (FedAdam)
+                      (default avg)
+  --server-lr X       FedAdam's learning rate (default 0.01)
   --weighting W       uniform | samples: how participants are averaged (default uniform)
   --chunk N           clients summed per task; fixes the summation order (default 32)
   --batch-size N      central: users per minibatch (default 64)

@@ -8,6 +8,7 @@
 // (Aggregator, f64), whatever order they arrive in.
 import type { ParamStore } from "../autograd/params.js";
 import type { Recommender } from "../model/types.js";
+import type { ServerOptimizer } from "./server-opt.js";
 
 /** Where each group expert (block l, group k) sits in the group partition. */
 export interface GroupLayout {
@@ -185,13 +186,13 @@ export class Aggregator {
   }
 
   /**
-   * Writes the averages into `global` ([shared | group] values) and starts over for the next
-   * round. Throws if a chunk below `chunks` is missing.
+   * Moves `global` ([shared | group] values) to the averages (through `server`) and starts over
+   * for the next round. Throws if a chunk below `chunks` is missing.
    */
-  finish(global: Float32Array, chunks: number): RoundTotals {
+  finish(global: Float32Array, chunks: number, server: ServerOptimizer): RoundTotals {
     if (this.next !== chunks || this.pending.size > 0) throw new Error(`Aggregator: ${this.next} of ${chunks} chunks folded (${this.pending.size} waiting)`);
     const S = this.sharedSize;
-    if (this.weight > 0) for (let j = 0; j < S; j++) global[j] = this.total[j]! / this.weight;
+    if (this.weight > 0) server.apply(global, this.total, 0, S, 1 / this.weight);
     const lay = this.layout;
     const groupShare = new Float64Array(this.routeCount.length);
     if (lay) {
@@ -200,7 +201,7 @@ export class Aggregator {
         const w = this.groupWeight[cell]!;
         if (w === 0) continue;
         const from = S + lay.start[cell]!;
-        for (let j = from; j < from + lay.size[cell]!; j++) global[j] = this.total[j]! / w;
+        server.apply(global, this.total, from, from + lay.size[cell]!, 1 / w);
       }
     }
     const totals: RoundTotals = { clients: this.clients, loss: this.clients > 0 ? this.loss / this.clients : NaN, samples: this.samples, groupShare };

@@ -10,7 +10,7 @@ import { Arena } from "../kernels/arena.js";
 import { loadWasmBackend } from "../kernels/wasm-backend.js";
 import { createModel, schemaOf } from "../model/index.js";
 import type { BatchInputs, Recommender } from "../model/types.js";
-import { Adam } from "../optim/adam.js";
+import { Adam, ADAM_DEFAULTS } from "../optim/adam.js";
 import { Rng } from "../util/rng.js";
 import type { CheckpointArray } from "./checkpoint.js";
 import { sigmoid } from "./client.js";
@@ -37,7 +37,8 @@ export class CentralEngine implements Engine {
     private readonly store: ParamStore,
   ) {
     this.tape = new Tape(store.be, new Arena(store.be));
-    this.adam = new Adam(store, config.local.adam);
+    // ordinary training: the optimiser keeps its state across the run
+    this.adam = new Adam(store, { ...ADAM_DEFAULTS, lr: config.local.lr, weightDecay: config.local.weightDecay });
     this.params = { shared: store.buffer("shared").size, group: store.buffer("group").size, private: store.buffer("private").size };
   }
 

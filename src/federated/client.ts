@@ -8,13 +8,25 @@ import type { Dataset } from "../data/dataset.js";
 import { allocWindows, fillPhaseWindow, lastTarget, type LeaveOneOut, type Phase } from "../data/split.js";
 import { Arena } from "../kernels/arena.js";
 import type { BatchInputs, Recommender } from "../model/types.js";
-import { Adam, type AdamOptions } from "../optim/adam.js";
+import { Adam, ADAM_DEFAULTS } from "../optim/adam.js";
+import { Sgd } from "../optim/sgd.js";
 import { Rng } from "../util/rng.js";
 
 export interface LocalOptions {
   /** Optimiser steps per round over the client's training window (METHOD.md: 1). */
   localSteps: number;
-  adam: AdamOptions;
+  /** A fresh Adam every round (METHOD.md), or plain SGD (with a server-side optimiser). */
+  optimizer: "adam" | "sgd";
+  lr: number;
+  /** Decoupled weight decay. */
+  weightDecay: number;
+}
+
+/** The optimiser a client (or the central model) trains with. */
+export function localOptimizer(store: ParamStore, o: LocalOptions): Adam | Sgd {
+  if (o.optimizer === "sgd") return new Sgd(store, { lr: o.lr, weightDecay: o.weightDecay });
+  if (o.optimizer === "adam") return new Adam(store, { ...ADAM_DEFAULTS, lr: o.lr, weightDecay: o.weightDecay });
+  throw new RangeError(`local optimizer must be adam or sgd, got '${o.optimizer}'`);
 }
 
 export interface ClientUpdate {
@@ -36,7 +48,7 @@ export interface Prediction {
 
 export class LocalTrainer {
   private readonly tape: Tape;
-  private readonly adam: Adam;
+  private readonly optimizer: Adam | Sgd;
   /**
    * Batches by (rows, window length): a client's windows are trimmed to its real history (the
    * model computes the same as with the padded window), which halves the work at the median
@@ -55,11 +67,11 @@ export class LocalTrainer {
   ) {
     if (!(Number.isInteger(opts.localSteps) && opts.localSteps >= 1)) throw new RangeError(`LocalTrainer: localSteps must be a positive integer, got ${opts.localSteps}`);
     this.tape = new Tape(store.be, new Arena(store.be));
-    this.adam = new Adam(store, opts.adam);
+    this.optimizer = localOptimizer(store, opts);
   }
 
   /**
-   * Trains user u's model from the values now in the store (a fresh optimiser, METHOD.md), leaving
+   * Trains user u's model from the values now in the store (a fresh optimiser state, METHOD.md), leaving
    * the trained values there. `rng` drives dropout.
    */
   train(u: number, rng: Rng, groupShare?: Float64Array): ClientUpdate {
@@ -68,7 +80,7 @@ export class LocalTrainer {
     b.users[0] = u;
     let samples = 0;
     for (const w of b.windows.weights) samples += w;
-    this.adam.reset();
+    this.optimizer.reset();
     this.tape.recording = true;
     let loss = 0;
     let routes = new Int32Array(this.model.config.blocks);
@@ -78,7 +90,7 @@ export class LocalTrainer {
       loss += this.store.be.f[out.loss.offset]!;
       routes = out.routes.slice(0, this.model.config.blocks);
       this.tape.backward(out.loss);
-      this.adam.step();
+      this.optimizer.step();
       this.tape.reset();
     }
     return { loss: loss / this.opts.localSteps, samples, routes };

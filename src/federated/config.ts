@@ -3,10 +3,10 @@
 // worker count gives the same numbers.
 import { DEFAULT_CONFIG } from "../model/index.js";
 import type { ModelConfig } from "../model/types.js";
-import { ADAM_DEFAULTS } from "../optim/adam.js";
 import type { LocalOptions } from "./client.js";
 import type { Weighting } from "./runner.js";
 import type { Participation } from "./sample.js";
+import { SERVER_DEFAULTS, type ServerOptions } from "./server-opt.js";
 import type { DataSource } from "./source.js";
 
 /**
@@ -25,8 +25,10 @@ export interface TrainConfig {
   seed: number;
   rounds: number;
   participation: Participation;
-  /** Local training of a client in a round (federated and local regimes); central uses its adam. */
+  /** Local training of a client in a round; central trains with Adam at local.lr. */
   local: LocalOptions;
+  /** How the coordinator applies a round's averages (federated regimes). */
+  server: ServerOptions;
   /** Shared and group averages: plain means over participants, or weighted by training slots. */
   weighting: Weighting;
   /** Clients summed together by one worker; fixes the order of the sums (part of the numbers). */
@@ -49,7 +51,8 @@ export function defaultConfig(regime: Regime = "mrff"): TrainConfig {
     seed: 1,
     rounds: 30,
     participation: { ratio: 1 },
-    local: { localSteps: 1, adam: { ...ADAM_DEFAULTS, lr: regime === "central" ? 0.001 : 0.1 } },
+    local: { localSteps: 1, optimizer: "adam", lr: regime === "central" ? 0.001 : 0.1, weightDecay: 0 },
+    server: { ...SERVER_DEFAULTS },
     weighting: "uniform",
     chunk: 32,
     evalEvery: 1,
@@ -74,6 +77,11 @@ export function checkConfig(c: TrainConfig): void {
   positiveInt("bootstrap", c.bootstrap);
   positiveInt("batchSize", c.batchSize);
   positiveInt("localSteps", c.local.localSteps);
+  if (c.local.optimizer !== "adam" && c.local.optimizer !== "sgd") throw new RangeError(`local optimizer must be adam or sgd, got '${c.local.optimizer}'`);
+  if (!(c.local.lr > 0 && Number.isFinite(c.local.lr))) throw new RangeError(`lr must be positive, got ${c.local.lr}`);
+  if (!(c.local.weightDecay >= 0)) throw new RangeError(`weightDecay must be >= 0, got ${c.local.weightDecay}`);
+  if (c.server.optimizer !== "avg" && c.server.optimizer !== "adam") throw new RangeError(`server optimizer must be avg or adam, got '${c.server.optimizer}'`);
+  if (!(c.server.lr > 0 && Number.isFinite(c.server.lr))) throw new RangeError(`server lr must be positive, got ${c.server.lr}`);
   const p = c.participation;
   if ("ratio" in p ? !(p.ratio > 0 && p.ratio <= 1) : !(Number.isInteger(p.count) && p.count >= 1)) {
     throw new RangeError(`participation must be a ratio in (0, 1] or a count >= 1, got ${JSON.stringify(p)}`);

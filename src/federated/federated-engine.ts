@@ -7,6 +7,7 @@ import { loadWasmBackend } from "../kernels/wasm-backend.js";
 import { createModel, schemaOf } from "../model/index.js";
 import { Rng } from "../util/rng.js";
 import { Aggregator, groupLayout } from "./aggregate.js";
+import { ServerOptimizer } from "./server-opt.js";
 import type { CheckpointArray } from "./checkpoint.js";
 import type { TrainConfig } from "./config.js";
 import type { Engine, PhaseProgress, Predictions, RoundStats } from "./engine.js";
@@ -35,6 +36,7 @@ export class FederatedEngine implements Engine {
     readonly params: { shared: number; group: number; private: number },
     private readonly exec: Executor,
     private readonly aggregator: Aggregator,
+    private readonly server: ServerOptimizer,
     private readonly blocks: number,
     init: RunnerInit,
   ) {
@@ -74,7 +76,8 @@ export class FederatedEngine implements Engine {
     const params = { shared: shared.size, group: group.size, private: priv.size };
     store.dispose();
     const exec = await startExecutor(init, workers);
-    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, config.model.blocks, init);
+    const server = new ServerOptimizer(shared.size + group.size, config.server);
+    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, init);
   }
 
   get workers(): number {
@@ -92,7 +95,7 @@ export class FederatedEngine implements Engine {
       done += r.result.clients;
       progress(done, ids.length);
     });
-    const totals = this.aggregator.finish(this.global, chunks.length);
+    const totals = this.aggregator.finish(this.global, chunks.length, this.server);
     this.version++;
     if (this.params.group > 0) this.groupShare = totals.groupShare;
     return { clients: totals.clients, loss: totals.loss, groupShare: totals.groupShare };
@@ -120,14 +123,24 @@ export class FederatedEngine implements Engine {
   }
 
   save(): Record<string, CheckpointArray> {
-    return { global: this.global, privates: this.privates, groupShare: this.groupShare ?? new Float64Array(0) };
+    const server = this.server.save();
+    return {
+      global: this.global,
+      privates: this.privates,
+      groupShare: this.groupShare ?? new Float64Array(0),
+      serverM: server.m,
+      serverV: server.v,
+      serverSteps: server.steps,
+    };
   }
 
   restore(arrays: Record<string, CheckpointArray>): void {
-    const { global, privates, groupShare } = arrays;
+    const { global, privates, groupShare, serverM, serverV, serverSteps } = arrays;
     if (!(global instanceof Float32Array) || global.length !== this.global.length) throw new Error(`checkpoint: 'global' does not match the model (${this.global.length} values)`);
     if (!(privates instanceof Float32Array) || privates.length !== this.privates.length) throw new Error(`checkpoint: 'privates' does not match the model and data (${this.privates.length} values)`);
     if (!(groupShare instanceof Float64Array)) throw new Error("checkpoint: 'groupShare' missing");
+    if (!(serverM instanceof Float64Array && serverV instanceof Float64Array && serverSteps instanceof Int32Array)) throw new Error("checkpoint: the server optimiser's state is missing");
+    this.server.restore({ m: serverM, v: serverV, steps: serverSteps });
     this.global.set(global);
     this.privates.set(privates);
     this.groupShare = groupShare.length > 0 ? groupShare : null;

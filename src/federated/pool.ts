@@ -70,6 +70,7 @@ class WorkerPool implements Executor {
             new Promise<void>((resolve, reject) => {
               t.once("message", (r: Reply) => ("ready" in r ? resolve() : reject(new Error(`worker ${w}: ${"error" in r ? r.error : "bad reply"}`))));
               t.once("error", reject);
+              t.once("exit", (code) => reject(new Error(`worker ${w} exited (code ${code}) while starting`)));
             }),
         ),
       );
