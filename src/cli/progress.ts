@@ -19,7 +19,6 @@ export class TrainDisplay {
   private roundsDone = 0;
   private roundStarted = performance.now();
   private phaseStarted = performance.now();
-  private phase = "";
   private lastDraw = 0;
   private drawn = false;
 
@@ -32,9 +31,9 @@ export class TrainDisplay {
   progress(p: Progress): void {
     if (!this.tty) return;
     const now = performance.now();
-    if (p.phase !== this.phase) {
-      this.phase = p.phase;
+    if (p.done === 0) {
       this.phaseStarted = now;
+      return;
     }
     if (now - this.lastDraw < 100 && p.done < p.total) return;
     this.lastDraw = now;

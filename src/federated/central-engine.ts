@@ -59,6 +59,7 @@ export class CentralEngine implements Engine {
     const B = this.config.batchSize;
     let loss = 0;
     let batches = 0;
+    progress(0, n);
     this.tape.recording = true;
     for (let at = 0; at < n; at += B) {
       const users = order.subarray(at, Math.min(n, at + B));
@@ -86,6 +87,7 @@ export class CentralEngine implements Engine {
     const L = this.model.config.blocks;
     const out: Predictions = { valid: new Float64Array(n), test: new Float64Array(n), routes: new Int32Array(n * L) };
     const B = this.config.batchSize;
+    progress(0, n);
     this.tape.recording = false;
     for (let at = 0; at < n; at += B) {
       const users = Int32Array.from({ length: Math.min(B, n - at) }, (_, j) => at + j);

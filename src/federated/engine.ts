@@ -21,7 +21,7 @@ export interface RoundStats {
   groupShare: Float64Array;
 }
 
-/** Called as work completes: `done` of `total` clients of the current phase. */
+/** Called when a phase starts (done = 0) and as its work completes: `done` of `total` clients. */
 export type PhaseProgress = (done: number, total: number) => void;
 
 export interface Engine {

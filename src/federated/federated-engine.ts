@@ -89,6 +89,7 @@ export class FederatedEngine implements Engine {
     const chunks = chunksOf(ids, this.config.chunk);
     const tasks: Task[] = chunks.map((clients, chunk) => ({ kind: "train", round, chunk, clients, groupShare: this.groupShare, version: this.version }));
     let done = 0;
+    progress(0, ids.length);
     await this.exec.run(tasks, (r) => {
       if (r.kind !== "train") throw new Error("FederatedEngine: an evaluation result during training");
       this.aggregator.add(r.result);
@@ -108,6 +109,7 @@ export class FederatedEngine implements Engine {
     const L = this.blocks;
     const out: Predictions = { valid: new Float64Array(n), test: new Float64Array(n), routes: new Int32Array(n * L) };
     let done = 0;
+    progress(0, n);
     await this.exec.run(tasks, (r) => {
       if (r.kind !== "eval") throw new Error("FederatedEngine: a training result during evaluation");
       const e = r.result;
