@@ -1,11 +1,12 @@
 // Fused causal self-attention, forward and backward in one call each (contract: attentionForward /
 // attentionBackward in src/kernels/kernels.ts). Byte pointers; f32 data.
 //
-// The four d×d projections (and their gradients) run over all B·T rows at once through the strided
-// GEMM helpers, into contiguous scratch rows; the save slots, which are interleaved per batch row,
-// receive copies. Per batch row and head, the T×T products only cover the keys from the first real
-// one (the model's sequences are left-padded) and, when causal, the lower triangle in blocks of
-// ROW_BLOCK query rows, so the masked half is (mostly) never multiplied.
+// The four d×d projections (and their gradients) run over many rows at once through the strided
+// GEMM helpers (chunks of CHUNK_ROWS rows of B·T), into contiguous scratch rows; the save slots,
+// which are interleaved per batch row, receive copies. Per batch row and head, the T×T products
+// only cover the keys from the first real one (the model's sequences are left-padded) and, when
+// causal, the lower triangle in blocks of ROW_BLOCK query rows, so the masked half is (mostly)
+// never multiplied.
 import { scratchPtr } from "./common";
 import { sgemm_nn, sgemm_nt, sgemm_tn } from "./sgemm";
 import { madd } from "./simd";
@@ -15,6 +16,10 @@ import { exp4 } from "./vmath";
 // diagonal is ROW_BLOCK/2 keys per row; small blocks waste less, large ones give the GEMM longer
 // runs. 10 to 40 measured alike at T = 65 and 128; 20 is a whole number of the GEMM's row tiles.
 const ROW_BLOCK: i32 = 20;
+// Rows of B·T per chunk: the whole pass runs chunk by chunk so that a chunk's activations, save
+// slots and scratch stay in L2, while the projections still get hundreds of rows per GEMM call.
+// Measured at B = 32: 128 to 512 alike, 1–8% faster than one chunk of all rows.
+const CHUNK_ROWS: i32 = 256;
 
 // @ts-ignore: decorator
 @inline function at(p: usize, floats: i32): usize {
@@ -220,32 +225,51 @@ function attendBackward(
   }
 }
 
+/** Batch rows per chunk: CHUNK_ROWS rows of B·T (at least one batch row; T may be 0). */
+// @ts-ignore: decorator
+@inline function chunkOf(B: i32, T: i32): i32 {
+  return min(B, max(1, CHUNK_ROWS / max(T, 1)));
+}
+
 export function attention_forward_scratch(B: i32, T: i32, d: i32, heads: i32, causal: i32): usize {
-  return <usize>(B * T * d) << 2;
+  return <usize>(chunkOf(B, T) * T * d) << 2;
 }
 
 export function attention_forward(
   xq: usize, xkv: usize, w: usize, mask: usize, out: usize, save: usize,
   B: i32, T: i32, d: i32, heads: i32, causal: i32,
 ): void {
-  const rows = B * T;
-  if (rows == 0 || d == 0) return;
-  const dd = d * d;
-  const bq = at(w, 4 * dd);
+  if (B * T == 0 || d == 0) return;
   const stride = saveStride(T, d, heads);
   const scale: f32 = 1 / Mathf.sqrt(<f32>(d / heads));
   const step = causal != 0 ? ROW_BLOCK : T;
+  const chunk = chunkOf(B, T);
+  for (let b = 0; b < B; b += chunk) {
+    const r = b * T * d;
+    forwardChunk(at(xq, r), at(xkv, r), w, at(mask, b * T), at(out, r), at(save, b * stride), min(chunk, B - b), T, d, heads, scale, step, causal != 0);
+  }
+}
+
+/** The forward pass over nb batch rows (pointers already offset to the chunk). */
+function forwardChunk(
+  xq: usize, xkv: usize, w: usize, mask: usize, out: usize, save: usize,
+  nb: i32, T: i32, d: i32, heads: i32, scale: f32, step: i32, causal: bool,
+): void {
+  const rows = nb * T;
+  const dd = d * d;
+  const bq = at(w, 4 * dd);
+  const stride = saveStride(T, d, heads);
   const tmp = scratchPtr;
   sgemm_nn(rows, d, d, xq, d, w, d, tmp, d, false);
-  scatterBias(tmp, save, 0, bq, B, T, d, stride);
+  scatterBias(tmp, save, 0, bq, nb, T, d, stride);
   sgemm_nn(rows, d, d, xkv, d, at(w, dd), d, tmp, d, false);
-  scatterBias(tmp, save, T * d, at(bq, d), B, T, d, stride);
+  scatterBias(tmp, save, T * d, at(bq, d), nb, T, d, stride);
   sgemm_nn(rows, d, d, xkv, d, at(w, 2 * dd), d, tmp, d, false);
-  scatterBias(tmp, save, 2 * T * d, at(bq, 2 * d), B, T, d, stride);
-  for (let b = 0; b < B; b++) {
+  scatterBias(tmp, save, 2 * T * d, at(bq, 2 * d), nb, T, d, stride);
+  for (let b = 0; b < nb; b++) {
     const base = at(save, b * stride);
     const ctx = at(tmp, b * T * d);
-    attendForward(base, at(mask, b * T), ctx, T, d, heads, scale, step, causal != 0);
+    attendForward(base, at(mask, b * T), ctx, T, d, heads, scale, step, causal);
     memory.copy(at(base, 3 * T * d), ctx, <usize>(T * d) << 2);
   }
   fillRows(out, at(bq, 3 * d), rows, d);
@@ -253,7 +277,7 @@ export function attention_forward(
 }
 
 export function attention_backward_scratch(B: i32, T: i32, d: i32, heads: i32, causal: i32): usize {
-  return <usize>(4 * B * T * d + T * T) << 2;
+  return <usize>(4 * chunkOf(B, T) * T * d + T * T) << 2;
 }
 
 export function attention_backward(
@@ -261,13 +285,29 @@ export function attention_backward(
   dxq: usize, dxkv: usize, dw: usize,
   B: i32, T: i32, d: i32, heads: i32, causal: i32,
 ): void {
-  const rows = B * T;
-  if (rows == 0 || d == 0) return;
-  const dd = d * d;
-  const n = rows * d;
+  if (B * T == 0 || d == 0) return;
   const stride = saveStride(T, d, heads);
   const scale: f32 = 1 / Mathf.sqrt(<f32>(d / heads));
   const step = causal != 0 ? ROW_BLOCK : T;
+  const chunk = chunkOf(B, T);
+  for (let b = 0; b < B; b += chunk) {
+    const r = b * T * d;
+    backwardChunk(
+      at(dout, r), at(xq, r), at(xkv, r), w, at(mask, b * T), at(save, b * stride), at(dxq, r), at(dxkv, r), dw,
+      min(chunk, B - b), T, d, heads, scale, step, causal != 0,
+    );
+  }
+}
+
+/** The backward pass over nb batch rows (pointers already offset to the chunk; dw accumulates). */
+function backwardChunk(
+  dout: usize, xq: usize, xkv: usize, w: usize, mask: usize, save: usize, dxq: usize, dxkv: usize, dw: usize,
+  nb: i32, T: i32, d: i32, heads: i32, scale: f32, step: i32, causal: bool,
+): void {
+  const rows = nb * T;
+  const dd = d * d;
+  const n = rows * d;
+  const stride = saveStride(T, d, heads);
   // scratch: [ctx, then dctx | dQ | dK | dV] rows×d each, then one T×T dS
   const g0 = scratchPtr;
   const gq = at(g0, n);
@@ -276,13 +316,13 @@ export function attention_backward(
   const dS = at(g0, 4 * n);
   const dbq = at(dw, 4 * dd);
   // output projection: dWo += ctxᵀ·dout, dbo += Σ dout, dctx = dout·Woᵀ
-  for (let b = 0; b < B; b++) memory.copy(at(g0, b * T * d), at(save, b * stride + 3 * T * d), <usize>(T * d) << 2);
+  for (let b = 0; b < nb; b++) memory.copy(at(g0, b * T * d), at(save, b * stride + 3 * T * d), <usize>(T * d) << 2);
   sgemm_tn(d, d, rows, g0, d, dout, d, at(dw, 3 * dd), d, true);
   colSumAcc(dout, at(dbq, 3 * d), rows, d);
   sgemm_nt(rows, d, d, dout, d, at(w, 3 * dd), d, g0, d, false);
-  for (let b = 0; b < B; b++) {
+  for (let b = 0; b < nb; b++) {
     const r = b * T * d;
-    attendBackward(at(save, b * stride), at(mask, b * T), at(g0, r), at(gq, r), at(gk, r), at(gv, r), dS, T, d, heads, scale, step, causal != 0);
+    attendBackward(at(save, b * stride), at(mask, b * T), at(g0, r), at(gq, r), at(gk, r), at(gv, r), dS, T, d, heads, scale, step, causal);
   }
   // input projections: weight and bias gradients, then input gradients
   sgemm_tn(d, d, rows, xq, d, gq, d, dw, d, true);

@@ -3,55 +3,94 @@
 // scratch region (the fused kernels that call them own it): their packing buffers are static data
 // of this file.
 //
-// One register-blocked micro-kernel serves all three layouts (GotoBLAS scheme): for each block of
-// K and panel of N columns, B is packed into 8-column strips and, for each band of 5 rows, A into a
-// 5-row panel, both k-major, so the micro-kernel reads them with constant offsets whatever the
-// original layout. The 5×8 tile (10 f32x4 accumulators) measured fastest here: 4×8 was ~7% slower,
-// 6×8 spills in the SIMD build (the separate multiply needs a temporary register).
+// One register-blocked micro-kernel serves all three layouts. It computes a 5×8 tile of C
+// (10 f32x4 accumulators) from A given as 5 floats per k and B as 8 floats per k, each with a
+// runtime k stride. An operand already laid out that way is read in place: A of Aᵀ·B, and whole
+// 8-column strips of B in A·B and Aᵀ·B. Otherwise it is packed per K-block, k-major (GotoBLAS
+// style): A of A·B and A·Bᵀ per band of 5 rows, B of A·Bᵀ per panel of NC columns (4×4 SIMD
+// transposes), and the M and N tails (zero-padded). Measured here: 5×8 beat 4×8 by ~7%; 6×8
+// spills in the SIMD build (the separate multiply needs a temporary register); packing A of Aᵀ·B
+// cost 15-20%, reading whole B strips in place gained 5-10%.
 import { madd } from "./simd";
 
 const MR: i32 = 5; // rows of the register tile
 const NR: i32 = 8; // columns of the register tile (two f32x4)
-// Block of K and panel of N: the packed B panel (KC·NC floats = 32 KB) stays in L1 while every
-// band of rows of A streams past it.
-const KC: i32 = 128;
+// Block of K and panel of N: a packed B panel (KC·NC floats = 24 KB) stays in L1 while every band
+// of rows of A streams past it. K-blocking also bounds the working set of Aᵀ·B, whose K (the batch
+// rows of a weight gradient) runs into the thousands: there equal blocks of at most 96 beat
+// blocks of 128 by 5-7%; 64 slows down K = 65 (attention, two blocks).
+const KC: i32 = 96;
 const NC: i32 = 64;
 const packedB: usize = memory.data(KC * NC * 4, 16);
 const packedA: usize = memory.data(KC * MR * 4, 16);
 // A tile that does not fit whole into C (M or N tails) is computed here, then its valid part copied.
 const edgeTile: usize = memory.data(MR * NR * 4, 16);
 
-/** C[5×8] (+)= P_A[5×kc]·P_B[kc×8] from packed panels (5 resp. 8 floats per k); ldc in bytes. */
-function kernel5x8(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
+/**
+ * C[5×8] (+)= A[5×kc]·B[kc×8], or only C's first 4 columns when !wide. A holds 5 floats per k
+ * (aStep bytes apart), B 8 floats per k (bStep apart); ldc in bytes. Inlined into kernel5x8 and
+ * kernel5x4 with a constant `wide`, so each gets its own straight-line loop.
+ */
+// @ts-ignore: decorator
+@inline function tile5(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool, wide: bool): void {
+  // Loads, updates and stores go row by row, both halves together: V8's register allocator then
+  // keeps all accumulators in registers (ordered by halves, it spilled two and ran 35% slower).
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
   let c30 = c00, c31 = c00, c40 = c00, c41 = c00;
   if (acc) {
-    c00 = v128.load(c); c01 = v128.load(c, 16);
-    c10 = v128.load(c + ldc); c11 = v128.load(c + ldc, 16);
-    c20 = v128.load(c + 2 * ldc); c21 = v128.load(c + 2 * ldc, 16);
-    c30 = v128.load(c + 3 * ldc); c31 = v128.load(c + 3 * ldc, 16);
-    c40 = v128.load(c + 4 * ldc); c41 = v128.load(c + 4 * ldc, 16);
+    c00 = v128.load(c);
+    if (wide) c01 = v128.load(c, 16);
+    c10 = v128.load(c + ldc);
+    if (wide) c11 = v128.load(c + ldc, 16);
+    c20 = v128.load(c + 2 * ldc);
+    if (wide) c21 = v128.load(c + 2 * ldc, 16);
+    c30 = v128.load(c + 3 * ldc);
+    if (wide) c31 = v128.load(c + 3 * ldc, 16);
+    c40 = v128.load(c + 4 * ldc);
+    if (wide) c41 = v128.load(c + 4 * ldc, 16);
   }
   for (let k = 0; k < kc; k++) {
-    const b0 = v128.load(pb), b1 = v128.load(pb, 16);
+    const b0 = v128.load(pb);
+    const b1 = wide ? v128.load(pb, 16) : b0;
     let x = v128.load32_splat(pa);
-    c00 = madd(x, b0, c00); c01 = madd(x, b1, c01);
+    c00 = madd(x, b0, c00);
+    if (wide) c01 = madd(x, b1, c01);
     x = v128.load32_splat(pa, 4);
-    c10 = madd(x, b0, c10); c11 = madd(x, b1, c11);
+    c10 = madd(x, b0, c10);
+    if (wide) c11 = madd(x, b1, c11);
     x = v128.load32_splat(pa, 8);
-    c20 = madd(x, b0, c20); c21 = madd(x, b1, c21);
+    c20 = madd(x, b0, c20);
+    if (wide) c21 = madd(x, b1, c21);
     x = v128.load32_splat(pa, 12);
-    c30 = madd(x, b0, c30); c31 = madd(x, b1, c31);
+    c30 = madd(x, b0, c30);
+    if (wide) c31 = madd(x, b1, c31);
     x = v128.load32_splat(pa, 16);
-    c40 = madd(x, b0, c40); c41 = madd(x, b1, c41);
+    c40 = madd(x, b0, c40);
+    if (wide) c41 = madd(x, b1, c41);
     pa += aStep;
     pb += bStep;
   }
-  v128.store(c, c00); v128.store(c, c01, 16);
-  v128.store(c + ldc, c10); v128.store(c + ldc, c11, 16);
-  v128.store(c + 2 * ldc, c20); v128.store(c + 2 * ldc, c21, 16);
-  v128.store(c + 3 * ldc, c30); v128.store(c + 3 * ldc, c31, 16);
-  v128.store(c + 4 * ldc, c40); v128.store(c + 4 * ldc, c41, 16);
+  v128.store(c, c00);
+  if (wide) v128.store(c, c01, 16);
+  v128.store(c + ldc, c10);
+  if (wide) v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20);
+  if (wide) v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30);
+  if (wide) v128.store(c + 3 * ldc, c31, 16);
+  v128.store(c + 4 * ldc, c40);
+  if (wide) v128.store(c + 4 * ldc, c41, 16);
+}
+
+// kernel5x8 and kernel5x4 must stay separate functions: inlined into the driver, V8 spilled
+// accumulators (22 instead of 37 GFLOP/s).
+function kernel5x8(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
+  tile5(pa, aStep, pb, bStep, kc, c, ldc, acc, true);
+}
+
+/** For strips of at most 4 columns (N tails): half the work of kernel5x8. */
+function kernel5x4(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
+  tile5(pa, aStep, pb, bStep, kc, c, ldc, acc, false);
 }
 
 /** Stores the transpose of the 4×4 block at src (rows srcStride bytes apart) as 4 rows dstStride apart. */
@@ -68,36 +107,27 @@ function kernel5x8(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c:
 }
 
 /**
- * Packs `count` lines of kc elements into dst as kc groups of R floats (k-major; lines count..R-1
- * are zero). Element k of line l is at src + l·lStride + k·kStride bytes. Vector paths for the two
- * layouts that occur: lines contiguous (lStride = 4) and lines running along k (kStride = 4).
+ * Packs `count` ≤ R lines of kc elements into dst as kc groups of R floats (k-major), zero-filling
+ * lines count..R-1. Element k of line l is at src + l·lStride + k·kStride bytes. Full groups of
+ * lines that run along k (kStride = 4: A of A·B and A·Bᵀ, B of A·Bᵀ) go by 4×4 transposes; tails
+ * element by element.
  */
 function pack(dst: usize, src: usize, lStride: usize, kStride: usize, count: i32, R: i32, kc: i32): void {
   const rowBytes = <usize>R << 2;
-  const R4 = R & ~3;
-  if (count == R && lStride == 4) {
-    for (let k = 0; k < kc; k++) {
-      const s = src + <usize>k * kStride, d = dst + <usize>k * rowBytes;
-      for (let l = 0; l < R4; l += 4) v128.store(d + (<usize>l << 2), v128.load(s + (<usize>l << 2)));
-      for (let l = R4; l < R; l++) store<f32>(d + (<usize>l << 2), load<f32>(s + (<usize>l << 2)));
-    }
-  } else if (count == R && kStride == 4) {
-    let k = 0;
+  let k = 0;
+  if (count == R && kStride == 4) {
+    const R4 = R & ~3;
     for (; k + 4 <= kc; k += 4) {
       for (let l = 0; l < R4; l += 4) transpose4(src + <usize>l * lStride + (<usize>k << 2), lStride, dst + <usize>k * rowBytes + (<usize>l << 2), rowBytes);
     }
     for (let l = R4; l < R; l++) {
       for (let kk = 0; kk < k; kk++) store<f32>(dst + <usize>kk * rowBytes + (<usize>l << 2), load<f32>(src + <usize>l * lStride + (<usize>kk << 2)));
     }
-    for (; k < kc; k++) {
-      for (let l = 0; l < R; l++) store<f32>(dst + <usize>k * rowBytes + (<usize>l << 2), load<f32>(src + <usize>l * lStride + (<usize>k << 2)));
-    }
-  } else {
-    for (let k = 0; k < kc; k++) {
-      for (let l = 0; l < R; l++) {
-        const v: f32 = l < count ? load<f32>(src + <usize>l * lStride + <usize>k * kStride) : 0;
-        store<f32>(dst + <usize>k * rowBytes + (<usize>l << 2), v);
-      }
+  }
+  for (; k < kc; k++) {
+    for (let l = 0; l < R; l++) {
+      const v: f32 = l < count ? load<f32>(src + <usize>l * lStride + <usize>k * kStride) : 0;
+      store<f32>(dst + <usize>k * rowBytes + (<usize>l << 2), v);
     }
   }
 }
@@ -117,8 +147,11 @@ function gemm(M: i32, N: i32, K: i32, a: usize, aI: usize, aK: usize, b: usize, 
     if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + <usize>i * ldcB, 0, <usize>N << 2);
     return;
   }
-  for (let k0 = 0; k0 < K; k0 += KC) {
-    const kc = min(KC, K - k0);
+  // K in equal blocks of at most KC, so that no block is a sliver
+  const blocks = (K + KC - 1) / KC;
+  const kStep = (K + blocks - 1) / blocks;
+  for (let k0 = 0; k0 < K; k0 += kStep) {
+    const kc = min(kStep, K - k0);
     const acc = accumulate || k0 > 0;
     const stripBytes = <usize>(kc * NR) << 2;
     for (let j0 = 0; j0 < N; j0 += NC) {
@@ -132,6 +165,7 @@ function gemm(M: i32, N: i32, K: i32, a: usize, aI: usize, aK: usize, b: usize, 
       }
       for (let i0 = 0; i0 < M; i0 += MR) {
         const rows = min(MR, M - i0);
+        // A rows contiguous (TN): a whole band is read in place
         let pa = a + <usize>i0 * aI + <usize>k0 * aK, aStep = aK;
         if (!(aI == 4 && rows == MR)) {
           pack(packedA, pa, aI, aK, rows, MR, kc);
@@ -148,9 +182,12 @@ function gemm(M: i32, N: i32, K: i32, a: usize, aI: usize, aK: usize, b: usize, 
           const ct = c + <usize>i0 * ldcB + (<usize>(j0 + j) << 2);
           if (rows == MR && w == NR) {
             kernel5x8(pa, aStep, pb, bStep, kc, ct, ldcB, acc);
+          } else if (rows == MR && w == 4) {
+            kernel5x4(pa, aStep, pb, bStep, kc, ct, ldcB, acc);
           } else {
             if (acc) copyTile(edgeTile, NR << 2, ct, ldcB, rows, w);
-            kernel5x8(pa, aStep, pb, bStep, kc, edgeTile, NR << 2, acc);
+            if (w > 4) kernel5x8(pa, aStep, pb, bStep, kc, edgeTile, NR << 2, acc);
+            else kernel5x4(pa, aStep, pb, bStep, kc, edgeTile, NR << 2, acc);
             copyTile(ct, ldcB, edgeTile, NR << 2, rows, w);
           }
         }

@@ -98,14 +98,17 @@ export function tfjsImpl({ tf, noGradients }: TfjsRuntime): Impl {
   };
 }
 
-/** The forward outputs of TensorFlow.js's version of op at d, by op tensor name ("result": scalar). */
-export function tfjsOutputs({ tf }: TfjsRuntime, op: OpDef, d: Dims, host: HostTensors): HostTensors {
+/**
+ * The forward outputs of TensorFlow.js's version of op at d, by op tensor name ("result": the
+ * scalar), with the absolute difference from ours that its arithmetic explains.
+ */
+export function tfjsOutputs({ tf }: TfjsRuntime, op: OpDef, d: Dims, host: HostTensors): { out: HostTensors; checkAbs: number } {
   const spec = TFJS_OPS[op.name]!(tf, d);
   const out: HostTensors = new Map();
   tf.tidy(() => {
     for (const [name, t] of Object.entries(spec.forward(tfInputs(tf, op, spec, host)))) out.set(name, Float64Array.from(t.dataSync()));
   });
-  return out;
+  return { out, checkAbs: spec.checkAbs ?? 0 };
 }
 
 /** TensorFlow.js tensors holding the host values of the spec's inputs, plus its constants. */

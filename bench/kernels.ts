@@ -36,8 +36,8 @@ export interface KernelBenchReport {
 // reference gets fewer timed calls.
 const BUDGETS: Record<"full" | "quick", { fast: Budget; slow: Budget }> = {
   full: {
-    fast: { warmupMs: 150, warmupIterations: 2, timeMs: 250, iterations: 5 },
-    slow: { warmupMs: 200, warmupIterations: 1, timeMs: 150, iterations: 3 },
+    fast: { warmupMs: 100, warmupIterations: 2, timeMs: 150, iterations: 5 },
+    slow: { warmupMs: 100, warmupIterations: 1, timeMs: 100, iterations: 3 },
   },
   quick: {
     fast: { warmupMs: 20, warmupIterations: 2, timeMs: 30, iterations: 5 },
@@ -72,12 +72,13 @@ function tfjsCheck(rt: TfjsRuntime, op: OpDef, d: Dims, host: HostTensors, ours:
     return undefined; // our kernel failed: its own rows say so
   }
   try {
-    for (const [name, got] of tfjsOutputs(rt, op, d, host)) {
+    const { out, checkAbs } = tfjsOutputs(rt, op, d, host);
+    for (const [name, got] of out) {
       const ref = name === "result" ? [want.scalar ?? NaN] : want.out.get(name);
       if (!ref) return `output check: op has no output '${name}'`;
       let peak = 0;
       for (const v of ref) peak = Math.max(peak, Math.abs(v));
-      const e = mismatch(name, got, ref, { abs: 1e-6 + 1e-3 * peak, rel: 1e-3 });
+      const e = mismatch(name, got, ref, { abs: Math.max(checkAbs, 1e-6 + 1e-3 * peak), rel: 1e-3 });
       if (e) return `differs from ours: ${e}`;
     }
   } catch (e) {

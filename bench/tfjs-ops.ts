@@ -24,6 +24,8 @@ export interface TfjsSpec {
   forward(x: Record<string, Tensor>): Record<string, Tensor>;
   /** Inputs the fwd+bwd phase differentiates (the op's `grad.wrt`, parameter groups split up). */
   wrt?: string[];
+  /** Absolute difference from our outputs that f32 arithmetic explains (the check's default is 1e-3 of the peak). */
+  checkAbs?: number;
 }
 
 export type TfjsOp = (tf: Tf, d: Dims) => TfjsSpec;
@@ -207,6 +209,52 @@ export const TFJS_OPS: Record<string, TfjsOp> = {
       return { result: tf.where(tf.any(bad), tf.argMax(tf.cast(bad, "int32")), tf.scalar(-1, "int32")) };
     },
   }),
+
+  delta: (tf, d) => ({ inputs: { next: vec(d), prev: vec(d) }, forward: (x) => ({ out: tf.sub(x.next!, x.prev!) }) }),
+  topk_select: (tf, d) => {
+    const n = d.n!;
+    const k = Math.min(d.k!, n);
+    return {
+      inputs: { x: vec(d), residual: vec(d) },
+      forward: (x) => {
+        const u = tf.add(x.x!, x.residual!);
+        const byMagnitude = tf.topk(tf.abs(u), k).indices;
+        // indices ascending, as the kernel writes them
+        const idx = tf.cast(tf.neg(tf.topk(tf.neg(tf.cast(byMagnitude, "float32")), k).values), "int32");
+        const kept = tf.scatterND(tf.reshape(idx, [k, 1]), tf.ones([k]), [n]);
+        return { outIdx: idx, outVal: tf.gather(u, idx), residual: tf.mul(u, tf.sub(1, kept)) };
+      },
+    };
+  },
+  quantize_int8: (tf, d) => {
+    const { n, block } = d as { n: number; block: number };
+    const blocks = Math.ceil(n / block);
+    return {
+      inputs: { x: vec(d) },
+      // the kernel rounds the exact quotient x/scale (divided in f64); TensorFlow.js divides in
+      // f32, whose quotient lands on a half, and so one code away, about once in 10⁵ values
+      checkAbs: 1,
+      forward: (x) => {
+        const xb = tf.reshape(tf.pad(x.x!, [[0, blocks * block - n]]), [blocks, block]);
+        const scales = tf.div(tf.max(tf.abs(xb), 1, true), 127);
+        // an all-zero block has scale 0 and codes 0
+        const q = tf.where(tf.greater(scales, 0), tf.clipByValue(tf.round(tf.div(xb, scales)), -127, 127), tf.zerosLike(xb));
+        return { q: tf.slice(tf.reshape(tf.cast(q, "int32"), [blocks * block]), 0, n), scales: tf.reshape(scales, [blocks]) };
+      },
+    };
+  },
+  dequantize_int8: (tf, d) => {
+    const { n, block } = d as { n: number; block: number };
+    const blocks = Math.ceil(n / block);
+    return {
+      // TensorFlow.js has no int8 tensors: the codes come as floats
+      inputs: { q: vec(d), scales: { shape: [blocks, 1] } },
+      forward: (x) => {
+        const qb = tf.reshape(tf.pad(x.q!, [[0, blocks * block - n]]), [blocks, block]);
+        return { out: tf.slice(tf.reshape(tf.mul(qb, x.scales!), [blocks * block]), 0, n) };
+      },
+    };
+  },
 
   add: (tf, d) => ({ inputs: { a: vec(d), b: vec(d) }, forward: (x) => ({ out: tf.add(x.a!, x.b!) }) }),
   add_in_place: (tf, d) => ({ inputs: { a: vec(d), b: vec(d) }, forward: (x) => ({ a: tf.add(x.a!, x.b!) }) }),

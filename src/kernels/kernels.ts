@@ -88,6 +88,7 @@ export interface Kernels {
   /**
    * Weighted mean binary cross-entropy with logits: Σ wᵢ·ℓᵢ / Σ wᵢ, where
    * ℓᵢ = max(xᵢ,0) − xᵢ·yᵢ + log(1 + e^−|xᵢ|) (stable for any logit). Returns 0 when Σ w = 0.
+   * Entries with wᵢ = 0 are skipped (in the backward too), so padding logits never matter.
    */
   bceForward(logits: number, labels: number, weights: number, n: number): number;
   /** dlogits[i] += scale · wᵢ · (σ(xᵢ) − yᵢ) / Σ w (nothing when Σ w = 0). */
@@ -141,6 +142,8 @@ export interface Kernels {
    * Top-k with error feedback: u = x + residual; keeps the k = min(k, n) entries of largest |u|
    * (ties go to the lower index), writes their indices ascending to outIdx (i32) and their values
    * u[i] to outVal, and leaves residual = u with the kept entries set to 0. Returns the count kept.
+   * x and residual must be finite (check with nonFiniteIndex first); a NaN ranks above every
+   * number, and the count is still min(k, n).
    */
   topkSelect(x: number, residual: number, n: number, k: number, outIdx: number, outVal: number): number;
   /**
@@ -148,6 +151,9 @@ export interface Kernels {
    * scale = max|x| / 127 (0 for an all-zero block), q = round-half-away(x / scale) in [−127, 127].
    * q is an int8 buffer (n bytes at byte 4·q), scales f32 ⌈n/block⌉.
    * Error bound after dequantisation: |x − x̂| ≤ scale/2 per value.
+   * block ≥ 1; x finite with |x| ≤ 1e38 (near the largest float, 127·scale rounds to ±Inf). A
+   * block with max|x| < 127·2⁻¹²⁶ has a subnormal scale: q is clamped to ±127 and the bound
+   * does not hold (the error stays ≤ max|x|); a scale that underflows to 0 sends q = 0.
    */
   quantizeInt8(x: number, n: number, block: number, q: number, scales: number): void;
   /** out[i] = q[i] · scales[⌊i/block⌋]. */

@@ -52,6 +52,8 @@ const edge: A[] = [
   // several causal row blocks (20 rows each in the kernel), in a left-padded batch
   { B: 3, T: 41, d: 8, heads: 2, causal: 1, pad: 1 },
   { B: 1, T: 17, d: 48, heads: 1, causal: 1, pad: 0 },
+  // three chunks of batch rows in the kernel (256 rows of B·T each, rounded down to whole rows)
+  { B: 5, T: 100, d: 5, heads: 1, causal: 1, pad: 1 },
 ];
 
 const bench: A[] = [];

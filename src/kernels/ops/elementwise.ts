@@ -1,4 +1,5 @@
 // Op-table entries for assembly/elementwise.ts.
+import type { Backend } from "../backend.js";
 import type { Rng } from "../../util/rng.js";
 import { defineOp, type OpDef } from "./registry.js";
 
@@ -35,66 +36,32 @@ const offZero = (rng: Rng, n: number) =>
 // double computation rounded to f32, so these ops are exact.
 const exact = () => ({ abs: 0, rel: 0 });
 
+/**
+ * out = a ∘ b (scaled inputs, any magnitude), and the same op writing into input `alias`, as the
+ * contract allows (the residual stream adds in place).
+ */
+function binary(name: string, run: (be: Backend, a: number, b: number, out: number, n: number) => void, alias: "a" | "b"): OpDef[] {
+  const common = { family: "elementwise", dims: NE_DIMS, edge: NE_EDGE, bench: NE_BENCH, tol: exact, flops: (d: NE) => d.n };
+  const input = (t: string, role: "in" | "inout") => ({ name: t, role, size: (d: NE) => d.n, init: scaled });
+  return [
+    defineOp<NE>({
+      ...common,
+      name,
+      tensors: [input("a", "in"), input("b", "in"), { name: "out", role: "out", size: (d) => d.n }],
+      forward: (be, d, p) => run(be, p.a!, p.b!, p.out!, d.n),
+    }),
+    defineOp<NE>({
+      ...common,
+      name: `${name}_in_place`,
+      tensors: [input("a", alias === "a" ? "inout" : "in"), input("b", alias === "b" ? "inout" : "in")],
+      forward: (be, d, p) => run(be, p.a!, p.b!, p[alias]!, d.n),
+    }),
+  ];
+}
+
 export const elementwiseOps: OpDef[] = [
-  defineOp<NE>({
-    name: "add",
-    family: "elementwise",
-    dims: NE_DIMS,
-    edge: NE_EDGE,
-    bench: NE_BENCH,
-    tensors: [
-      { name: "a", role: "in", size: (d) => d.n, init: scaled },
-      { name: "b", role: "in", size: (d) => d.n, init: scaled },
-      { name: "out", role: "out", size: (d) => d.n },
-    ],
-    forward: (be, d, p) => be.add(p.a!, p.b!, p.out!, d.n),
-    tol: exact,
-    flops: (d) => d.n,
-  }),
-  // out aliasing an input (the residual stream adds in place)
-  defineOp<NE>({
-    name: "add_in_place",
-    family: "elementwise",
-    dims: NE_DIMS,
-    edge: NE_EDGE,
-    bench: NE_BENCH,
-    tensors: [
-      { name: "a", role: "inout", size: (d) => d.n, init: scaled },
-      { name: "b", role: "in", size: (d) => d.n, init: scaled },
-    ],
-    forward: (be, d, p) => be.add(p.a!, p.b!, p.a!, d.n),
-    tol: exact,
-    flops: (d) => d.n,
-  }),
-  defineOp<NE>({
-    name: "mul",
-    family: "elementwise",
-    dims: NE_DIMS,
-    edge: NE_EDGE,
-    bench: NE_BENCH,
-    tensors: [
-      { name: "a", role: "in", size: (d) => d.n, init: scaled },
-      { name: "b", role: "in", size: (d) => d.n, init: scaled },
-      { name: "out", role: "out", size: (d) => d.n },
-    ],
-    forward: (be, d, p) => be.mul(p.a!, p.b!, p.out!, d.n),
-    tol: exact,
-    flops: (d) => d.n,
-  }),
-  defineOp<NE>({
-    name: "mul_in_place",
-    family: "elementwise",
-    dims: NE_DIMS,
-    edge: NE_EDGE,
-    bench: NE_BENCH,
-    tensors: [
-      { name: "a", role: "in", size: (d) => d.n, init: scaled },
-      { name: "b", role: "inout", size: (d) => d.n, init: scaled },
-    ],
-    forward: (be, d, p) => be.mul(p.a!, p.b!, p.b!, d.n),
-    tol: exact,
-    flops: (d) => d.n,
-  }),
+  ...binary("add", (be, a, b, out, n) => be.add(a, b, out, n), "a"),
+  ...binary("mul", (be, a, b, out, n) => be.mul(a, b, out, n), "b"),
   defineOp<RCP>({
     name: "mul_row_mask",
     family: "elementwise",
