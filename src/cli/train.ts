@@ -95,7 +95,8 @@ export const trainCommand: Command = {
         result = await train(config, { ...opts, out });
       }
       display.finish(result.report, [join(out, REPORT_JSON), join(out, REPORT_HTML)]);
-      return 0;
+      // stopped by Ctrl-C: the shell's convention for a run ended by SIGINT
+      return result.report.completed ? 0 : 130;
     } finally {
       process.off("SIGINT", onSigint);
     }
