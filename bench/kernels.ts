@@ -12,7 +12,7 @@ import { measure, type Budget, type Clock } from "./measure.js";
 import { jsonResults, layout, machineInfo, tableHeader, tableRows, type Machine, type Row } from "./report.js";
 import { checkTargets, targetLines, type TargetResult } from "./targets.js";
 import { loadTfjs, type TfjsRuntime } from "./tfjs.js";
-import { writeFileAtomic } from "./atomic-write.js";
+import { writeFileAtomic } from "../src/util/atomic-write.js";
 
 export interface KernelBenchOptions {
   /** Op names to run (default: every op). */

@@ -1,4 +1,5 @@
 // Evaluation metrics: AUC (with a bootstrap interval) and LogLoss. Depends on nothing above src/util.
+export { adjustedRandIndex } from "./ari.js";
 export { auc } from "./auc.js";
 export { bootstrapAuc, type AucInterval, type BootstrapOptions } from "./bootstrap.js";
 export { LOGLOSS_EPS, logLoss } from "./logloss.js";

@@ -1,0 +1,119 @@
+// The command-line options of `fedfacet train` and how they map onto a TrainConfig. Every bad value
+// is a UsageError that names its option.
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import { defaultConfig, REGIMES, type Regime, type TrainConfig } from "../federated/config.js";
+import { optionError, UsageError } from "./command.js";
+
+export const TRAIN_OPTIONS = {
+  data: { type: "string" },
+  model: { type: "string" },
+  backbone: { type: "string" },
+  rounds: { type: "string" },
+  seed: { type: "string" },
+  workers: { type: "string" },
+  out: { type: "string" },
+  resume: { type: "string" },
+  force: { type: "boolean" },
+  "eval-every": { type: "string" },
+  clients: { type: "string" },
+  "client-ratio": { type: "string" },
+  "local-steps": { type: "string" },
+  optimizer: { type: "string" },
+  lr: { type: "string" },
+  server: { type: "string" },
+  "server-lr": { type: "string" },
+  "weight-decay": { type: "string" },
+  weighting: { type: "string" },
+  "batch-size": { type: "string" },
+  dropout: { type: "string" },
+  maxlen: { type: "string" },
+  "field-dim": { type: "string" },
+  blocks: { type: "string" },
+  groups: { type: "string" },
+  alpha: { type: "string" },
+  mlp: { type: "string" },
+  "gate-weighted": { type: "boolean" },
+  "click-input": { type: "boolean" },
+  chunk: { type: "string" },
+  bootstrap: { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export type TrainArgs = ReturnType<typeof parseTrainArgs>;
+
+export function parseTrainArgs(args: string[]) {
+  try {
+    return parseArgs({ args, options: TRAIN_OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw optionError(e);
+  }
+}
+
+export function int(name: string, v: string | undefined, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(v.trim() !== "" && Number.isInteger(n) && n >= min)) throw new UsageError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+}
+
+function num(name: string, v: string | undefined, ok: (n: number) => boolean, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(v.trim() !== "" && Number.isFinite(n) && ok(n))) throw new UsageError(`--${name} must be ${what}, got '${v}'`);
+  return n;
+}
+
+function oneOf<T extends string>(name: string, v: string | undefined, allowed: readonly T[]): T | undefined {
+  if (v === undefined) return undefined;
+  if (!allowed.includes(v as T)) throw new UsageError(`--${name} must be one of ${allowed.join(", ")}, got '${v}'`);
+  return v as T;
+}
+
+/** Options that decide the numbers of a run: a resumed run takes them from its checkpoint. */
+export const RUN_SETTINGS = Object.keys(TRAIN_OPTIONS).filter((k) => !["rounds", "workers", "out", "resume", "force", "help"].includes(k));
+
+/** The run's configuration: defaults for the regime, overridden by the options given. */
+export function configFromArgs(a: TrainArgs): TrainConfig {
+  const regime: Regime = oneOf("model", a.model, REGIMES) ?? "mrff";
+  const c = defaultConfig(regime);
+  const backbone = oneOf("backbone", a.backbone, ["mrff", "fedsasrec"] as const);
+  if (backbone !== undefined) {
+    if (regime === "mrff" || regime === "fedsasrec") throw new UsageError(`--backbone applies to --model local and central only (${regime} is its own backbone)`);
+    c.model.kind = backbone;
+  }
+  if (a.data !== undefined) c.data = { kind: "folder", dir: resolve(a.data) };
+  c.rounds = int("rounds", a.rounds, 1) ?? c.rounds;
+  c.seed = int("seed", a.seed, 0) ?? c.seed;
+  c.evalEvery = int("eval-every", a["eval-every"], 1) ?? c.evalEvery;
+  if (a.clients !== undefined && a["client-ratio"] !== undefined) throw new UsageError("--clients and --client-ratio exclude each other");
+  const count = int("clients", a.clients, 1);
+  const ratio = num("client-ratio", a["client-ratio"], (n) => n > 0 && n <= 1, "a fraction in (0, 1]");
+  if (count !== undefined) c.participation = { count };
+  if (ratio !== undefined) c.participation = { ratio };
+  c.local.localSteps = int("local-steps", a["local-steps"], 1) ?? c.local.localSteps;
+  c.local.optimizer = oneOf("optimizer", a.optimizer, ["adam", "sgd"] as const) ?? c.local.optimizer;
+  c.local.lr = num("lr", a.lr, (n) => n > 0, "a positive number") ?? c.local.lr;
+  c.local.weightDecay = num("weight-decay", a["weight-decay"], (n) => n >= 0, "a number >= 0") ?? c.local.weightDecay;
+  c.server.optimizer = oneOf("server", a.server, ["avg", "adam"] as const) ?? c.server.optimizer;
+  c.server.lr = num("server-lr", a["server-lr"], (n) => n > 0, "a positive number") ?? c.server.lr;
+  c.weighting = oneOf("weighting", a.weighting, ["uniform", "samples"] as const) ?? c.weighting;
+  c.batchSize = int("batch-size", a["batch-size"], 1) ?? c.batchSize;
+  const m = c.model;
+  m.dropout = num("dropout", a.dropout, (n) => n >= 0 && n < 1, "in [0, 1)") ?? m.dropout;
+  m.maxlen = int("maxlen", a.maxlen, 1) ?? m.maxlen;
+  m.fieldDim = int("field-dim", a["field-dim"], 1) ?? m.fieldDim;
+  m.blocks = int("blocks", a.blocks, 1) ?? m.blocks;
+  m.groups = int("groups", a.groups, 1) ?? m.groups;
+  m.alpha = num("alpha", a.alpha, (n) => n >= 0, "a number >= 0") ?? m.alpha;
+  if (a.mlp !== undefined) {
+    const widths = a.mlp.split(",").map((w) => Number(w.trim()));
+    if (!widths.every((w) => Number.isInteger(w) && w >= 1)) throw new UsageError(`--mlp must be comma-separated positive integers, got '${a.mlp}'`);
+    m.mlp = widths;
+  }
+  if (a["gate-weighted"]) m.gateWeighted = true;
+  if (a["click-input"]) m.clickInput = true;
+  c.chunk = int("chunk", a.chunk, 1) ?? c.chunk;
+  c.bootstrap = int("bootstrap", a.bootstrap, 1) ?? c.bootstrap;
+  return c;
+}

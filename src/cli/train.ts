@@ -1,0 +1,104 @@
+// `fedfacet train`: runs (or resumes) a training run and writes OUT/checkpoint.ffck, OUT/report.json
+// and OUT/report.html. Ctrl-C stops after the round in progress, checkpointed; a second one quits.
+import { existsSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { defaultWorkers } from "../federated/pool.js";
+import { CHECKPOINT_FILE, REPORT_HTML, REPORT_JSON, resumeTraining, train, type RunOptions } from "../federated/trainer.js";
+import { UsageError, type Command } from "./command.js";
+import { TrainDisplay } from "./progress.js";
+import { configFromArgs, int, parseTrainArgs, RUN_SETTINGS } from "./train-options.js";
+
+const HELP = `Usage: fedfacet train [options]
+
+Trains a recommender with federated learning (or a baseline) and evaluates it every round.
+With no options: MRFF on the embedded synthetic data set, METHOD.md's reference settings.
+
+Run:
+  --data DIR          KuaiSAR-style folder (default: the embedded synthetic data set)
+  --model NAME        mrff | fedsasrec | local | central (default mrff)
+  --backbone NAME     local and central: the model they train, mrff | fedsasrec (default mrff)
+  --rounds N          rounds (central: epochs) (default 30)
+  --seed S            seed of every random choice (default 1)
+  --workers W         worker threads (default: one per core, ${defaultWorkers()} here; 0 or 1: none);
+                      never changes the numbers
+  --out DIR           where the checkpoint and the reports go (default runs/<model>-<time>)
+  --force             start over in an --out folder that holds a run
+  --resume DIR        continue the run in DIR with its own settings (--rounds, --workers may be given)
+  --eval-every N      evaluate every N rounds, and after the last (default 1)
+
+Federated procedure:
+  --clients N         clients per round (default: all)
+  --client-ratio F    or a fraction of them, in (0, 1]
+  --local-steps N     optimiser steps per client per round (default 1)
+  --optimizer NAME    clients' optimiser: adam (fresh every round) | sgd (default adam)
+  --lr X              clients' learning rate (default 0.1; central 0.001)
+  --weight-decay X    decoupled weight decay (default 0)
+  --server NAME       how averages become the global values: avg (FedAvg) | adam (FedAdam)
+                      (default avg)
+  --server-lr X       FedAdam's learning rate (default 0.01)
+  --weighting W       uniform | samples: how participants are averaged (default uniform)
+  --chunk N           clients summed per task; fixes the summation order (default 32)
+  --batch-size N      central: users per minibatch (default 64)
+
+Model:
+  --maxlen N  --field-dim N  --blocks N  --groups K  --alpha A  --dropout P  --mlp W1,W2,...
+  --gate-weighted     H = g_k·FFN_k(X) + FFN_user(X)
+  --click-input       add a clicked / not-clicked embedding to history items
+
+Report:
+  --bootstrap N       resamples for the test AUC interval (default 1000)
+  -h, --help          show this help`;
+
+export const trainCommand: Command = {
+  name: "train",
+  summary: "train MRFF (or a baseline) federated, evaluating every round; --resume continues a run",
+  async run(args) {
+    const a = parseTrainArgs(args);
+    if (a.help) {
+      console.log(HELP);
+      return 0;
+    }
+    const workers = int("workers", a.workers, 0) ?? defaultWorkers();
+    const rounds = int("rounds", a.rounds, 1);
+    const display = new TrainDisplay((line) => console.log(line), process.stderr.isTTY ? process.stderr : null);
+    const stop = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      if (++interrupts > 1) process.exit(130);
+      stop.abort();
+      console.error("\nstopping after this round (Ctrl-C again to quit now)");
+    };
+    const opts: RunOptions = {
+      workers,
+      signal: stop.signal,
+      onProgress: (p) => display.progress(p),
+      onRound: (row, r) => display.round(row, r.best),
+    };
+    let out: string;
+    process.on("SIGINT", onSigint);
+    try {
+      let result;
+      if (a.resume !== undefined) {
+        const given = RUN_SETTINGS.filter((k) => (a as Record<string, unknown>)[k] !== undefined);
+        if (given.length > 0) throw new UsageError(`--resume takes the run's settings from its checkpoint: drop --${given.join(", --")}`);
+        if (a.out !== undefined) throw new UsageError("--resume writes to the run's own folder: drop --out");
+        out = resolve(a.resume);
+        if (!existsSync(join(out, CHECKPOINT_FILE))) throw new UsageError(`--resume: no run to resume in '${out}' (${CHECKPOINT_FILE} is missing)`);
+        result = await resumeTraining(out, { ...opts, rounds });
+      } else {
+        const config = configFromArgs(a);
+        out = resolve(a.out ?? join("runs", `${config.regime}-${new Date().toISOString().replace(/[:.]/g, "-")}`));
+        if (existsSync(out) && !statSync(out).isDirectory()) throw new UsageError(`--out: '${out}' is not a folder`);
+        if (existsSync(join(out, CHECKPOINT_FILE)) && !a.force) {
+          throw new UsageError(`--out: '${out}' already holds a run: continue it with --resume ${a.out ?? out}, or start over with --force`);
+        }
+        result = await train(config, { ...opts, out });
+      }
+      display.finish(result.report, [join(out, REPORT_JSON), join(out, REPORT_HTML)]);
+      // stopped by Ctrl-C: the shell's convention for a run ended by SIGINT
+      return result.report.completed ? 0 : 130;
+    } finally {
+      process.off("SIGINT", onSigint);
+    }
+  },
+};

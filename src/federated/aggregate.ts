@@ -1,0 +1,234 @@
+// Aggregation of a round (METHOD.md "Federated procedure"): shared parameters are averaged over
+// all participants; group expert (l, k) over the participants that routed to k at block l, and
+// keeps its value when nobody did; private parameters never get here.
+//
+// Sums are bit-identical for any number of workers because their order is fixed: participants are
+// cut, in client-id order, into chunks of a fixed size; a worker sums one chunk's clients in order
+// (ChunkSums, f32 kernels in its own memory) and the coordinator adds the chunk sums in chunk order
+// (Aggregator, f64), whatever order they arrive in.
+import type { ParamStore } from "../autograd/params.js";
+import type { Recommender } from "../model/types.js";
+import type { ServerOptimizer } from "./server-opt.js";
+
+/** Where each group expert (block l, group k) sits in the group partition. */
+export interface GroupLayout {
+  blocks: number;
+  groups: number;
+  /** Element offset of expert (l, k) in the group partition, at [l·groups + k]. */
+  start: Int32Array;
+  size: Int32Array;
+}
+
+/**
+ * The experts' layout, checked to cover the whole group partition (a group parameter that is not
+ * an expert would never be aggregated). Null when the group partition is empty (fedsasrec, local).
+ */
+export function groupLayout(model: Recommender, store: ParamStore): GroupLayout | null {
+  const total = store.buffer("group").size;
+  if (total === 0) return null;
+  const { blocks, groups } = model.config;
+  const start = new Int32Array(blocks * groups);
+  const size = new Int32Array(blocks * groups);
+  const names = new Set(store.names("group"));
+  for (let l = 0; l < blocks; l++) {
+    for (let k = 0; k < groups; k++) {
+      const s = store.slice(model.groupParam(l, k));
+      if (s.partition !== "group") throw new Error(`groupLayout: expert '${s.name}' is in the ${s.partition} partition`);
+      names.delete(s.name);
+      start[l * groups + k] = s.start;
+      size[l * groups + k] = s.size;
+    }
+  }
+  if (names.size > 0) throw new Error(`groupLayout: group parameters that are no expert: ${[...names].join(", ")}`);
+  return { blocks, groups, start, size };
+}
+
+/** What a worker returns for one chunk of a round's participants. */
+export interface ChunkResult {
+  /** Position of the chunk in the round's chunk list. */
+  chunk: number;
+  /** Σ w·shared values, then Σ w·expert values laid out as the group partition. */
+  sums: Float32Array;
+  /** Σ w over the clients routed to (l, k), at [l·groups + k]. */
+  groupWeight: Float64Array;
+  /** Clients routed to (l, k). */
+  routeCount: Int32Array;
+  /** Σ w over the chunk's clients. */
+  weight: number;
+  clients: number;
+  /** Σ of the clients' training losses (mean over their local steps). */
+  loss: number;
+  /** Σ of the scored training slots. */
+  samples: number;
+}
+
+/**
+ * One chunk's running sums, kept in backend memory next to the worker's ParamStore so that adding
+ * a client is one axpy per partition (shared) and per block (its chosen expert).
+ */
+export class ChunkSums {
+  private readonly sums: number;
+  private readonly sharedSize: number;
+  private readonly groupSize: number;
+  /** blocks × groups (0 without a group partition). */
+  private readonly cells: number;
+  // fresh arrays for every chunk: result() hands them over, and a worker transfers them away
+  private groupWeight: Float64Array;
+  private routeCount: Int32Array;
+  private weight = 0;
+  private clients = 0;
+  private loss = 0;
+  private samples = 0;
+
+  constructor(private readonly store: ParamStore, private readonly layout: GroupLayout | null) {
+    this.sharedSize = store.buffer("shared").size;
+    this.groupSize = store.buffer("group").size;
+    this.sums = store.be.alloc(this.sharedSize + this.groupSize);
+    this.cells = layout ? layout.blocks * layout.groups : 0;
+    this.groupWeight = new Float64Array(this.cells);
+    this.routeCount = new Int32Array(this.cells);
+  }
+
+  /** Starts a new chunk. */
+  clear(): void {
+    this.store.be.f.fill(0, this.sums, this.sums + this.sharedSize + this.groupSize);
+    this.groupWeight = new Float64Array(this.cells);
+    this.routeCount = new Int32Array(this.cells);
+    this.weight = this.clients = this.loss = this.samples = 0;
+  }
+
+  /**
+   * Adds the client whose trained values are in the store now, with weight w, routed to
+   * routes[l] at block l.
+   */
+  add(w: number, routes: ArrayLike<number>, loss: number, samples: number): void {
+    const be = this.store.be;
+    if (this.sharedSize > 0) be.axpy(this.sums, this.store.buffer("shared").values, this.sharedSize, w);
+    const lay = this.layout;
+    if (lay) {
+      const group = this.store.buffer("group").values;
+      for (let l = 0; l < lay.blocks; l++) {
+        const k = routes[l]!;
+        if (!(Number.isInteger(k) && k >= 0 && k < lay.groups)) throw new RangeError(`ChunkSums: route ${k} at block ${l} is not a group in [0, ${lay.groups})`);
+        const cell = l * lay.groups + k;
+        be.axpy(this.sums + this.sharedSize + lay.start[cell]!, group + lay.start[cell]!, lay.size[cell]!, w);
+        this.groupWeight[cell] += w;
+        this.routeCount[cell]++;
+      }
+    }
+    this.weight += w;
+    this.clients++;
+    this.loss += loss;
+    this.samples += samples;
+  }
+
+  /** The chunk's sums, copied out of backend memory (transferable). */
+  result(chunk: number): ChunkResult {
+    const n = this.sharedSize + this.groupSize;
+    return {
+      chunk,
+      sums: this.store.be.f.slice(this.sums, this.sums + n) as Float32Array,
+      groupWeight: this.groupWeight,
+      routeCount: this.routeCount,
+      weight: this.weight,
+      clients: this.clients,
+      loss: this.loss,
+      samples: this.samples,
+    };
+  }
+
+  dispose(): void {
+    this.store.be.free(this.sums);
+  }
+}
+
+/** What a round's aggregation saw. */
+export interface RoundTotals {
+  clients: number;
+  /** Mean training loss over the participants. */
+  loss: number;
+  samples: number;
+  /** Fraction n_k/N of the participants that chose group k at block l (next round's balance loss). */
+  groupShare: Float64Array;
+}
+
+/**
+ * The coordinator's side: folds chunk results in chunk order (holding early arrivals back), then
+ * writes the new global values.
+ */
+export class Aggregator {
+  private readonly total: Float64Array;
+  private readonly groupWeight: Float64Array;
+  private readonly routeCount: Float64Array;
+  private readonly pending = new Map<number, ChunkResult>();
+  private next = 0;
+  private weight = 0;
+  private clients = 0;
+  private loss = 0;
+  private samples = 0;
+
+  constructor(private readonly sharedSize: number, groupSize: number, private readonly layout: GroupLayout | null) {
+    this.total = new Float64Array(sharedSize + groupSize);
+    const cells = layout ? layout.blocks * layout.groups : 0;
+    this.groupWeight = new Float64Array(cells);
+    this.routeCount = new Float64Array(cells);
+  }
+
+  /** Takes a chunk result in any order; it is folded in once every earlier chunk has been. */
+  add(r: ChunkResult): void {
+    if (r.chunk < this.next || this.pending.has(r.chunk)) throw new Error(`Aggregator: chunk ${r.chunk} arrived twice`);
+    if (r.sums.length !== this.total.length) throw new RangeError(`Aggregator: chunk ${r.chunk} has ${r.sums.length} sums, expected ${this.total.length}`);
+    this.pending.set(r.chunk, r);
+    for (let c = this.pending.get(this.next); c; c = this.pending.get(this.next)) {
+      this.pending.delete(this.next++);
+      this.fold(c);
+    }
+  }
+
+  /**
+   * Moves `global` ([shared | group] values) to the averages (through `server`) and starts over
+   * for the next round. Throws if a chunk below `chunks` is missing.
+   */
+  finish(global: Float32Array, chunks: number, server: ServerOptimizer): RoundTotals {
+    if (this.next !== chunks || this.pending.size > 0) throw new Error(`Aggregator: ${this.next} of ${chunks} chunks folded (${this.pending.size} waiting)`);
+    const S = this.sharedSize;
+    if (this.weight > 0) server.apply(global, this.total, 0, S, 1 / this.weight);
+    const lay = this.layout;
+    const groupShare = new Float64Array(this.routeCount.length);
+    if (lay) {
+      for (let cell = 0; cell < lay.blocks * lay.groups; cell++) {
+        groupShare[cell] = this.clients > 0 ? this.routeCount[cell]! / this.clients : 0;
+        const w = this.groupWeight[cell]!;
+        if (w === 0) continue;
+        const from = S + lay.start[cell]!;
+        server.apply(global, this.total, from, from + lay.size[cell]!, 1 / w);
+      }
+    }
+    const totals: RoundTotals = { clients: this.clients, loss: this.clients > 0 ? this.loss / this.clients : NaN, samples: this.samples, groupShare };
+    this.reset();
+    return totals;
+  }
+
+  private fold(c: ChunkResult): void {
+    const t = this.total;
+    const s = c.sums;
+    for (let j = 0; j < t.length; j++) t[j] += s[j]!;
+    for (let cell = 0; cell < this.groupWeight.length; cell++) {
+      this.groupWeight[cell] += c.groupWeight[cell]!;
+      this.routeCount[cell] += c.routeCount[cell]!;
+    }
+    this.weight += c.weight;
+    this.clients += c.clients;
+    this.loss += c.loss;
+    this.samples += c.samples;
+  }
+
+  private reset(): void {
+    this.total.fill(0);
+    this.groupWeight.fill(0);
+    this.routeCount.fill(0);
+    this.pending.clear();
+    this.next = 0;
+    this.weight = this.clients = this.loss = this.samples = 0;
+  }
+}

@@ -1,0 +1,138 @@
+// One client's work (ARCHITECTURE.md decision 6: a pure function of the global parameters, its
+// private state and its local data): train a few local steps from the round's global values and
+// its own private values, or predict its validation and test clicks. Loading the values into the
+// ParamStore is the caller's job (ClientRunner), so the same code serves every transport.
+import type { ParamStore } from "../autograd/params.js";
+import { Tape } from "../autograd/tape.js";
+import type { Dataset } from "../data/dataset.js";
+import { allocWindows, fillPhaseWindow, lastTarget, type LeaveOneOut, type Phase } from "../data/split.js";
+import { Arena } from "../kernels/arena.js";
+import type { BatchInputs, Recommender } from "../model/types.js";
+import { Adam, ADAM_DEFAULTS } from "../optim/adam.js";
+import { Sgd } from "../optim/sgd.js";
+import { Rng } from "../util/rng.js";
+
+export interface LocalOptions {
+  /** Optimiser steps per round over the client's training window (METHOD.md: 1). */
+  localSteps: number;
+  /** A fresh Adam every round (METHOD.md), or plain SGD (with a server-side optimiser). */
+  optimizer: "adam" | "sgd";
+  lr: number;
+  /** Decoupled weight decay. */
+  weightDecay: number;
+}
+
+/** The optimiser a client (or the central model) trains with. */
+export function localOptimizer(store: ParamStore, o: LocalOptions): Adam | Sgd {
+  if (o.optimizer === "sgd") return new Sgd(store, { lr: o.lr, weightDecay: o.weightDecay });
+  if (o.optimizer === "adam") return new Adam(store, { ...ADAM_DEFAULTS, lr: o.lr, weightDecay: o.weightDecay });
+  throw new RangeError(`local optimizer must be adam or sgd, got '${o.optimizer}'`);
+}
+
+export interface ClientUpdate {
+  /** Mean training loss over the local steps. */
+  loss: number;
+  /** Scored training slots (the client's sample count for weighted averaging). */
+  samples: number;
+  /** The group chosen at each block in the last local step (zeros without groups). */
+  routes: Int32Array;
+}
+
+/** Probabilities of the validation and the test target of one user. */
+export interface Prediction {
+  valid: number;
+  test: number;
+  /** The group the validation window chose at each block (zeros without groups). */
+  routes: Int32Array;
+}
+
+export class LocalTrainer {
+  private readonly tape: Tape;
+  private readonly optimizer: Adam | Sgd;
+  /**
+   * Batches by (rows, window length): a client's windows are trimmed to its real history (the
+   * model computes the same as with the padded window), which halves the work at the median
+   * history length of KuaiSAR-R.
+   */
+  private readonly batches = new Map<number, BatchInputs>();
+  /** Evaluation draws no random numbers, but the forward options need a generator. */
+  private readonly evalRng = new Rng(0);
+
+  constructor(
+    readonly model: Recommender,
+    readonly store: ParamStore,
+    private readonly ds: Dataset,
+    private readonly split: LeaveOneOut,
+    private readonly opts: LocalOptions,
+  ) {
+    if (!(Number.isInteger(opts.localSteps) && opts.localSteps >= 1)) throw new RangeError(`LocalTrainer: localSteps must be a positive integer, got ${opts.localSteps}`);
+    this.tape = new Tape(store.be, new Arena(store.be));
+    this.optimizer = localOptimizer(store, opts);
+  }
+
+  /**
+   * Trains user u's model from the values now in the store (a fresh optimiser state, METHOD.md), leaving
+   * the trained values there. `rng` drives dropout.
+   */
+  train(u: number, rng: Rng, groupShare?: Float64Array): ClientUpdate {
+    const b = this.batch(1, this.length(u, "train"));
+    fillPhaseWindow(this.ds, this.split, u, "train", b.windows, 0);
+    b.users[0] = u;
+    let samples = 0;
+    for (const w of b.windows.weights) samples += w;
+    this.optimizer.reset();
+    this.tape.recording = true;
+    let loss = 0;
+    let routes = new Int32Array(this.model.config.blocks);
+    for (let s = 0; s < this.opts.localSteps; s++) {
+      this.store.zeroGrads();
+      const out = this.model.forward(this.tape, this.store, b, { train: true, rng, groupShare });
+      loss += this.store.be.f[out.loss.offset]!;
+      routes = out.routes.slice(0, this.model.config.blocks);
+      this.tape.backward(out.loss);
+      this.optimizer.step();
+      this.tape.reset();
+    }
+    return { loss: loss / this.opts.localSteps, samples, routes };
+  }
+
+  /** User u's validation and test click probabilities with the values now in the store. */
+  predict(u: number): Prediction {
+    // the test window is the validation window plus one impression: the longer of the two
+    const b = this.batch(2, this.length(u, "test"));
+    fillPhaseWindow(this.ds, this.split, u, "valid", b.windows, 0);
+    fillPhaseWindow(this.ds, this.split, u, "test", b.windows, 1);
+    b.users.fill(u);
+    this.tape.recording = false;
+    const out = this.model.forward(this.tape, this.store, b, { train: false, rng: this.evalRng });
+    // windows are right-aligned: the target is scored at the last slot of each row
+    const T = b.windows.maxlen;
+    const f = this.store.be.f;
+    const p = {
+      valid: sigmoid(f[out.logits.offset + T - 1]!),
+      test: sigmoid(f[out.logits.offset + 2 * T - 1]!),
+      routes: out.routes.slice(0, this.model.config.blocks),
+    };
+    this.tape.reset();
+    return p;
+  }
+
+  /** Slots of user u's window for a phase: its real inputs, at least 1, at most maxlen. */
+  private length(u: number, phase: Phase): number {
+    return Math.max(1, Math.min(lastTarget(this.split, u, phase), this.model.config.maxlen));
+  }
+
+  private batch(rows: number, T: number): BatchInputs {
+    const key = rows * 65536 + T;
+    let b = this.batches.get(key);
+    if (!b) {
+      b = { windows: allocWindows(rows, T), users: new Int32Array(rows), itemFeatures: this.ds.itemFeatures, userFeatures: this.ds.userFeatures };
+      this.batches.set(key, b);
+    }
+    return b;
+  }
+}
+
+export function sigmoid(z: number): number {
+  return z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.exp(z) / (1 + Math.exp(z));
+}

@@ -1,0 +1,90 @@
+// Everything that decides a training run's numbers (so that a checkpoint can rebuild the run and
+// resume it exactly). How the run is executed (worker count, output folder) is not here: any
+// worker count gives the same numbers.
+import { DEFAULT_CONFIG } from "../model/index.js";
+import type { ModelConfig } from "../model/types.js";
+import type { LocalOptions } from "./client.js";
+import type { Weighting } from "./runner.js";
+import type { Participation } from "./sample.js";
+import { SERVER_DEFAULTS, type ServerOptions } from "./server-opt.js";
+import type { DataSource } from "./source.js";
+
+/**
+ * mrff and fedsasrec: federated (METHOD.md); local: every client trains its own model, nothing is
+ * shared; central: one model trained on the pooled data (the upper bound).
+ */
+export type Regime = "mrff" | "fedsasrec" | "local" | "central";
+export const REGIMES: readonly Regime[] = ["mrff", "fedsasrec", "local", "central"];
+
+
+export interface TrainConfig {
+  regime: Regime;
+  /** The backbone (its kind is mrff or fedsasrec; local and central may use either). */
+  model: ModelConfig;
+  data: DataSource;
+  seed: number;
+  rounds: number;
+  participation: Participation;
+  /** Local training of a client in a round; central trains with Adam at local.lr. */
+  local: LocalOptions;
+  /** How the coordinator applies a round's averages (federated regimes). */
+  server: ServerOptions;
+  /** Shared and group averages: plain means over participants, or weighted by training slots. */
+  weighting: Weighting;
+  /** Clients summed together by one worker; fixes the order of the sums (part of the numbers). */
+  chunk: number;
+  /** Evaluate every this many rounds (and always after the last one). */
+  evalEvery: number;
+  /** Bootstrap resamples for the test AUC interval. */
+  bootstrap: number;
+  /** central: users per minibatch. */
+  batchSize: number;
+}
+
+/** METHOD.md's reference settings for a regime, on the embedded synthetic data. */
+export function defaultConfig(regime: Regime = "mrff"): TrainConfig {
+  const kind = regime === "fedsasrec" ? "fedsasrec" : "mrff";
+  return {
+    regime,
+    model: { ...DEFAULT_CONFIG, kind, mlp: [...DEFAULT_CONFIG.mlp] },
+    data: { kind: "synthetic", options: {} },
+    seed: 1,
+    rounds: 30,
+    participation: { ratio: 1 },
+    local: { localSteps: 1, optimizer: "adam", lr: regime === "central" ? 0.001 : 0.1, weightDecay: 0 },
+    server: { ...SERVER_DEFAULTS },
+    weighting: "uniform",
+    chunk: 32,
+    evalEvery: 1,
+    bootstrap: 1000,
+    batchSize: 64,
+  };
+}
+
+/** Throws a RangeError naming the first setting that is out of range. */
+export function checkConfig(c: TrainConfig): void {
+  const positiveInt = (name: string, v: number) => {
+    if (!(Number.isInteger(v) && v >= 1)) throw new RangeError(`${name} must be a positive integer, got ${v}`);
+  };
+  if (!REGIMES.includes(c.regime)) throw new RangeError(`regime must be one of ${REGIMES.join(", ")}, got '${c.regime}'`);
+  if ((c.regime === "mrff" || c.regime === "fedsasrec") && c.model.kind !== c.regime) {
+    throw new RangeError(`regime ${c.regime} trains a ${c.regime} model, not ${c.model.kind}`);
+  }
+  if (!Number.isInteger(c.seed)) throw new RangeError(`seed must be an integer, got ${c.seed}`);
+  positiveInt("rounds", c.rounds);
+  positiveInt("chunk", c.chunk);
+  positiveInt("evalEvery", c.evalEvery);
+  positiveInt("bootstrap", c.bootstrap);
+  positiveInt("batchSize", c.batchSize);
+  positiveInt("localSteps", c.local.localSteps);
+  if (c.local.optimizer !== "adam" && c.local.optimizer !== "sgd") throw new RangeError(`local optimizer must be adam or sgd, got '${c.local.optimizer}'`);
+  if (!(c.local.lr > 0 && Number.isFinite(c.local.lr))) throw new RangeError(`lr must be positive, got ${c.local.lr}`);
+  if (!(c.local.weightDecay >= 0)) throw new RangeError(`weightDecay must be >= 0, got ${c.local.weightDecay}`);
+  if (c.server.optimizer !== "avg" && c.server.optimizer !== "adam") throw new RangeError(`server optimizer must be avg or adam, got '${c.server.optimizer}'`);
+  if (!(c.server.lr > 0 && Number.isFinite(c.server.lr))) throw new RangeError(`server lr must be positive, got ${c.server.lr}`);
+  const p = c.participation;
+  if ("ratio" in p ? !(p.ratio > 0 && p.ratio <= 1) : !(Number.isInteger(p.count) && p.count >= 1)) {
+    throw new RangeError(`participation must be a ratio in (0, 1] or a count >= 1, got ${JSON.stringify(p)}`);
+  }
+  if (c.weighting !== "uniform" && c.weighting !== "samples") throw new RangeError(`weighting must be uniform or samples, got '${c.weighting}'`);
+}

@@ -1,0 +1,155 @@
+// The federated regimes (mrff, fedsasrec) and local training, which is the same procedure with
+// every parameter private: nothing is averaged, each client keeps its whole model.
+import { ParamStore } from "../autograd/params.js";
+import type { Dataset } from "../data/dataset.js";
+import { leaveOneOut, type LeaveOneOut } from "../data/split.js";
+import { loadWasmBackend } from "../kernels/wasm-backend.js";
+import { createModel, schemaOf } from "../model/index.js";
+import { Rng } from "../util/rng.js";
+import { Aggregator, groupLayout } from "./aggregate.js";
+import { ServerOptimizer } from "./server-opt.js";
+import type { CheckpointArray } from "./checkpoint.js";
+import type { TrainConfig } from "./config.js";
+import type { Engine, PhaseProgress, Predictions, RoundStats } from "./engine.js";
+import { startExecutor, type Executor } from "./pool.js";
+import type { RunnerInit, Task } from "./runner.js";
+import { chunksOf, sampleClients } from "./sample.js";
+import { deriveSeed, Stream } from "./seed.js";
+import { regimeSpecs } from "./regime.js";
+import { loadData, shareDataset } from "./source.js";
+
+/** Users predicted per evaluation task (results are tiny, so larger than the training chunk). */
+const EVAL_CHUNK = 64;
+
+export class FederatedEngine implements Engine {
+  private readonly global: Float32Array;
+  private readonly privates: Float32Array;
+  /** Last round's routing shares (the balance loss's n_k/N); null before the first round. */
+  private groupShare: Float64Array | null = null;
+  /** Bumped whenever `global` changes, so that runners know to re-read it. */
+  private version = 0;
+
+  private constructor(
+    private readonly config: TrainConfig,
+    readonly ds: Dataset,
+    readonly split: LeaveOneOut,
+    readonly params: { shared: number; group: number; private: number },
+    private readonly exec: Executor,
+    private readonly aggregator: Aggregator,
+    private readonly server: ServerOptimizer,
+    private readonly blocks: number,
+    init: RunnerInit,
+  ) {
+    this.global = new Float32Array(init.global);
+    this.privates = new Float32Array(init.privates);
+  }
+
+  static async create(config: TrainConfig, workers: number): Promise<FederatedEngine> {
+    const be = await loadWasmBackend();
+    const ds = shareDataset(loadData(config.data));
+    const model = createModel(config.model, schemaOf(ds));
+    const allPrivate = config.regime === "local";
+    // the initial values: the same seed gives every runner the same store, so only the
+    // coordinator's copy is read
+    const store = new ParamStore(be, regimeSpecs(model, allPrivate), new Rng(deriveSeed(config.seed, Stream.Init)));
+    const shared = store.buffer("shared");
+    const group = store.buffer("group");
+    const priv = store.buffer("private");
+    const init: RunnerInit = {
+      data: ds,
+      model: config.model,
+      allPrivate,
+      seed: config.seed,
+      simd: be.level,
+      local: config.local,
+      weighting: config.weighting,
+      global: new SharedArrayBuffer(4 * (shared.size + group.size)),
+      privates: new SharedArrayBuffer(4 * priv.size * ds.numUsers),
+    };
+    const global = new Float32Array(init.global);
+    global.set(be.f.subarray(shared.values, shared.values + shared.size), 0);
+    global.set(be.f.subarray(group.values, group.values + group.size), shared.size);
+    const privates = new Float32Array(init.privates);
+    const initial = be.f.subarray(priv.values, priv.values + priv.size);
+    for (let u = 0; u < ds.numUsers; u++) privates.set(initial, u * priv.size);
+    const aggregator = new Aggregator(shared.size, group.size, groupLayout(model, store));
+    const params = { shared: shared.size, group: group.size, private: priv.size };
+    store.dispose();
+    const exec = await startExecutor(init, workers);
+    const server = new ServerOptimizer(shared.size + group.size, config.server);
+    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, init);
+  }
+
+  get workers(): number {
+    return this.exec.workers;
+  }
+
+  async trainRound(round: number, progress: PhaseProgress): Promise<RoundStats> {
+    const ids = sampleClients(this.ds.numUsers, this.config.participation, this.config.seed, round);
+    const chunks = chunksOf(ids, this.config.chunk);
+    const tasks: Task[] = chunks.map((clients, chunk) => ({ kind: "train", round, chunk, clients, groupShare: this.groupShare, version: this.version }));
+    let done = 0;
+    progress(0, ids.length);
+    await this.exec.run(tasks, (r) => {
+      if (r.kind !== "train") throw new Error("FederatedEngine: an evaluation result during training");
+      this.aggregator.add(r.result);
+      done += r.result.clients;
+      progress(done, ids.length);
+    });
+    const totals = this.aggregator.finish(this.global, chunks.length, this.server);
+    this.version++;
+    if (this.params.group > 0) this.groupShare = totals.groupShare;
+    return { clients: totals.clients, loss: totals.loss, groupShare: totals.groupShare };
+  }
+
+  async evaluate(progress: PhaseProgress): Promise<Predictions> {
+    const n = this.ds.numUsers;
+    const ids = Int32Array.from({ length: n }, (_, u) => u);
+    const tasks: Task[] = chunksOf(ids, EVAL_CHUNK).map((clients, chunk) => ({ kind: "eval", chunk, clients, version: this.version }));
+    const L = this.blocks;
+    const out: Predictions = { valid: new Float64Array(n), test: new Float64Array(n), routes: new Int32Array(n * L) };
+    let done = 0;
+    progress(0, n);
+    await this.exec.run(tasks, (r) => {
+      if (r.kind !== "eval") throw new Error("FederatedEngine: a training result during evaluation");
+      const e = r.result;
+      e.clients.forEach((u, j) => {
+        out.valid[u] = e.valid[j]!;
+        out.test[u] = e.test[j]!;
+        out.routes.set(e.routes.subarray(j * L, (j + 1) * L), u * L);
+      });
+      done += e.clients.length;
+      progress(done, n);
+    });
+    return out;
+  }
+
+  save(): Record<string, CheckpointArray> {
+    const server = this.server.save();
+    return {
+      global: this.global,
+      privates: this.privates,
+      groupShare: this.groupShare ?? new Float64Array(0),
+      serverM: server.m,
+      serverV: server.v,
+      serverSteps: server.steps,
+    };
+  }
+
+  restore(arrays: Record<string, CheckpointArray>): void {
+    const { global, privates, groupShare, serverM, serverV, serverSteps } = arrays;
+    if (!(global instanceof Float32Array) || global.length !== this.global.length) throw new Error(`checkpoint: 'global' does not match the model (${this.global.length} values)`);
+    if (!(privates instanceof Float32Array) || privates.length !== this.privates.length) throw new Error(`checkpoint: 'privates' does not match the model and data (${this.privates.length} values)`);
+    if (!(groupShare instanceof Float64Array)) throw new Error("checkpoint: 'groupShare' missing");
+    if (!(serverM instanceof Float64Array && serverV instanceof Float64Array && serverSteps instanceof Int32Array)) throw new Error("checkpoint: the server optimiser's state is missing");
+    this.server.restore({ m: serverM, v: serverV, steps: serverSteps });
+    this.global.set(global);
+    this.privates.set(privates);
+    this.groupShare = groupShare.length > 0 ? groupShare : null;
+    this.version++;
+  }
+
+  close(): Promise<void> {
+    return this.exec.close();
+  }
+}

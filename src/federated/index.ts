@@ -1,0 +1,24 @@
+// Federated training (in-process or on worker threads): the round loop, aggregation, checkpoints
+// and reports.
+export { defaultConfig, checkConfig, REGIMES, type Regime, type TrainConfig } from "./config.js";
+export type { Participation } from "./sample.js";
+export type { LocalOptions } from "./client.js";
+export type { Weighting } from "./runner.js";
+export type { DataSource } from "./source.js";
+export type { Predictions } from "./engine.js";
+export { defaultWorkers } from "./pool.js";
+export { DeviceScorer, deviceState, type DeviceState } from "./device.js";
+export {
+  CHECKPOINT_FILE,
+  REPORT_HTML,
+  REPORT_JSON,
+  readRunCheckpoint,
+  resumeTraining,
+  train,
+  type Best,
+  type Progress,
+  type RoundRow,
+  type RunOptions,
+  type TrainReport,
+  type TrainResult,
+} from "./trainer.js";

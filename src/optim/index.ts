@@ -1,0 +1,2 @@
+// Optimisers over flat partition buffers.
+export { Adam, ADAM_DEFAULTS, type AdamOptions } from "./adam.js";

@@ -1,0 +1,59 @@
+// The checkpoint file: arrays of every dtype and the header round-trip exactly; a damaged or
+// foreign file is refused; a write replaces the file whole.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { readCheckpoint, writeCheckpoint } from "../src/federated/checkpoint.js";
+
+function tmp(): string {
+  return mkdtempSync(join(tmpdir(), "fedfacet-ck-"));
+}
+
+test("header and arrays round-trip bit for bit (odd lengths, empty arrays, NaN and -0)", () => {
+  const dir = tmp();
+  try {
+    const path = join(dir, "c.ffck");
+    const arrays = {
+      a: Float32Array.from([1.5, -0, NaN, 3.4028234663852886e38, 1e-45]),
+      b: new Float64Array(0),
+      c: Float64Array.from([Math.PI, -Infinity, 5e-324]),
+      d: Int32Array.from([-1, 2 ** 31 - 1, 0]),
+      e: new Float32Array(1001).map((_, i) => i / 7),
+    };
+    const header = { round: 3, history: [{ x: "é ✓" }], nested: { k: [1, 2] } };
+    writeCheckpoint(path, { header, arrays });
+    const back = readCheckpoint<typeof header>(path);
+    assert.equal(back.header, header);
+    assert.equal(Object.keys(back.arrays), Object.keys(arrays));
+    for (const [name, a] of Object.entries(arrays)) {
+      const b = back.arrays[name]!;
+      assert.is(b.constructor, a.constructor, name);
+      assert.equal(new Uint8Array(b.buffer, b.byteOffset, b.byteLength), new Uint8Array(a.buffer, a.byteOffset, a.byteLength), name);
+    }
+    // rewriting leaves only the file (no temporary beside it)
+    writeCheckpoint(path, { header: { round: 4 }, arrays: {} });
+    assert.equal(readCheckpoint(path).header, { round: 4 });
+    assert.equal(readdirSync(dir), ["c.ffck"]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a foreign or truncated file is refused with its path", () => {
+  const dir = tmp();
+  try {
+    const path = join(dir, "c.ffck");
+    writeFileSync(path, "hello, world");
+    assert.throws(() => readCheckpoint(path), /c\.ffck: not a fedfacet checkpoint \(bad magic\)/);
+    writeCheckpoint(path, { header: {}, arrays: { a: new Float32Array(100) } });
+    const full = readFileSync(path);
+    writeFileSync(path, full.subarray(0, full.length - 8));
+    assert.throws(() => readCheckpoint(path), /array 'a' is truncated/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
