@@ -70,6 +70,24 @@ test("a larger step after reset extends the chunks once, then is stable", () => 
   assert.is(a.capacity, cap);
 });
 
+test("steps of varying size stop growing the arena after a few chunks, within a bound of the peak", () => {
+  // central training's minibatches differ in length from step to step; with exact-size chunks
+  // every slightly larger request used to reserve one more chunk
+  fc.assert(
+    fc.property(fc.array(fc.array(fc.integer({ min: 1, max: 5000 }), { minLength: 1, maxLength: 12 }), { minLength: 5, maxLength: 60 }), (steps) => {
+      const a = new Arena(new RefBackend("f32"), 256);
+      for (const sizes of steps) {
+        a.reset();
+        step(a, sizes);
+      }
+      // each chunk is at least the sum of the earlier ones, so the last holds more than half
+      assert.ok(a.backendAllocs <= Math.ceil(Math.log2((4 * a.peakElements) / 256 + 1)) + 1, `${a.backendAllocs} chunks for a peak of ${a.peakElements}`);
+      assert.ok(a.capacity <= 4 * a.peakElements + 256 + 4 * 5000, `capacity ${a.capacity} for a peak of ${a.peakElements}`);
+    }),
+    { numRuns: 100, seed: 3 },
+  );
+});
+
 test("arena offsets never overlap the backend's other allocations", () => {
   const be = new RefBackend("f32", 64);
   const a = new Arena(be, 32);

@@ -20,7 +20,7 @@ export class Arena {
   private used = 0;
   private peak = 0;
 
-  /** @param chunkElements minimum size of a chunk (a larger request gets a chunk of its own size) */
+  /** @param chunkElements size of the first chunk (a larger request gets a larger one) */
   constructor(readonly be: Backend, readonly chunkElements = 1 << 16) {
     if (!Number.isInteger(chunkElements) || chunkElements < 1) throw new RangeError(`Arena: chunkElements must be a positive integer, got ${chunkElements}`);
   }
@@ -88,7 +88,10 @@ export class Arena {
         return;
       }
     }
-    const chunkSize = Math.max(this.chunkElements, size);
+    // each new chunk is at least as large as all the others together: when steps vary in size a
+    // few doublings give a chunk that holds any spill of a step, so growth stops after O(log)
+    // chunks and the reserve stays within about twice the peak (exact-size chunks kept piling up)
+    const chunkSize = Math.max(this.chunkElements, size, this.capacity);
     const offset = this.be.alloc(chunkSize);
     this.allocs++;
     this.chunks.push({ offset, size: roundUp(chunkSize) });
