@@ -20,6 +20,8 @@ export interface ModelDims {
   /** 1: two heads (when d is even). */
   heads2: number;
   gateWeighted: number;
+  /** 1: the gate also reads the clicked − unclicked mean of X. */
+  gateClicks: number;
   clickInput: number;
   /** 1: the FedSASRec network instead of MRFF. */
   fedsasrec: number;
@@ -54,6 +56,7 @@ export function smallConfig(d: ModelDims): ModelConfig {
     alpha: 0.1,
     dropout: d.pct / 100,
     gateWeighted: d.gateWeighted === 1,
+    gateClicks: d.gateClicks === 1,
     clickInput: d.clickInput === 1,
     mlp: [d.hidden],
   };

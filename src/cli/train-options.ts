@@ -35,6 +35,7 @@ export const TRAIN_OPTIONS = {
   mlp: { type: "string" },
   "gate-weighted": { type: "boolean" },
   "click-input": { type: "boolean" },
+  "gate-clicks": { type: "boolean" },
   chunk: { type: "string" },
   bootstrap: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -113,6 +114,7 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   }
   if (a["gate-weighted"]) m.gateWeighted = true;
   if (a["click-input"]) m.clickInput = true;
+  if (a["gate-clicks"]) m.gateClicks = true;
   c.chunk = int("chunk", a.chunk, 1) ?? c.chunk;
   c.bootstrap = int("bootstrap", a.bootstrap, 1) ?? c.bootstrap;
   return c;

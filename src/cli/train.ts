@@ -44,6 +44,7 @@ Model:
   --maxlen N  --field-dim N  --blocks N  --groups K  --alpha A  --dropout P  --mlp W1,W2,...
   --gate-weighted     H = g_k·FFN_k(X) + FFN_user(X)
   --click-input       add a clicked / not-clicked embedding to history items
+  --gate-clicks       the gate also reads the clicked − unclicked mean of X
 
 Report:
   --bootstrap N       resamples for the test AUC interval (default 1000)

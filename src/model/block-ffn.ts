@@ -10,6 +10,9 @@ import type { Rng } from "../util/rng.js";
 export interface BlockContext {
   /** [B, T], 1 = real position. */
   mask: Tensor;
+  /** [B, T] masks of the real positions whose item was clicked, and not clicked (gate-clicks option). */
+  clicked?: Tensor;
+  unclicked?: Tensor;
   /** User vectors e_u: [B, du]. */
   eu: Tensor;
   /** Dropout probability (0 in evaluation) and its generator. */

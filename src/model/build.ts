@@ -19,6 +19,7 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   alpha: 0.1,
   dropout: 0.5,
   gateWeighted: false,
+  gateClicks: false,
   clickInput: false,
   mlp: Object.freeze([32]) as number[],
 });

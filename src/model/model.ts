@@ -85,7 +85,7 @@ export class SequenceModel implements Recommender {
     this.attention = blockIds.map((l) => new AttentionSublayer(`block${l}.attn`, d, config.heads));
     this.ffnNorm = blockIds.map((l) => new LayerNorm(`block${l}.ffn.ln`, d));
     this.ffn = blockIds.map((l) =>
-      mrff ? new GroupFfn(`block${l}`, d, du, config.groups, (k) => this.groupParam(l, k), config.gateWeighted) : new ResidualFfn(`block${l}`, d),
+      mrff ? new GroupFfn(`block${l}`, d, du, config.groups, (k) => this.groupParam(l, k), config.gateWeighted, config.gateClicks) : new ResidualFfn(`block${l}`, d),
     );
     this.finalNorm = new LayerNorm("final.ln", d);
     this.mlp = new Mlp("mlp", 2 * d + du, config.mlp);
@@ -118,12 +118,13 @@ export class SequenceModel implements Recommender {
     if (this.click) x = this.click.forward(tp, ps, x, w.clicks.subarray(0, B * T));
     x = this.position.forward(tp, ps, scale(tp, x, Math.sqrt(this.d)));
     let h = maskRows(tp, dropout(tp, x, p, rng), mask);
+    const clickMasks = this.config.kind === "mrff" && this.config.gateClicks ? this.clickMasks(tp, w, B, T) : {};
     const routes = new Int32Array(B * L);
     const gates: GateResult[] = [];
     for (let l = 0; l < L; l++) {
       h = this.attention[l]!.forward(tp, ps, h, mask);
       const xl = maskRows(tp, this.ffnNorm[l]!.forward(tp, ps, h), mask);
-      const out = this.ffn[l]!.forward(tp, ps, xl, { mask, eu, p, rng });
+      const out = this.ffn[l]!.forward(tp, ps, xl, { mask, eu, p, rng, ...clickMasks });
       h = maskRows(tp, out.h, mask);
       if (out.gate) {
         gates.push(out.gate);
@@ -162,6 +163,15 @@ export class SequenceModel implements Recommender {
     let loss = bceLoss(tp, logit, labels, weights);
     if (opts.groupShare && enc.gates.length > 0) loss = add(tp, loss, this.balance(tp, enc, opts.groupShare));
     return { loss, logits: this.spread(tp, logit, scored, B, T), routes: enc.routes };
+  }
+
+  /** [B, T] masks of the real positions clicked and not clicked. */
+  private clickMasks(tp: Tape, w: SequenceBatch["windows"], B: number, T: number): { clicked: Tensor; unclicked: Tensor } {
+    const real = (s: number) => w.mask[s]!;
+    return {
+      clicked: floatTensor(tp, [B, T], (s) => real(s) * (w.clicks[s] === 1 ? 1 : 0)),
+      unclicked: floatTensor(tp, [B, T], (s) => real(s) * (w.clicks[s] === 1 ? 0 : 1)),
+    };
   }
 
   /** Σ over blocks of the balance loss, averaged over the rows that have a real position. */

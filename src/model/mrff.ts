@@ -20,15 +20,15 @@ export class GroupFfn implements BlockFfn {
   private readonly experts: GroupExperts;
   private readonly user: FeedForward;
 
-  constructor(prefix: string, d: number, du: number, groups: number, groupName: (k: number) => string, readonly gateWeighted: boolean) {
-    this.gate = new GroupGate(`${prefix}.gate`, d, du, groups);
+  constructor(prefix: string, d: number, du: number, groups: number, groupName: (k: number) => string, readonly gateWeighted: boolean, gateClicks: boolean) {
+    this.gate = new GroupGate(`${prefix}.gate`, d, du, groups, gateClicks);
     this.experts = new GroupExperts(Array.from({ length: groups }, (_, k) => groupName(k)), d, d);
     this.user = new FeedForward(`${prefix}.user`, "private", d, d);
     this.specs = specsOf([this.gate, this.experts, this.user]);
   }
 
   forward(tp: Tape, ps: ParamStore, x: Tensor, ctx: BlockContext): BlockOutput {
-    const gate = this.gate.forward(tp, ps, x, ctx.mask, ctx.eu);
+    const gate = this.gate.forward(tp, ps, x, ctx.mask, ctx.eu, ctx.clicked, ctx.unclicked);
     let group = this.experts.forward(tp, ps, x, gate.routes, ctx.p, ctx.rng);
     if (this.gateWeighted) {
       const [B, T] = x.shape as [number, number];

@@ -24,6 +24,8 @@ export interface ModelConfig {
   dropout: number;
   /** mrff: H = g_k·FFN_k(X) + FFN_user(X) instead of FFN_k(X) + FFN_user(X). */
   gateWeighted: boolean;
+  /** mrff: the gate also reads the mean of X over clicked minus over unclicked history positions. */
+  gateClicks: boolean;
   /** Add a learned clicked / not-clicked embedding to each history item's vector. */
   clickInput: boolean;
   /**

@@ -2,11 +2,18 @@
 // e_u] + b_g) over the K groups, and the hard top-1 choice k = argmax g per row (one group per user
 // per block). The choice is not differentiable: the gate learns through g_k wherever g_k is used
 // (the balance loss, and the expert output under the gate-weighted option).
+// [ours] Under the gate-clicks option the summary also holds the mean of X over the clicked
+// positions minus its mean over the others: what a user clicks, not what it was shown, tells its
+// tastes apart (shown items are the same for everybody; a plain mean of X cannot express the
+// item×click interaction), and e_u alone is private, so it drifts per client and the shared W_g
+// cannot read it consistently.
+import { add } from "../autograd/ops/add.js";
 import { concatCols } from "../autograd/ops/concat.js";
 import { selectRows } from "../autograd/ops/embedding.js";
 import { linear } from "../autograd/ops/linear.js";
 import { maskedMean } from "../autograd/ops/mean.js";
 import { softmaxRows } from "../autograd/ops/softmax.js";
+import { scale } from "../autograd/ops/scale.js";
 import { reshape } from "../autograd/ops/view.js";
 import type { ParamSpec, ParamStore } from "../autograd/params.js";
 import type { Tape } from "../autograd/tape.js";
@@ -27,21 +34,31 @@ export class GroupGate implements Module {
   private readonly w: string;
   private readonly b: string;
 
-  /** d: width of X; du: width of e_u; groups: K. */
-  constructor(readonly name: string, readonly d: number, readonly du: number, readonly groups: number) {
+  /** d: width of X; du: width of e_u; groups: K; clicks: the summary holds the clicked − unclicked mean of X. */
+  constructor(readonly name: string, readonly d: number, readonly du: number, readonly groups: number, readonly clicks = false) {
     if (!(Number.isInteger(groups) && groups >= 1)) throw new RangeError(`${name}: bad group count ${groups}`);
     this.w = `${name}.w`;
     this.b = `${name}.b`;
-    const init = fanInUniform(d + du);
+    const width = (clicks ? 2 * d : d) + du;
+    const init = fanInUniform(width);
     this.specs = [
-      { name: this.w, partition: "shared", shape: [d + du, groups], init },
+      { name: this.w, partition: "shared", shape: [width, groups], init },
       { name: this.b, partition: "shared", shape: [groups], init },
     ];
   }
 
-  /** x: [B, T, d] (padding zeroed); mask: [B, T]; eu: [B, du]. A row with no real position is summarised by 0. */
-  forward(tp: Tape, ps: ParamStore, x: Tensor, mask: Tensor, eu: Tensor): GateResult {
-    const summary = concatCols(tp, [maskedMean(tp, x, mask), eu]);
+  /**
+   * x: [B, T, d] (padding zeroed); mask: [B, T]; eu: [B, du]; clicked and unclicked: [B, T] masks of
+   * the real positions clicked and not (needed under the gate-clicks option). A row with no real
+   * position (or none clicked, or none unclicked) is summarised by 0 there.
+   */
+  forward(tp: Tape, ps: ParamStore, x: Tensor, mask: Tensor, eu: Tensor, clicked?: Tensor, unclicked?: Tensor): GateResult {
+    const parts = [maskedMean(tp, x, mask)];
+    if (this.clicks) {
+      if (!clicked || !unclicked) throw new RangeError(`${this.name}: the gate-clicks option needs the click masks`);
+      parts.push(add(tp, maskedMean(tp, x, clicked), scale(tp, maskedMean(tp, x, unclicked), -1)));
+    }
+    const summary = concatCols(tp, [...parts, eu]);
     const probs = softmaxRows(tp, linear(tp, summary, ps.get(this.w), ps.get(this.b)));
     const K = this.groups;
     const B = probs.rows;
