@@ -10,17 +10,15 @@ import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { readFolder } from "../src/data/folder.js";
-import { INTERACTIONS_FILE } from "../src/data/folder.js";
+import { INTERACTIONS_FILE, readFolder } from "../src/data/folder.js";
 import { leaveOneOut, type LeaveOneOut } from "../src/data/split.js";
 import { REGIMES, type Regime } from "../src/federated/config.js";
 import { defaultWorkers } from "../src/federated/pool.js";
+import { metricsOf, testAucInterval, type Scores } from "../src/federated/evaluate.js";
 import type { TrainReport } from "../src/federated/trainer.js";
-import { bootstrapAuc } from "../src/metrics/bootstrap.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
-import { Rng } from "../src/util/rng.js";
 import { markdownTable, median, modelRows, type RunSummary, type TableRow } from "./experiment-table.js";
-import { floorMetrics, logisticOnFields, userClickRate, type FloorScores } from "./floors.js";
+import { logisticOnFields, userClickRate } from "./floors.js";
 
 // dist/bench/experiment.js -> the package root
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -84,16 +82,15 @@ async function runOne(model: Regime, seed: number): Promise<RunSummary> {
   };
 }
 
-function floorRow(name: string, s: FloorScores, split: LeaveOneOut): TableRow {
-  const m = floorMetrics(s, split);
-  const ci = bootstrapAuc(s.test, split.testLabel, new Rng(seeds[0]), { resamples: BOOTSTRAP });
+function floorRow(name: string, s: Scores, split: LeaveOneOut): TableRow {
+  const m = metricsOf(s, split);
   return {
     model: name,
     seeds: [],
     val_auc: m.val_auc,
     test_auc_mean: m.test_auc,
     test_auc_sd: null,
-    test_auc_ci: [ci.lo, ci.hi],
+    test_auc_ci: testAucInterval(s, split, seeds[0], BOOTSTRAP),
     test_logloss: m.test_logloss,
     seconds_per_round: null,
     peak_rss_mb: null,

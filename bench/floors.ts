@@ -3,15 +3,9 @@
 // something only where it clears them. Not models of the engine: each is a few loops over the data.
 import type { Dataset } from "../src/data/dataset.js";
 import type { LeaveOneOut } from "../src/data/split.js";
+import type { Scores } from "../src/federated/evaluate.js";
 import { auc } from "../src/metrics/auc.js";
-import { logLoss } from "../src/metrics/logloss.js";
 import { Rng } from "../src/util/rng.js";
-
-/** One score per user for its validation and its test impression. */
-export interface FloorScores {
-  valid: Float64Array;
-  test: Float64Array;
-}
 
 /**
  * The user's own click rate over the impressions before the one predicted: its training impressions
@@ -20,7 +14,7 @@ export interface FloorScores {
  * that a user who clicked all (or none) of few impressions gets a finite LogLoss; the ranking barely
  * moves (test AUC on KuaiSAR-R 0.6906 shrunk, 0.6907 raw).
  */
-export function userClickRate(ds: Dataset, split: LeaveOneOut): FloorScores {
+export function userClickRate(ds: Dataset, split: LeaveOneOut): Scores {
   const n = ds.numUsers;
   const clicks = new Float64Array(n);
   let pooledClicks = 0;
@@ -55,7 +49,7 @@ export const LOGISTIC_DEFAULTS: LogisticOptions = { userBias: false, epochs: 8, 
  * Adagrad on every training impression, in a shuffled order drawn from `seed`. Returns the scores of
  * the epoch of best validation AUC: the same protocol the models are reported under.
  */
-export function logisticOnFields(ds: Dataset, split: LeaveOneOut, options: Partial<LogisticOptions> = {}): FloorScores {
+export function logisticOnFields(ds: Dataset, split: LeaveOneOut, options: Partial<LogisticOptions> = {}): Scores {
   const o = { ...LOGISTIC_DEFAULTS, ...options };
   const userRows = ds.userFields.reduce((s, f) => s + f.cardinality, 0);
   const itemRows = ds.itemFields.reduce((s, f) => s + f.cardinality, 0);
@@ -91,7 +85,7 @@ export function logisticOnFields(ds: Dataset, split: LeaveOneOut, options: Parti
   }
   const order = Int32Array.from(rowUser, (_, r) => r);
   const rng = new Rng(o.seed);
-  let best: FloorScores | null = null;
+  let best: Scores | null = null;
   let bestAuc = -Infinity;
   for (let epoch = 0; epoch < o.epochs; epoch++) {
     for (let r = order.length - 1; r > 0; r--) {
@@ -120,20 +114,4 @@ export function logisticOnFields(ds: Dataset, split: LeaveOneOut, options: Parti
   }
   if (best === null) throw new RangeError("logisticOnFields: epochs must be at least 1");
   return best;
-}
-
-export interface FloorMetrics {
-  val_auc: number;
-  val_logloss: number;
-  test_auc: number;
-  test_logloss: number;
-}
-
-export function floorMetrics(s: FloorScores, split: LeaveOneOut): FloorMetrics {
-  return {
-    val_auc: auc(s.valid, split.validLabel),
-    val_logloss: logLoss(s.valid, split.validLabel),
-    test_auc: auc(s.test, split.testLabel),
-    test_logloss: logLoss(s.test, split.testLabel),
-  };
 }

@@ -2,7 +2,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { markdownTable, modelRows, type RunSummary } from "../bench/experiment-table.js";
-import { floorMetrics, logisticOnFields, userClickRate } from "../bench/floors.js";
+import { logisticOnFields, userClickRate } from "../bench/floors.js";
+import { metricsOf } from "../src/federated/evaluate.js";
 import { buildDataset, featureColumns, INTERACTION_COLUMNS, ITEM_ID, leaveOneOut, tableOf, USER_ID } from "../src/data/index.js";
 
 /** Rows of [user, item, click] in time order. Item g-field: items 0..2 are "clicky" (1), 3..5 not (2). */
@@ -29,7 +30,7 @@ test("user click rate: clicks before the target, shrunk by one pseudo-impression
   // the test target's history adds the validation impression (user 0 clicked it, user 1 did not)
   const p = [(4 + prior) / 6, (0 + prior) / 4];
   assert.equal(Array.from(s.test), p);
-  const m = floorMetrics(s, split);
+  const m = metricsOf(s, split);
   // the higher-rate user clicks its validation item and skips its test item: AUC 1, then 0
   assert.is(m.val_auc, 1);
   assert.is(m.test_auc, 0);
@@ -43,7 +44,7 @@ test("logistic regression on the fields learns an item field that decides the cl
   const ds = dataset(rows, 8);
   const split = leaveOneOut(ds);
   for (const userBias of [false, true]) {
-    const m = floorMetrics(logisticOnFields(ds, split, { userBias, epochs: 5, lr: 0.5 }), split);
+    const m = metricsOf(logisticOnFields(ds, split, { userBias, epochs: 5, lr: 0.5 }), split);
     assert.is(m.val_auc, 1, `userBias ${userBias}`);
     assert.is(m.test_auc, 1, `userBias ${userBias}`);
     assert.ok(m.test_logloss < 0.3, `userBias ${userBias}: LogLoss ${m.test_logloss}`);
