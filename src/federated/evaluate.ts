@@ -14,7 +14,10 @@ export interface Metrics {
   test_logloss: number;
 }
 
-export function metricsOf(p: Predictions, split: LeaveOneOut): Metrics {
+/** Only the scores are read, so anything scoring each user's targets (the bench's floors too) fits. */
+export type Scores = Pick<Predictions, "valid" | "test">;
+
+export function metricsOf(p: Scores, split: LeaveOneOut): Metrics {
   return {
     val_auc: auc(p.valid, split.validLabel),
     val_logloss: logLoss(p.valid, split.validLabel),
@@ -24,7 +27,7 @@ export function metricsOf(p: Predictions, split: LeaveOneOut): Metrics {
 }
 
 /** Bootstrap 95% percentile interval of the test AUC, drawn from `seed` alone. */
-export function testAucInterval(p: Predictions, split: LeaveOneOut, seed: number, resamples: number): [number, number] {
+export function testAucInterval(p: Scores, split: LeaveOneOut, seed: number, resamples: number): [number, number] {
   const ci = bootstrapAuc(p.test, split.testLabel, new Rng(seed), { resamples });
   return [ci.lo, ci.hi];
 }
