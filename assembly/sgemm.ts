@@ -11,17 +11,18 @@
 // transposes), and the M and N tails (zero-padded). Measured here: 5×8 beat 4×8 by ~7%; 6×8
 // spills in the SIMD build (the separate multiply needs a temporary register); packing A of Aᵀ·B
 // cost 15-20%, reading whole B strips in place gained 5-10%.
-import { madd } from "./simd";
+import { hsum, madd } from "./simd";
 
 const MR: i32 = 5; // rows of the register tile
 const NR: i32 = 8; // columns of the register tile (two f32x4)
 // Block of K and panel of N: a packed B panel (KC·NC floats = 24 KB) stays in L1 while every band
-// of rows of A streams past it. K-blocking also bounds the working set of Aᵀ·B, whose K (the batch
+// of rows of A streams past it. A last panel of fewer than NR more columns joins the previous one:
+// a panel of its own would pack every band of A again for a sliver of C. K-blocking also bounds the working set of Aᵀ·B, whose K (the batch
 // rows of a weight gradient) runs into the thousands: there equal blocks of at most 96 beat
 // blocks of 128 by 5-7%; 64 slows down K = 65 (attention, two blocks).
 const KC: i32 = 96;
 const NC: i32 = 64;
-const packedB: usize = memory.data(KC * NC * 4, 16);
+const packedB: usize = memory.data(KC * (NC + NR) * 4, 16);
 const packedA: usize = memory.data(KC * MR * 4, 16);
 // A tile that does not fit whole into C (M or N tails) is computed here, then its valid part copied.
 const edgeTile: usize = memory.data(MR * NR * 4, 16);
@@ -139,6 +140,50 @@ export function pack(dst: usize, src: usize, lStride: usize, kStride: usize, cou
   }
 }
 
+/**
+ * C[rows×1] (+)= A[rows×K]·b for rows ≤ MR, where A's rows (aI bytes apart) and b run along k
+ * contiguously: dot products vectorised along k, one accumulator per row. Rows past `rows` repeat
+ * the last one, so the loop stays straight-line; only the valid results are stored.
+ */
+function dotColumn(a: usize, aI: usize, b: usize, K: i32, c: usize, ldc: usize, rows: i32, acc: bool): void {
+  const a0 = a, a1 = a + <usize>min(1, rows - 1) * aI, a2 = a + <usize>min(2, rows - 1) * aI;
+  const a3 = a + <usize>min(3, rows - 1) * aI, a4 = a + <usize>min(4, rows - 1) * aI;
+  let s0 = f32x4.splat(0), s1 = s0, s2 = s0, s3 = s0, s4 = s0;
+  let o: usize = 0;
+  const K4 = <usize>(K & ~3) << 2;
+  for (; o < K4; o += 16) {
+    const x = v128.load(b + o);
+    s0 = madd(v128.load(a0 + o), x, s0);
+    s1 = madd(v128.load(a1 + o), x, s1);
+    s2 = madd(v128.load(a2 + o), x, s2);
+    s3 = madd(v128.load(a3 + o), x, s3);
+    s4 = madd(v128.load(a4 + o), x, s4);
+  }
+  let d0 = hsum(s0), d1 = hsum(s1), d2 = hsum(s2), d3 = hsum(s3), d4 = hsum(s4);
+  for (const end = <usize>K << 2; o < end; o += 4) {
+    const x = load<f32>(b + o);
+    d0 += load<f32>(a0 + o) * x;
+    d1 += load<f32>(a1 + o) * x;
+    d2 += load<f32>(a2 + o) * x;
+    d3 += load<f32>(a3 + o) * x;
+    d4 += load<f32>(a4 + o) * x;
+  }
+  if (acc) d0 += load<f32>(c);
+  store<f32>(c, d0);
+  if (rows < 2) return;
+  if (acc) d1 += load<f32>(c + ldc);
+  store<f32>(c + ldc, d1);
+  if (rows < 3) return;
+  if (acc) d2 += load<f32>(c + 2 * ldc);
+  store<f32>(c + 2 * ldc, d2);
+  if (rows < 4) return;
+  if (acc) d3 += load<f32>(c + 3 * ldc);
+  store<f32>(c + 3 * ldc, d3);
+  if (rows < 5) return;
+  if (acc) d4 += load<f32>(c + 4 * ldc);
+  store<f32>(c + 4 * ldc, d4);
+}
+
 function copyTile(dst: usize, dstStride: usize, src: usize, srcStride: usize, rows: i32, w: i32): void {
   for (let r = 0; r < rows; r++) memory.copy(dst + <usize>r * dstStride, src + <usize>r * srcStride, <usize>w << 2);
 }
@@ -154,6 +199,16 @@ function gemm(M: i32, N: i32, K: i32, a: usize, aI: usize, aK: usize, b: usize, 
     if (!accumulate) for (let i = 0; i < M; i++) memory.fill(c + <usize>i * ldcB, 0, <usize>N << 2);
     return;
   }
+  // A·Bᵀ: 1-3 columns past the last 8-column strip are dot products of rows of A and B, read in
+  // place; through a 4-column strip they cost 4× the work plus packing
+  if (aK == 4 && bK == 4 && (N & 7) < 4) {
+    const tail = N & 7;
+    N -= tail;
+    for (let j = N; j < N + tail; j++) {
+      const cj = c + (<usize>j << 2), bj = b + <usize>j * bJ;
+      for (let i0 = 0; i0 < M; i0 += MR) dotColumn(a + <usize>i0 * aI, aI, bj, K, cj + <usize>i0 * ldcB, ldcB, min(MR, M - i0), accumulate);
+    }
+  }
   // K in equal blocks of at most KC, so that no block is a sliver
   const blocks = (K + KC - 1) / KC;
   const kStep = (K + blocks - 1) / blocks;
@@ -161,8 +216,8 @@ function gemm(M: i32, N: i32, K: i32, a: usize, aI: usize, aK: usize, b: usize, 
     const kc = min(kStep, K - k0);
     const acc = accumulate || k0 > 0;
     const stripBytes = <usize>(kc * NR) << 2;
-    for (let j0 = 0; j0 < N; j0 += NC) {
-      const nc = min(NC, N - j0);
+    for (let j0 = 0, nc = 0; j0 < N; j0 += nc) {
+      nc = N - j0 < NC + NR ? N - j0 : NC;
       const bPanel = b + <usize>k0 * bK + <usize>j0 * bJ;
       // B rows contiguous (NN, TN): whole strips are read in place, only a partial one is packed
       const direct = bJ == 4;

@@ -5,13 +5,14 @@ import { defineOp, type OpDef } from "./registry.js";
 type G = { M: number; N: number; K: number; acc: number };
 const dims = { M: [0, 70] as [number, number], N: [0, 70] as [number, number], K: [0, 70] as [number, number], acc: [0, 1] as [number, number] };
 // Besides sizes 0 and 1: M tails 1-4 past the 5-row tile, N tails 1-7 past the 8-column strip
-// (1-4 take the narrow kernel), K past one or more K-blocks (96) and N past the packed panel (64).
+// (1-4 take the narrow kernel; in A·Bᵀ 1-3 are dot products), K past one or more K-blocks (96),
+// N past the packed panel (64) and up to its widest (71: a tail under 8 joins the panel).
 const edge: G[] = [
   { M: 1, N: 1, K: 1, acc: 0 }, { M: 0, N: 4, K: 4, acc: 0 }, { M: 4, N: 0, K: 3, acc: 1 }, { M: 3, N: 5, K: 0, acc: 1 },
   { M: 6, N: 9, K: 0, acc: 0 }, { M: 5, N: 9, K: 7, acc: 1 }, { M: 65, N: 48, K: 48, acc: 0 }, { M: 67, N: 51, K: 49, acc: 1 },
   { M: 2, N: 130, K: 3, acc: 0 }, { M: 6, N: 12, K: 5, acc: 1 }, { M: 9, N: 4, K: 2, acc: 0 }, { M: 8, N: 3, K: 9, acc: 1 },
   { M: 7, N: 15, K: 1, acc: 0 }, { M: 11, N: 70, K: 131, acc: 1 }, { M: 64, N: 64, K: 300, acc: 0 }, { M: 13, N: 67, K: 257, acc: 0 },
-  { M: 6, N: 70, K: 192, acc: 1 },
+  { M: 6, N: 70, K: 192, acc: 1 }, { M: 6, N: 71, K: 100, acc: 1 }, { M: 65, N: 65, K: 64, acc: 1 }, { M: 4, N: 2, K: 1, acc: 0 },
 ];
 // The model's shapes (d = 48 or 64, T = 65 or 128, batch B = 1 or 32, one attention head):
 // projections and FFN layers map rows = B·T of width d to width d.
