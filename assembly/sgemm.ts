@@ -4,13 +4,14 @@
 // of this file.
 //
 // One register-blocked micro-kernel serves all three layouts. It computes a 5×8 tile of C
-// (10 f32x4 accumulators) from A given as 5 floats per k and B as 8 floats per k, each with a
-// runtime k stride. An operand already laid out that way is read in place: A of Aᵀ·B, and whole
-// 8-column strips of B in A·B and Aᵀ·B. Otherwise it is packed per K-block, k-major (GotoBLAS
-// style): A of A·B and A·Bᵀ per band of 5 rows, B of A·Bᵀ per panel of NC columns (4×4 SIMD
-// transposes), and the M and N tails (zero-padded). Measured here: 5×8 beat 4×8 by ~7%; 6×8
-// spills in the SIMD build (the separate multiply needs a temporary register); packing A of Aᵀ·B
-// cost 15-20%, reading whole B strips in place gained 5-10%.
+// (10 f32x4 accumulators) from A given as 5 floats per k (or as 5 rows that run along k) and B as
+// 8 floats per k, each with a runtime k stride. An operand already laid out that way is read in
+// place: whole bands of 5 rows of A in all layouts, and whole 8-column strips of B in A·B and
+// Aᵀ·B. Otherwise it is packed per K-block, k-major (GotoBLAS style): B of A·Bᵀ per panel of NC
+// columns (4×4 SIMD transposes), and the M and N tails (zero-padded). Measured here: 5×8 beat 4×8
+// by ~7%; 6×8 spills in the SIMD build (the separate multiply needs a temporary register); packing
+// A of Aᵀ·B cost 15-20%, reading whole B strips in place gained 5-10%, reading the rows of A of
+// A·B and A·Bᵀ in place instead of packing them gained 3-6% at M = 65.
 import { hsum, madd } from "./simd";
 
 const MR: i32 = 5; // rows of the register tile
@@ -29,11 +30,13 @@ const edgeTile: usize = memory.data(MR * NR * 4, 16);
 
 /**
  * C[5×8] (+)= A[5×kc]·B[kc×8], or only C's first 4 columns when !wide. A holds 5 floats per k
- * (aStep bytes apart), B 8 floats per k (bStep apart); ldc in bytes. Inlined into kernel5x8 and
- * kernel5x4 with a constant `wide`, so each gets its own straight-line loop.
+ * (aStep bytes apart), or when rowsInPlace 5 rows aRow bytes apart; B 8 floats per k (bStep
+ * apart); ldc in bytes. Inlined into the kernels with constant `wide` and `rowsInPlace`, so each
+ * gets its own straight-line loop (packed A keeps constant load offsets; a runtime choice per k,
+ * or the row offsets hoisted out of the loop, made V8 spill: 23 instead of 36 GFLOP/s).
  */
 // @ts-ignore: decorator
-@inline function tile5(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool, wide: bool): void {
+@inline function tile5(pa: usize, aStep: usize, aRow: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool, wide: bool, rowsInPlace: bool): void {
   // Loads, updates and stores go row by row, both halves together: V8's register allocator then
   // keeps all accumulators in registers (ordered by halves, it spilled two and ran 35% slower).
   let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
@@ -56,16 +59,16 @@ const edgeTile: usize = memory.data(MR * NR * 4, 16);
     let x = v128.load32_splat(pa);
     c00 = madd(x, b0, c00);
     if (wide) c01 = madd(x, b1, c01);
-    x = v128.load32_splat(pa, 4);
+    x = !rowsInPlace ? v128.load32_splat(pa, 4) : v128.load32_splat(pa + aRow);
     c10 = madd(x, b0, c10);
     if (wide) c11 = madd(x, b1, c11);
-    x = v128.load32_splat(pa, 8);
+    x = !rowsInPlace ? v128.load32_splat(pa, 8) : v128.load32_splat(pa + 2 * aRow);
     c20 = madd(x, b0, c20);
     if (wide) c21 = madd(x, b1, c21);
-    x = v128.load32_splat(pa, 12);
+    x = !rowsInPlace ? v128.load32_splat(pa, 12) : v128.load32_splat(pa + 3 * aRow);
     c30 = madd(x, b0, c30);
     if (wide) c31 = madd(x, b1, c31);
-    x = v128.load32_splat(pa, 16);
+    x = !rowsInPlace ? v128.load32_splat(pa, 16) : v128.load32_splat(pa + 4 * aRow);
     c40 = madd(x, b0, c40);
     if (wide) c41 = madd(x, b1, c41);
     pa += aStep;
@@ -86,12 +89,18 @@ const edgeTile: usize = memory.data(MR * NR * 4, 16);
 // kernel5x8 and kernel5x4 must stay separate functions: inlined into the driver, V8 spilled
 // accumulators (22 instead of 37 GFLOP/s).
 export function kernel5x8(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
-  tile5(pa, aStep, pb, bStep, kc, c, ldc, acc, true);
+  tile5(pa, aStep, 0, pb, bStep, kc, c, ldc, acc, true, false);
 }
 
-/** For strips of at most 4 columns (N tails): half the work of kernel5x8. */
-function kernel5x4(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
-  tile5(pa, aStep, pb, bStep, kc, c, ldc, acc, false);
+/** kernel5x8 reading A in place from 5 rows aRow bytes apart that run along k. */
+function kernel5x8r(pa: usize, aRow: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
+  tile5(pa, 4, aRow, pb, bStep, kc, c, ldc, acc, true, true);
+}
+
+/** For strips of at most 4 columns (N tails): half the work of kernel5x8; A packed when aRow = 0. */
+function kernel5x4(pa: usize, aStep: usize, aRow: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
+  if (aRow == 0) tile5(pa, aStep, 0, pb, bStep, kc, c, ldc, acc, false, false);
+  else tile5(pa, aStep, aRow, pb, bStep, kc, c, ldc, acc, false, true);
 }
 
 /** Stores the transpose of the 4×4 block at src (rows srcStride bytes apart) as 4 rows dstStride apart. */
@@ -227,9 +236,12 @@ function gemm(M: i32, N: i32, K: i32, a: usize, aI: usize, aK: usize, b: usize, 
       }
       for (let i0 = 0; i0 < M; i0 += MR) {
         const rows = min(MR, M - i0);
-        // A rows contiguous (TN): a whole band is read in place
-        let pa = a + <usize>i0 * aI + <usize>k0 * aK, aStep = aK;
-        if (!(aI == 4 && rows == MR)) {
+        // A whole band is read in place: in TN as 5 floats per k, in NN and NT as 5 rows along k
+        let pa = a + <usize>i0 * aI + <usize>k0 * aK, aStep = aK, aRow: usize = 0;
+        if (rows == MR && aI != 4 && aK == 4) {
+          aStep = 4;
+          aRow = aI;
+        } else if (!(aI == 4 && rows == MR)) {
           pack(packedA, pa, aI, aK, rows, MR, kc);
           pa = packedA;
           aStep = MR << 2;
@@ -243,13 +255,15 @@ function gemm(M: i32, N: i32, K: i32, a: usize, aI: usize, aK: usize, b: usize, 
           }
           const ct = c + <usize>i0 * ldcB + (<usize>(j0 + j) << 2);
           if (rows == MR && w == NR) {
-            kernel5x8(pa, aStep, pb, bStep, kc, ct, ldcB, acc);
+            if (aRow == 0) kernel5x8(pa, aStep, pb, bStep, kc, ct, ldcB, acc);
+            else kernel5x8r(pa, aRow, pb, bStep, kc, ct, ldcB, acc);
           } else if (rows == MR && w == 4) {
-            kernel5x4(pa, aStep, pb, bStep, kc, ct, ldcB, acc);
+            kernel5x4(pa, aStep, aRow, pb, bStep, kc, ct, ldcB, acc);
           } else {
             if (acc) copyTile(edgeTile, NR << 2, ct, ldcB, rows, w);
-            if (w > 4) kernel5x8(pa, aStep, pb, bStep, kc, edgeTile, NR << 2, acc);
-            else kernel5x4(pa, aStep, pb, bStep, kc, edgeTile, NR << 2, acc);
+            if (w <= 4) kernel5x4(pa, aStep, aRow, pb, bStep, kc, edgeTile, NR << 2, acc);
+            else if (aRow == 0) kernel5x8(pa, aStep, pb, bStep, kc, edgeTile, NR << 2, acc);
+            else kernel5x8r(pa, aRow, pb, bStep, kc, edgeTile, NR << 2, acc);
             copyTile(ct, ldcB, edgeTile, NR << 2, rows, w);
           }
         }
