@@ -104,7 +104,8 @@ export class Coordinator {
     private readonly header: CoordinatorHeader,
     private readonly global: Float32Array,
     private groupShare: Float64Array,
-    private readonly shape: UpdateShape,
+    /** What an update frame must hold for this model. */
+    readonly shape: UpdateShape,
     private readonly aggregator: Aggregator,
     private readonly server: ServerOptimizer,
     private readonly registry: ClientRegistry,
