@@ -153,8 +153,24 @@ export interface RoundTotals {
 }
 
 /**
- * The coordinator's side: folds chunk results in chunk order (holding early arrivals back), then
- * writes the new global values.
+ * One client's update as a network coordinator receives it: changes from the round's global values
+ * (not trained values), the shared partition whole and only the expert chosen at each block.
+ */
+export interface ClientDelta {
+  /** The client's weight in the averages (1, or its sample count). */
+  weight: number;
+  /** Trained minus global shared values (the whole shared partition). */
+  shared: Float32Array;
+  /** At [l]: trained minus global values of expert (l, routes[l]). */
+  experts: readonly Float32Array[];
+  routes: ArrayLike<number>;
+  loss: number;
+  samples: number;
+}
+
+/**
+ * The coordinator's side: folds chunk results in chunk order (holding early arrivals back), or
+ * single clients' deltas in the order they are given, then writes the new global values.
  */
 export class Aggregator {
   private readonly total: Float64Array;
@@ -166,6 +182,8 @@ export class Aggregator {
   private clients = 0;
   private loss = 0;
   private samples = 0;
+  /** What the sums hold since the last finish: trained values (chunks) or deltas (clients); null when empty. */
+  private holds: "values" | "deltas" | null = null;
 
   constructor(private readonly sharedSize: number, groupSize: number, private readonly layout: GroupLayout | null) {
     this.total = new Float64Array(sharedSize + groupSize);
@@ -178,6 +196,7 @@ export class Aggregator {
   add(r: ChunkResult): void {
     if (r.chunk < this.next || this.pending.has(r.chunk)) throw new Error(`Aggregator: chunk ${r.chunk} arrived twice`);
     if (r.sums.length !== this.total.length) throw new RangeError(`Aggregator: chunk ${r.chunk} has ${r.sums.length} sums, expected ${this.total.length}`);
+    this.hold("values");
     this.pending.set(r.chunk, r);
     for (let c = this.pending.get(this.next); c; c = this.pending.get(this.next)) {
       this.pending.delete(this.next++);
@@ -186,13 +205,55 @@ export class Aggregator {
   }
 
   /**
+   * Folds one client's deltas into the f64 sums at once: the caller fixes the order (the network
+   * coordinator goes by client id), which fixes the sums' rounding. Checks every length and route
+   * before it changes anything.
+   */
+  addDelta(d: ClientDelta): void {
+    const S = this.sharedSize;
+    const lay = this.layout;
+    if (d.shared.length !== S) throw new RangeError(`Aggregator: shared delta has ${d.shared.length} values, expected ${S}`);
+    if (!(d.weight >= 0 && Number.isFinite(d.weight))) throw new RangeError(`Aggregator: weight ${d.weight} is not finite and >= 0`);
+    const blocks = lay ? lay.blocks : 0;
+    if (d.experts.length !== blocks || (lay && d.routes.length !== blocks)) throw new RangeError(`Aggregator: ${d.experts.length} expert deltas and ${d.routes.length} routes, expected ${blocks} of each`);
+    for (let l = 0; l < blocks; l++) {
+      const k = d.routes[l]!;
+      if (!(Number.isInteger(k) && k >= 0 && k < lay!.groups)) throw new RangeError(`Aggregator: route ${k} at block ${l} is not a group in [0, ${lay!.groups})`);
+      const size = lay!.size[l * lay!.groups + k]!;
+      if (d.experts[l]!.length !== size) throw new RangeError(`Aggregator: expert (${l}, ${k}) delta has ${d.experts[l]!.length} values, expected ${size}`);
+    }
+    this.hold("deltas");
+    const t = this.total;
+    const w = d.weight;
+    for (let j = 0; j < S; j++) t[j] += w * d.shared[j]!;
+    for (let l = 0; l < blocks; l++) {
+      const cell = l * lay!.groups + d.routes[l]!;
+      const e = d.experts[l]!;
+      const from = S + lay!.start[cell]!;
+      for (let j = 0; j < e.length; j++) t[from + j] += w * e[j]!;
+      this.groupWeight[cell] += w;
+      this.routeCount[cell]++;
+    }
+    this.weight += w;
+    this.clients++;
+    this.loss += d.loss;
+    this.samples += d.samples;
+  }
+
+  /**
    * Moves `global` ([shared | group] values) to the averages (through `server`) and starts over
-   * for the next round. Throws if a chunk below `chunks` is missing.
+   * for the next round. Throws if a chunk below `chunks` is missing (0 after addDelta).
    */
   finish(global: Float32Array, chunks: number, server: ServerOptimizer): RoundTotals {
     if (this.next !== chunks || this.pending.size > 0) throw new Error(`Aggregator: ${this.next} of ${chunks} chunks folded (${this.pending.size} waiting)`);
     const S = this.sharedSize;
-    if (this.weight > 0) server.apply(global, this.total, 0, S, 1 / this.weight);
+    const deltas = this.holds === "deltas";
+    // the server optimiser moves towards sums·scale, the average values: Σw·δ becomes Σw·(global + δ)
+    const apply = (from: number, to: number, weight: number) => {
+      if (deltas) for (let j = from; j < to; j++) this.total[j] += weight * global[j]!;
+      server.apply(global, this.total, from, to, 1 / weight);
+    };
+    if (this.weight > 0) apply(0, S, this.weight);
     const lay = this.layout;
     const groupShare = new Float64Array(this.routeCount.length);
     if (lay) {
@@ -201,12 +262,17 @@ export class Aggregator {
         const w = this.groupWeight[cell]!;
         if (w === 0) continue;
         const from = S + lay.start[cell]!;
-        server.apply(global, this.total, from, from + lay.size[cell]!, 1 / w);
+        apply(from, from + lay.size[cell]!, w);
       }
     }
     const totals: RoundTotals = { clients: this.clients, loss: this.clients > 0 ? this.loss / this.clients : NaN, samples: this.samples, groupShare };
     this.reset();
     return totals;
+  }
+
+  private hold(what: "values" | "deltas"): void {
+    if (this.holds !== null && this.holds !== what) throw new Error(`Aggregator: ${what} added to a round that sums ${this.holds}`);
+    this.holds = what;
   }
 
   private fold(c: ChunkResult): void {
@@ -230,5 +296,6 @@ export class Aggregator {
     this.pending.clear();
     this.next = 0;
     this.weight = this.clients = this.loss = this.samples = 0;
+    this.holds = null;
   }
 }
