@@ -111,8 +111,9 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       GET: (req, res) => {
         const { id, token } = credentials(req);
         const t = coordinator.task(id, token);
-        if (t.kind === "task") send(res, 200, t.frame, { "content-type": "application/octet-stream", "x-fedfacet-round": String(t.round) });
-        else send(res, 204, null, { "retry-after": String(t.retryAfter), ...(t.finished ? { "x-fedfacet-finished": "1" } : {}) });
+        const aggregated = { "x-fedfacet-aggregated": String(t.aggregated) };
+        if (t.kind === "task") send(res, 200, t.frame, { "content-type": "application/octet-stream", "x-fedfacet-round": String(t.round), ...aggregated });
+        else send(res, 204, null, { "retry-after": String(t.retryAfter), ...aggregated, ...(t.finished ? { "x-fedfacet-finished": "1" } : {}) });
       },
     },
     "/v1/update": {
