@@ -8,7 +8,7 @@ import { FederatedEngine } from "../src/federated/federated-engine.js";
 import { checkSchema, RoundTrainer, type RunSettings, type TaskValues } from "../src/federated/net-client/round-trainer.js";
 import { loadData } from "../src/federated/source.js";
 import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
-import { schemaOf } from "../src/model/schema.js";
+import { dataSchemaOf } from "../src/data/schema.js";
 
 function small(): TrainConfig {
   const c = defaultConfig("mrff");
@@ -111,12 +111,15 @@ test("inputs of the wrong size and unknown users are refused by name", async () 
   assert.throws(() => t.userIndex(-5), /user -5 is not in the data/);
 });
 
-test("a schema mismatch names the field kind and both cardinalities", () => {
+test("a schema mismatch names the field kind, the fields and their cardinalities", () => {
   const ds = loadData(small().data);
-  const mine = schemaOf(ds);
+  const mine = dataSchemaOf(ds);
   checkSchema(mine, structuredClone(mine));
-  const theirs = { ...mine, itemCardinalities: [...mine.itemCardinalities.slice(0, -1), 999] };
-  assert.throws(() => checkSchema(mine, theirs), /itemCardinalities .* expects \[.*999\]/);
+  const last = mine.itemFields[mine.itemFields.length - 1]!;
+  const theirs = { ...mine, itemFields: [...mine.itemFields.slice(0, -1), { ...last, cardinality: 999 }] };
+  assert.throws(() => checkSchema(mine, theirs), new RegExp(`itemFields .* expects \\[.*${last.name}:999\\]`));
+  const renamed = { ...mine, userFields: mine.userFields.map((f, i) => (i === 0 ? { ...f, name: "other" } : f)) };
+  assert.throws(() => checkSchema(mine, renamed), /userFields .* expects \[other:/);
   assert.throws(() => RoundTrainer.create({ model: small().model, local: small().local, seed: 1 }, ds, undefined as never, theirs), /schema mismatch/);
 });
 

@@ -7,11 +7,12 @@
 // same numbers bit for bit at the same SIMD level.
 import { ParamStore } from "../../autograd/params.js";
 import type { Dataset } from "../../data/dataset.js";
+import { dataSchemaOf, type DataSchema } from "../../data/schema.js";
 import { leaveOneOut } from "../../data/split.js";
 import type { Backend } from "../../kernels/backend.js";
 import { createModel } from "../../model/build.js";
 import { schemaOf } from "../../model/schema.js";
-import type { ModelConfig, Recommender, Schema } from "../../model/types.js";
+import type { ModelConfig, Recommender } from "../../model/types.js";
 import { Rng } from "../../util/rng.js";
 import { groupLayout, type GroupLayout } from "../aggregate.js";
 import { LocalTrainer, type LocalOptions } from "../client.js";
@@ -59,13 +60,14 @@ export interface PartitionSizes {
   private: number;
 }
 
-/** Throws unless the client's data has the field cardinalities the coordinator's model is built for. */
-export function checkSchema(mine: Schema, theirs: Schema): void {
-  for (const kind of ["itemCardinalities", "userCardinalities"] as const) {
+/** Throws unless the client's data has the fields (names and cardinalities) the coordinator's model is built for. */
+export function checkSchema(mine: DataSchema, theirs: DataSchema): void {
+  for (const kind of ["userFields", "itemFields"] as const) {
+    const show = (s: DataSchema) => s[kind].map((f) => `${f.name}:${f.cardinality}`).join(", ");
     const a = mine[kind];
     const b = theirs[kind];
-    if (a.length !== b.length || a.some((c, i) => c !== b[i])) {
-      throw new Error(`schema mismatch: the local data's ${kind} are [${a.join(", ")}], the coordinator's model expects [${b.join(", ")}]`);
+    if (a.length !== b.length || a.some((f, i) => f.name !== b[i]!.name || f.cardinality !== b[i]!.cardinality)) {
+      throw new Error(`schema mismatch: the local data's ${kind} are [${show(mine)}], the coordinator's model expects [${show(theirs)}]`);
     }
   }
 }
@@ -92,10 +94,9 @@ export class RoundTrainer {
    * Builds the model for `ds` (checked against the coordinator's schema when given) and its store,
    * initialised as the coordinator initialises it (the run seed's Init stream).
    */
-  static create(settings: RunSettings, ds: Dataset, be: Backend, schema?: Schema): RoundTrainer {
-    const mine = schemaOf(ds);
-    if (schema) checkSchema(mine, schema);
-    const model = createModel(settings.model, mine);
+  static create(settings: RunSettings, ds: Dataset, be: Backend, schema?: DataSchema): RoundTrainer {
+    if (schema) checkSchema(dataSchemaOf(ds), schema);
+    const model = createModel(settings.model, schemaOf(ds));
     const store = new ParamStore(be, model.specs, new Rng(deriveSeed(settings.seed, Stream.Init)));
     const trainer = new LocalTrainer(model, store, ds, leaveOneOut(ds), settings.local);
     return new RoundTrainer(settings, ds, model, store, trainer, groupLayout(model, store));
