@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { backoffDelay, retryAfterMs, Transport, TransportError } from "../src/federated/net-client/transport.js";
 import { FileStateStore } from "../src/federated/net-client/file-store.js";
+import { DEFAULT_CONFIG } from "../src/model/build.js";
 import { freshState, MemoryStateStore, type ClientState } from "../src/federated/net-client/state.js";
 
 type Step = Response | Error;
@@ -127,11 +128,11 @@ test("server URLs must be http(s) URLs", () => {
 function fullState(): ClientState {
   return {
     user: 42,
-    identity: { client: 7, token: "ab12" },
+    registration: { client: 7, token: "ab12", config: { regime: "mrff", model: DEFAULT_CONFIG, local: { localSteps: 1, optimizer: "adam", lr: 0.1, weightDecay: 0 }, seed: 3, weighting: "uniform", rounds: 9, data: { kind: "folder" } }, schema: { userFields: [{ name: "u", cardinality: 3 }], itemFields: [] } },
     round: 3,
     private: Float32Array.from([1.5, -2, 0, 3e-8]),
     residuals: { shared: Float32Array.from([0.25, -0.5]), "group.0.1": new Float32Array(3) },
-    pending: { round: 4, frame: Uint8Array.from([70, 70, 87, 70, 1]), private: Float32Array.from([9, 8, 7, 6]), residuals: { shared: Float32Array.from([1, 2]) } },
+    pending: { round: 4, private: Float32Array.from([9, 8, 7, 6]), residuals: { shared: Float32Array.from([1, 2]) } },
   };
 }
 

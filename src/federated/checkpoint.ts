@@ -8,7 +8,7 @@ import { writeFileAtomic } from "../util/atomic-write.js";
 
 const MAGIC = "FFCKPT01";
 
-export type CheckpointArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+export type CheckpointArray = Float32Array | Float64Array | Int32Array;
 
 export interface CheckpointFile<H> {
   header: H;
@@ -17,16 +17,16 @@ export interface CheckpointFile<H> {
 
 interface ArrayEntry {
   name: string;
-  dtype: "f32" | "f64" | "i32" | "u8";
+  dtype: "f32" | "f64" | "i32";
   /** Byte offset from the start of the file. */
   offset: number;
   length: number;
 }
 
-const CTORS = { f32: Float32Array, f64: Float64Array, i32: Int32Array, u8: Uint8Array } as const;
+const CTORS = { f32: Float32Array, f64: Float64Array, i32: Int32Array } as const;
 
 function dtypeOf(a: CheckpointArray): ArrayEntry["dtype"] {
-  return a instanceof Float32Array ? "f32" : a instanceof Float64Array ? "f64" : a instanceof Int32Array ? "i32" : "u8";
+  return a instanceof Float32Array ? "f32" : a instanceof Float64Array ? "f64" : "i32";
 }
 
 const align8 = (n: number) => Math.ceil(n / 8) * 8;

@@ -7,7 +7,7 @@ import { checkState, type ClientState, type Residuals, type StateStore } from ".
 interface Header {
   kind: "fedfacet-client-state";
   user: number;
-  identity: ClientState["identity"];
+  registration: ClientState["registration"];
   round: number;
   residuals: string[];
   pending: { round: number; residuals: string[] } | null;
@@ -25,13 +25,12 @@ export class FileStateStore implements StateStore {
     return checkState(
       {
         user: h.user,
-        identity: h.identity,
+        registration: h.registration,
         round: h.round,
         private: arrays.private ?? null,
         residuals: residuals("residual.", h.residuals),
         pending: h.pending && {
           round: h.pending.round,
-          frame: arrays["pending.frame"],
           private: arrays["pending.private"],
           residuals: residuals("pending.residual.", h.pending.residuals),
         },
@@ -45,14 +44,13 @@ export class FileStateStore implements StateStore {
     if (s.private) arrays.private = s.private;
     for (const [n, r] of Object.entries(s.residuals)) arrays[`residual.${n}`] = r;
     if (s.pending) {
-      arrays["pending.frame"] = s.pending.frame;
       arrays["pending.private"] = s.pending.private;
       for (const [n, r] of Object.entries(s.pending.residuals)) arrays[`pending.residual.${n}`] = r;
     }
     const header: Header = {
       kind: "fedfacet-client-state",
       user: s.user,
-      identity: s.identity,
+      registration: s.registration,
       round: s.round,
       residuals: Object.keys(s.residuals),
       pending: s.pending && { round: s.pending.round, residuals: Object.keys(s.pending.residuals) },

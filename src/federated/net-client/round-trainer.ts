@@ -102,6 +102,11 @@ export class RoundTrainer {
     return new RoundTrainer(settings, ds, model, store, trainer, groupLayout(model, store));
   }
 
+  /** The kernels the trainer runs on (compression can use them too). */
+  get backend(): Backend {
+    return this.store.be;
+  }
+
   /** A new user's private values (a copy). */
   initialPrivate(): Float32Array {
     return this.initial.slice();

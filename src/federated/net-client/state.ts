@@ -3,20 +3,19 @@
 // accepted. Private values and residuals change only when the coordinator accepts the update they
 // came with, so the device's state is always the one a replay of the accepted updates computes.
 
-export interface Identity {
-  client: number;
-  token: string;
-}
+import type { RegisteredAs } from "./protocol.js";
 
 /** Per-partition residuals of what compression dropped (empty without compression). */
 export type Residuals = Record<string, Float32Array>;
 
-/** An update sent (or about to be) whose acceptance is not known yet. */
+/**
+ * The outcome of a round's training whose update is not yet known to be in an aggregate. Nothing
+ * needs resending after a restart: a coordinator without the update offers the round's task again,
+ * and retraining on it gives the same update (training is a pure function).
+ */
 export interface PendingUpdate {
   round: number;
-  /** The encoded update frame, resent as is after a restart. */
-  frame: Uint8Array;
-  /** The state to commit once the coordinator has the update. */
+  /** The state to commit once an aggregate holds the update. */
   private: Float32Array;
   residuals: Residuals;
 }
@@ -24,7 +23,8 @@ export interface PendingUpdate {
 export interface ClientState {
   /** The dataset user id this state belongs to (a state never moves between users). */
   user: number;
-  identity: Identity | null;
+  /** The registration in use (null: register first); it carries the run's settings. */
+  registration: RegisteredAs | null;
   /** Last round whose update was accepted (0: none yet). */
   round: number;
   /** Null until the first accepted update: the run's initial private values apply. */
@@ -34,7 +34,7 @@ export interface ClientState {
 }
 
 export function freshState(user: number): ClientState {
-  return { user, identity: null, round: 0, private: null, residuals: {}, pending: null };
+  return { user, registration: null, round: 0, private: null, residuals: {}, pending: null };
 }
 
 /** Durable storage of one device's state; save replaces the whole state at once. */
@@ -66,15 +66,15 @@ export function checkState(s: unknown, where: string): ClientState {
   const o = s as Record<string, unknown>;
   if (!Number.isInteger(o.user)) bad("'user' is not an integer");
   if (!(Number.isInteger(o.round) && (o.round as number) >= 0)) bad("'round' is not an integer >= 0");
-  if (o.identity !== null) {
-    const id = o.identity as Record<string, unknown> | undefined;
-    if (!(id && Number.isInteger(id.client) && typeof id.token === "string")) bad("'identity' needs an integer client and a string token");
+  if (o.registration !== null) {
+    const r = o.registration as Record<string, unknown> | undefined;
+    if (!(r && Number.isInteger(r.client) && typeof r.token === "string" && typeof r.config === "object" && typeof r.schema === "object")) bad("'registration' needs a client id, a token, a config and a schema");
   }
   if (o.private !== null && !(o.private instanceof Float32Array)) bad("'private' is not a Float32Array");
   checkResiduals(o.residuals, "residuals", bad);
   if (o.pending !== null) {
     const p = o.pending as Record<string, unknown> | undefined;
-    if (!(p && Number.isInteger(p.round) && p.frame instanceof Uint8Array && p.private instanceof Float32Array)) bad("'pending' needs a round, a frame and private values");
+    if (!(p && Number.isInteger(p.round) && p.private instanceof Float32Array)) bad("'pending' needs a round and private values");
     checkResiduals(p!.residuals, "pending.residuals", bad);
   }
   return o as unknown as ClientState;
