@@ -188,26 +188,28 @@ export class FederatedClient {
     return next;
   }
 
-  private async register(state: ClientState): Promise<ClientState> {
+  /** Registers; the device keeps its values when the new registration is for the same run as `previous`. */
+  private async register(state: ClientState, previous = state.registration): Promise<ClientState> {
     const body = JSON.stringify(this.opts.label === undefined ? {} : { label: this.opts.label });
     const reply = await this.http.request("POST", "/v1/register", { body, headers: { "content-type": "application/json" }, signal: this.opts.signal });
     if (reply.status !== 200) throw this.unexpected("POST /v1/register", reply);
     const { registration: reg, round } = readRegistration(reply.body);
     // another run (other settings) starts the device afresh: its private values belong to the old one
-    const sameRun = state.registration !== null && JSON.stringify(state.registration.config) === JSON.stringify(reg.config);
-    const next: ClientState = sameRun ? { ...state, registration: reg, pending: null } : { ...freshState(state.user), registration: reg };
+    const sameRun = previous !== null && JSON.stringify(previous.config) === JSON.stringify(reg.config);
+    const next: ClientState = sameRun ? { ...state, registration: reg } : { ...freshState(state.user), registration: reg };
     await this.store.save(next);
     this.emit({ kind: "registered", client: reg.client, round });
     return next;
   }
 
-  /** A 401: re-register when the coordinator does not know this client; any other 401 is fatal. */
+  /**
+   * A 401: re-register when the coordinator does not know this client (an update it held is gone
+   * with its registration); any other 401 is fatal.
+   */
   private async forgotten(state: ClientState, reply: Reply): Promise<ClientState> {
     const error = errorCode(reply);
     if (error !== "unknown-client") throw this.unexpected("authentication", reply);
-    const next = { ...state, registration: null, pending: null };
-    await this.store.save(next);
-    return next;
+    return this.register({ ...state, registration: null, pending: null }, state.registration);
   }
 
   private async trainerOf(reg: RegisteredAs): Promise<RoundTrainer> {
