@@ -5,6 +5,7 @@
 // restart is waited out; a coordinator that forgot this client (401 unknown-client) gets a new
 // registration.
 import type { Dataset } from "../../data/dataset.js";
+import { syntheticDataset } from "../../data/synthetic.js";
 import type { Backend } from "../../kernels/backend.js";
 import { loadWasmBackend } from "../../kernels/wasm-backend.js";
 import { HEADERS, readRegistration, readTask, type ClientConfig, type RegisteredAs } from "./protocol.js";
@@ -66,9 +67,8 @@ export class ClientError extends Error {
 const SYNTHETIC_ONLY = "the coordinator's run is not on synthetic data: give the device its data";
 
 /** The synthetic data set of the run's settings (for devices that carry no files, e.g. a browser tab). */
-export async function syntheticData(config: ClientConfig): Promise<Dataset> {
+export function syntheticData(config: ClientConfig): Dataset {
   if (config.data.kind !== "synthetic") throw new ClientError(SYNTHETIC_ONLY);
-  const { syntheticDataset } = await import("../../data/synthetic.js");
   return syntheticDataset(config.data.options);
 }
 
