@@ -64,10 +64,15 @@ export interface Registration {
   schema: DataSchema;
 }
 
+/**
+ * `aggregated`: the last round whose aggregate holds this client's update (-1: none), so that a
+ * client keeps the private values of a round only once its update counted (an update accepted in a
+ * round that a restart lost does not).
+ */
 export type TaskReply =
-  | { kind: "task"; round: number; frame: Uint8Array }
+  | { kind: "task"; round: number; frame: Uint8Array; aggregated: number }
   /** Nothing to do now: ask again after `retryAfter` seconds; `finished` once every round has run. */
-  | { kind: "wait"; retryAfter: number; finished: boolean };
+  | { kind: "wait"; retryAfter: number; finished: boolean; aggregated: number };
 
 export interface CoordinatorStatus {
   round: number;
@@ -98,6 +103,8 @@ export class Coordinator {
   private readonly deadlineMs: number;
   private readonly log: (line: string) => void;
   private readonly now: () => number;
+  /** The last round each client's update was aggregated in (from the history). */
+  private readonly lastAggregated = new Map<number, number>();
 
   private constructor(
     private readonly opts: CoordinatorOptions,
@@ -117,6 +124,7 @@ export class Coordinator {
     this.deadlineMs = opts.roundDeadlineMs ?? 60_000;
     this.log = opts.log ?? (() => {});
     this.now = opts.now ?? Date.now;
+    for (const r of header.history) for (const id of r.accepted) this.lastAggregated.set(id, r.round);
   }
 
   /** A coordinator at round 0 with the seed's initial values, or resumed from the state folder. */
@@ -200,9 +208,10 @@ export class Coordinator {
     this.registry.authenticate(client, token);
     this.tick();
     const o = this.open;
-    if (!o) return { kind: "wait", retryAfter: 1, finished: this.finished };
-    if (!o.selected.has(client) || o.updates.has(client)) return { kind: "wait", retryAfter: this.untilDeadline(o), finished: false };
-    return { kind: "task", round: o.round, frame: o.task };
+    const aggregated = this.lastAggregated.get(client) ?? -1;
+    if (!o) return { kind: "wait", retryAfter: 1, finished: this.finished, aggregated };
+    if (!o.selected.has(client) || o.updates.has(client)) return { kind: "wait", retryAfter: this.untilDeadline(o), finished: false, aggregated };
+    return { kind: "task", round: o.round, frame: o.task, aggregated };
   }
 
   /** Takes a client's update frame for the open round (closing the round if it was the last one needed). */
@@ -305,10 +314,12 @@ export class Coordinator {
     for (const id of ids) this.aggregator.addDelta(o.updates.get(id)!);
     const totals = this.aggregator.finish(this.global, 0, this.server);
     if (this.shape.layout) this.groupShare = totals.groupShare;
+    for (const id of ids) this.lastAggregated.set(id, o.round);
     const summary: RoundSummary = {
       round: o.round,
       selected: o.selected.size,
       clients: totals.clients,
+      accepted: ids,
       loss: totals.loss,
       samples: totals.samples,
       updateBytes: o.updateBytes,

@@ -2,8 +2,10 @@
 // routing, header and body reading with limits, and JSON errors. Node-only.
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { CLIENT_PAGE, PAGE_ENTRY } from "../net-client/page.js";
 import { Coordinator, type CoordinatorOptions } from "./coordinator.js";
 import { ApiError } from "./errors.js";
+import { PackageFiles } from "./package-files.js";
 
 export interface ServeOptions extends CoordinatorOptions {
   /** 0 (default): any free port. */
@@ -36,6 +38,8 @@ const BEARER = /^Bearer ([0-9a-f]{1,256})$/;
 
 export async function startCoordinator(opts: ServeOptions): Promise<RunningCoordinator> {
   const coordinator = await Coordinator.create(opts);
+  // the browser device: its page and exactly the modules it imports (read now: a broken build fails here)
+  const pkg = PackageFiles.load(PAGE_ENTRY);
   const log = opts.log ?? (() => {});
   const maxBody = opts.maxBody ?? coordinator.maxUpdateBytes;
   const bodyTimeoutMs = opts.bodyTimeoutMs ?? 30_000;
@@ -115,8 +119,9 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       GET: (req, res) => {
         const { id, token } = credentials(req);
         const t = coordinator.task(id, token);
-        if (t.kind === "task") send(res, 200, t.frame, { "content-type": "application/octet-stream", "x-fedfacet-round": String(t.round) });
-        else send(res, 204, null, { "retry-after": String(t.retryAfter), ...(t.finished ? { "x-fedfacet-finished": "1" } : {}) });
+        const aggregated = { "x-fedfacet-aggregated": String(t.aggregated) };
+        if (t.kind === "task") send(res, 200, t.frame, { "content-type": "application/octet-stream", "x-fedfacet-round": String(t.round), ...aggregated });
+        else send(res, 204, null, { "retry-after": String(t.retryAfter), ...aggregated, ...(t.finished ? { "x-fedfacet-finished": "1" } : {}) });
       },
     },
     "/v1/update": {
@@ -129,13 +134,24 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     "/v1/status": {
       GET: (_req, res) => json(res, 200, { ...coordinator.status(), bytes: { ...bytes } }),
     },
+    "/": {
+      GET: (_req, res) => send(res, 200, CLIENT_PAGE, { "content-type": "text/html; charset=utf-8" }),
+    },
+  };
+  const pkgRoute: (typeof routes)[string] = {
+    GET: (req, res) => {
+      const path = (req.url ?? "").split("?")[0]!.slice("/pkg/".length);
+      const file = pkg.get(path);
+      if (!file) throw new ApiError(404, "not-found", `/pkg/ serves the browser device's modules only, not '${path}'`);
+      send(res, 200, file, { "content-type": "text/javascript; charset=utf-8" });
+    },
   };
 
   const server = createServer(
     { headersTimeout, requestTimeout, keepAliveTimeout: 5000, connectionsCheckingInterval: Math.max(50, Math.min(1000, headersTimeout / 4)) },
     (req, res) => {
       const path = (req.url ?? "/").split("?")[0]!;
-      const route = routes[path];
+      const route = routes[path] ?? (path.startsWith("/pkg/") ? pkgRoute : undefined);
       const handler = route?.[req.method ?? ""];
       Promise.resolve()
         .then(() => {

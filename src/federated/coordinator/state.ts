@@ -16,6 +16,8 @@ export interface RoundSummary {
   /** Clients selected (over-selection included) and updates accepted. */
   selected: number;
   clients: number;
+  /** Ids of the clients whose updates the aggregate holds, ascending (a replay needs them). */
+  accepted: number[];
   /** Mean of the accepted clients' training losses. */
   loss: number;
   /** Σ of their scored training slots. */
