@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { defaultConfig, type TrainConfig } from "../src/federated/config.js";
 import type { UpdateShape } from "../src/federated/coordinator/update.js";
 import { schemaOfSource } from "../src/federated/source.js";
-import { encodeFrame, type WirePartition } from "../src/federated/wire/index.js";
+import { crc32, encodeFrame, type WirePartition } from "../src/federated/wire/index.js";
 
 export function smallConfig(rounds = 3): TrainConfig {
   const c = defaultConfig("mrff");
@@ -64,16 +64,6 @@ export function someValues(i: number): UpdateValues {
   return { shared: 0.01 * (i + 1), expert: -0.02 * (i + 1), routes: [i % 3, (i + 1) % 3], samples: 5 + i, loss: 0.6 + 0.01 * i };
 }
 
-/** IEEE CRC-32, to forge frames whose only fault is the one a test puts in. */
-function crc32(bytes: Uint8Array): number {
-  let c = ~0;
-  for (const b of bytes) {
-    c ^= b;
-    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
-  }
-  return ~c >>> 0;
-}
-
 /** A copy of `frame` changed by `edit`, its CRC recomputed. */
 export function forge(frame: Uint8Array, edit: (bytes: Uint8Array, view: DataView) => void): Uint8Array {
   const out = frame.slice();
@@ -81,4 +71,10 @@ export function forge(frame: Uint8Array, edit: (bytes: Uint8Array, view: DataVie
   edit(out, view);
   view.setUint32(out.length - 4, crc32(out.subarray(0, out.length - 4)), true);
   return out;
+}
+
+/** Where the partition table of an update frame ends (the payloads start 4-byte aligned after it). */
+export function tableEnd(shape: UpdateShape, v: UpdateValues): number {
+  // magic, version, type, flags, round, count; then per partition: name length, name, encoding, two u32
+  return 14 + updatePartitions(shape, v).reduce((n, p) => n + 10 + p.name.length, 0);
 }

@@ -9,7 +9,7 @@ import { Coordinator } from "../src/federated/coordinator/coordinator.js";
 import { ApiError } from "../src/federated/coordinator/errors.js";
 import type { WirePartition } from "../src/federated/wire/index.js";
 import { encodeFrame } from "../src/federated/wire/index.js";
-import { forge, smallConfig, smallSchema, someValues, tempDir, updateFrame, updatePartitions } from "./coordinator-fixtures.js";
+import { forge, smallConfig, smallSchema, someValues, tableEnd, tempDir, updateFrame, updatePartitions } from "./coordinator-fixtures.js";
 
 const config = smallConfig();
 
@@ -53,8 +53,9 @@ test("every malformed update: its 4xx, and nothing changes", async () => {
       ["two experts for one block", withParts((ps) => [...ps, { name: `group.1.${(v.routes[1]! + 1) % 3}`, encoding: "f32", length: 1, values: Float32Array.of(1) }]), 400, "bad-partition"],
       ["missing meta", withParts((ps) => ps.filter((x) => x.name !== "meta")), 400, "bad-partition"],
       ["missing expert", withParts((ps) => ps.filter((x) => !x.name.startsWith("group.1."))), 400, "bad-partition"],
-      ["NaN in shared", replace("shared", { values: new Float32Array(S).fill(NaN) }), 400, "non-finite"],
-      ["Infinity in meta", replace("meta", { values: Float32Array.of(1, Infinity) }), 400, "non-finite"],
+      // the encoder refuses non-finite values: write them into the payloads (shared comes first, meta last)
+      ["NaN in shared", forge(good, (_, view) => view.setFloat32(Math.ceil(tableEnd(c.shape, v) / 4) * 4 + 8, NaN, true)), 400, "non-finite"],
+      ["Infinity in meta", forge(good, (bytes, view) => view.setFloat32(bytes.length - 8, Infinity, true)), 400, "non-finite"],
       ["a round that is not open", updateFrame(c.shape, 1, v), 409, "round-closed"],
       ["an old round", forge(good, (_, view) => view.setUint32(8, 0xffffffff, true)), 409, "round-closed"],
     ];

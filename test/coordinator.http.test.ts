@@ -7,7 +7,7 @@ import fc from "fast-check";
 import { connect } from "node:net";
 import { startCoordinator, type RunningCoordinator, type ServeOptions } from "../src/federated/coordinator/http.js";
 import { decodeFrame } from "../src/federated/wire/index.js";
-import { forge, smallConfig, smallSchema, someValues, tempDir, updateFrame, updatePartitions } from "./coordinator-fixtures.js";
+import { forge, smallConfig, smallSchema, someValues, tableEnd, tempDir, updateFrame } from "./coordinator-fixtures.js";
 
 const config = smallConfig(50);
 const schema = smallSchema(config);
@@ -115,7 +115,7 @@ test("HTTP refusals: credentials, routes, methods, JSON, sizes, the client limit
       ["register body too large", () => fetch(`${url}/v1/register`, { method: "POST", body: JSON.stringify({ label: "x".repeat(5000) }) }), "413 too-large"],
       ["full", () => fetch(`${url}/v1/register`, { method: "POST", body: "{}" }), "503 full"],
       ["update too large", () => postUpdate(url, a, new Uint8Array(20_001)), "413 too-large"],
-      ["update not a frame", () => postUpdate(url, a, new TextEncoder().encode("hello")), "400 truncated"],
+      ["update not a frame", () => postUpdate(url, a, new TextEncoder().encode("hello")), "400 bad-magic"],
       ["update with bad CRC", () => postUpdate(url, a, frame.map((x, i) => (i === frame.length - 1 ? x ^ 0xff : x))), "400 bad-crc"],
     ];
     for (const [what, r, want] of cases) assert.is(await errorOf(await r()), want, what);
@@ -161,8 +161,7 @@ test("fast-check garbage to /v1/update: always a 4xx with a JSON error, the stat
     const before = state();
     const v = someValues(0);
     const good = updateFrame(coordinator.shape, 0, v);
-    // magic, version, type, flags, round, count; then per partition: name length, name, encoding, two u32
-    const tableEnd = 14 + updatePartitions(coordinator.shape, v).reduce((n, p) => n + 10 + p.name.length, 0);
+    const end = tableEnd(coordinator.shape, v);
     const garbage = fc.oneof(
       fc.uint8Array({ maxLength: 300 }),
       // a valid frame's header with random bytes after it
@@ -177,7 +176,7 @@ test("fast-check garbage to /v1/update: always a 4xx with a JSON error, the stat
       // lengths) with the CRC fixed up: a changed payload value would be a valid update
       fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 255 })), { minLength: 1, maxLength: 4 }).map((edits) =>
         forge(good, (bytes) => {
-          for (const [at, x] of edits) bytes[4 + (at % (tableEnd - 4))] ^= x;
+          for (const [at, x] of edits) bytes[4 + (at % (end - 4))] ^= x;
         }),
       ),
       // cut short, or with bytes appended
