@@ -18,6 +18,7 @@ const LINE_KINDS = [
   /^client \d+ registered \(\d+ registered\)$/,
   /^round \d+ open: clients [\d,]+ selected of \d+ registered$/,
   /^round \d+: update from client \d+ accepted \(\d+ bytes, \d+ of \d+ selected\)$/,
+  /^round \d+ extended \(\d+ of at least \d+ updates\): (clients [\d,]+ selected too|nobody else to select)$/,
   /^round \d+ closed: \d+ updates of \d+ selected, mean loss [\d.]+, \d+ samples, [\d.]+ s$/,
   /^refused (GET|POST) \/v1\/\w+ from client [\d-]+: \d{3} [a-z-]+$/,
   /^training finished: \d+ rounds$/,
