@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Coordinator, type CoordinatorOptions } from "../src/federated/coordinator/coordinator.js";
 import { ApiError } from "../src/federated/coordinator/errors.js";
-import { decodeFrame } from "../src/federated/wire/index.js";
+import { decodeFrame, encodeFrame, type WirePartition } from "../src/federated/wire/index.js";
 import { deltaArrays, smallConfig, smallSchema, someValues, tempDir, updateFrame, type UpdateValues } from "./coordinator-fixtures.js";
 
 const config = smallConfig();
@@ -186,6 +186,39 @@ test("the last round ends training: tasks answer finished, updates are refused",
     assert.equal(c.status().finished, true);
     assert.equal(c.task(a.client, a.token), { kind: "wait", retryAfter: 1, finished: true, aggregated: 0 });
     refused(() => c.submit(a.client, a.token, updateFrame(c.shape, 1, someValues(0))), 409, "round-closed");
+  } finally {
+    t.remove();
+  }
+});
+
+test("fedsasrec (no group partition): updates carry shared, zero routes and meta; an expert or a route is refused", async () => {
+  const t = tempDir();
+  try {
+    const fs = { ...smallConfig(2), regime: "fedsasrec" as const, model: { ...smallConfig().model, kind: "fedsasrec" as const } };
+    const c = await Coordinator.create({ config: fs, schema, stateDir: t.dir, minClients: 2 });
+    assert.is(c.shape.layout, null);
+    const [a, b] = [c.register(), c.register()];
+    const S = c.shape.sharedSize;
+    const frame = (shared: number, routes = [0, 0], extra: WirePartition[] = []) =>
+      encodeFrame({
+        type: "update",
+        round: 0,
+        partitions: [
+          { name: "shared", encoding: "f32", length: S, values: new Float32Array(S).fill(shared) },
+          { name: "routes", encoding: "i32", length: 2, values: Int32Array.from(routes) },
+          { name: "meta", encoding: "f32", length: 2, values: Float32Array.of(3, 0.5) },
+          ...extra,
+        ],
+      });
+    refused(() => c.submit(a.client, a.token, frame(1, [1, 0])), 400, "bad-partition");
+    refused(() => c.submit(a.client, a.token, frame(1, [0, 0], [{ name: "group.0.0", encoding: "f32", length: 1, values: Float32Array.of(1) }])), 400, "bad-partition");
+    const start = c.globalValues();
+    c.submit(a.client, a.token, frame(0.5));
+    c.submit(b.client, b.token, frame(1.5));
+    assert.equal(c.globalValues(), Float32Array.from(start, (g) => (2 + 2 * g) * 0.5), "global + the mean delta (1)");
+    const task = c.task(a.client, a.token);
+    if (task.kind !== "task") return assert.unreachable("round 1 is open");
+    assert.equal(decodeFrame(task.frame).partitions.map((p) => [p.name, p.length]), [["shared", S], ["group", 0], ["groupShare", 0], ["meta", 1]]);
   } finally {
     t.remove();
   }
