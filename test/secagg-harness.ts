@@ -42,18 +42,18 @@ export async function runRound(spec: RoundSpec): Promise<RoundRun> {
   const server = new SecAggServer({ round, threshold: spec.threshold, length, clients: spec.ids });
   const clients = new Map(spec.ids.map((id) => [id, new SecAggClient({ round, threshold: spec.threshold, length, client: id, random: seededRandom((spec.seed ?? 1) * 1000 + id) })]));
   const live = (skip: number[] = []) => [...clients.keys()].filter((id) => !skip.includes(id));
+  // the clients of a phase run concurrently, as they would on their devices
+  const each = <T>(ids: number[], f: (c: SecAggClient, id: number) => Promise<T>) => Promise.all(ids.map((id) => f(clients.get(id)!, id)));
   const absent = spec.absent ?? [];
-  for (const id of live(absent)) server.receiveAdvertise(await clients.get(id)!.advertise());
+  for (const m of await each(live(absent), (c) => c.advertise())) server.receiveAdvertise(m);
   const directory = server.closeAdvertise();
-  for (const id of live(absent)) server.receiveShares(await clients.get(id)!.shareKeys(directory));
+  for (const m of await each(live(absent), (c) => c.shareKeys(directory))) server.receiveShares(m);
   const deliveries = server.closeShares();
   const masking = live([...absent, ...(spec.dropBeforeMask ?? [])]);
-  for (const id of masking) server.receiveMasked(await clients.get(id)!.maskInput(deliveries.get(id)!, spec.inputs.get(id)!));
+  for (const m of await each(masking, (c, id) => c.maskInput(deliveries.get(id)!, spec.inputs.get(id)!))) server.receiveMasked(m);
   const request = server.closeMasked();
-  for (const id of masking.filter((id) => !(spec.dropAfterMask ?? []).includes(id))) {
-    const response = await clients.get(id)!.unmask(request);
-    server.receiveUnmask(spec.tamper ? spec.tamper(response) : response);
-  }
+  const responding = masking.filter((id) => !(spec.dropAfterMask ?? []).includes(id));
+  for (const m of await each(responding, (c) => c.unmask(request))) server.receiveUnmask(spec.tamper ? spec.tamper(m) : m);
   return { server, clients, result: await server.finish() };
 }
 

@@ -52,6 +52,8 @@ export class SecAggClient {
   private own?: { key: bigint; seed: bigint };
   private participants: number[] = [];
   private inbox = new Map<number, SealedShare>();
+  /** The AES-GCM key shared with each peer, agreed once in phase 1 and used again to open its shares. */
+  private shareKeysByPeer = new Map<number, Uint8Array>();
 
   constructor(options: SecAggClientOptions) {
     const { client, random, ...params } = options;
@@ -95,12 +97,10 @@ export class SecAggClient {
       const points = ids.map(sharePoint);
       const keyShares = splitSecret(bytesToBig(this.s!.secret), threshold, points, this.random);
       const seedShares = splitSecret(bytesToBig(this.seed), threshold, points, this.random);
-      const shares: SealedShare[] = [];
-      for (let i = 0; i < ids.length; i++) {
-        const to = ids[i]!;
+      const sealed = ids.map(async (to, i): Promise<SealedShare | null> => {
         if (to === this.client) {
           this.own = { key: keyShares[i]!, seed: seedShares[i]! };
-          continue;
+          return null;
         }
         const plain = new Uint8Array(PLAIN_BYTES);
         plain.set(bigToBytes(keyShares[i]!, ELEMENT_BYTES));
@@ -108,8 +108,10 @@ export class SecAggClient {
         const iv = new Uint8Array(IV_BYTES);
         this.random(iv);
         const key = await shareKey(this.c!.key, this.directory.get(to)!.cPK, round, this.client, to);
-        shares.push({ from: this.client, to, iv, ciphertext: await sealGcm(key, iv, plain, shareAad(round, this.client, to)) });
-      }
+        this.shareKeysByPeer.set(to, key);
+        return { from: this.client, to, iv, ciphertext: await sealGcm(key, iv, plain, shareAad(round, this.client, to)) };
+      });
+      const shares = (await Promise.all(sealed)).filter((s): s is SealedShare => s !== null);
       return { round, client: this.client, selfMaskCommitment: await selfMaskCommitment(round, this.client, this.seed), shares };
     });
   }
@@ -141,11 +143,13 @@ export class SecAggClient {
       }
       this.participants = participants;
       const masked = Uint32Array.from(input);
-      addInto(masked, await expandSeed(this.seed!, length));
-      for (const v of participants) {
-        if (v === this.client) continue;
-        applyPairMask(masked, await pairMask(this.s!.key, this.directory.get(v)!.sPK, round, this.client, v, length), this.client, v);
-      }
+      const peers = participants.filter((v) => v !== this.client);
+      const [self, ...pairs] = await Promise.all([
+        expandSeed(this.seed!, length),
+        ...peers.map((v) => pairMask(this.s!.key, this.directory.get(v)!.sPK, round, this.client, v, length)),
+      ]);
+      addInto(masked, self!);
+      pairs.forEach((mask, i) => applyPairMask(masked, mask, this.client, peers[i]!));
       return { round, client: this.client, masked };
     });
   }
@@ -164,18 +168,17 @@ export class SecAggClient {
         throw new SecAggError("bad-message", `unmask request: dropped must be exactly the participants that are no survivors (${expected.join(", ") || "none"}), got ${dropped.join(", ") || "none"}`);
       }
       atLeast(survivors.length, threshold, "unmask request");
-      const selfMaskShares: RevealedShare[] = [];
-      const keyShares: RevealedShare[] = [];
-      for (const v of [...survivors, ...dropped]) {
-        const isSurvivor = survivors.includes(v);
+      const reveal = async (v: number, part: "seed" | "key"): Promise<RevealedShare> => {
         let share: bigint;
-        if (v === this.client) share = this.own!.seed;
+        if (v === this.client) share = this.own!.seed; // never "key": the client itself is no dropped one
         else {
           const plain = await this.open(v);
-          share = bytesToBig(isSurvivor ? plain.subarray(ELEMENT_BYTES) : plain.subarray(0, ELEMENT_BYTES));
+          share = bytesToBig(part === "seed" ? plain.subarray(ELEMENT_BYTES) : plain.subarray(0, ELEMENT_BYTES));
         }
-        (isSurvivor ? selfMaskShares : keyShares).push({ owner: v, share: bigToBytes(share, ELEMENT_BYTES) });
-      }
+        return { owner: v, share: bigToBytes(share, ELEMENT_BYTES) };
+      };
+      const selfMaskShares = await Promise.all(survivors.map((v) => reveal(v, "seed")));
+      const keyShares = await Promise.all(dropped.map((v) => reveal(v, "key")));
       this.forget();
       return { round, client: this.client, selfMaskShares, keyShares };
     });
@@ -184,8 +187,7 @@ export class SecAggClient {
   private async open(from: number): Promise<Uint8Array> {
     const { round } = this.params;
     const sealed = this.inbox.get(from)!;
-    const key = await shareKey(this.c!.key, this.directory.get(from)!.cPK, round, this.client, from);
-    const plain = await openGcm(key, sealed.iv, sealed.ciphertext, shareAad(round, from, this.client));
+    const plain = await openGcm(this.shareKeysByPeer.get(from)!, sealed.iv, sealed.ciphertext, shareAad(round, from, this.client));
     if (!plain) throw new SecAggError("bad-share", `client ${this.client}: the share sealed by client ${from} fails authentication`);
     return plain;
   }
@@ -197,6 +199,8 @@ export class SecAggClient {
     this.c?.secret.fill(0);
     this.own = undefined;
     this.inbox.clear();
+    for (const key of this.shareKeysByPeer.values()) key.fill(0);
+    this.shareKeysByPeer.clear();
   }
 
   /** Runs one phase: only from `from`, moving to `to` on success and to "aborted" on any error. */

@@ -164,27 +164,31 @@ export class SecAggServer {
     const { round, length } = this.params;
     const flagged = new Set<number>();
     const cache = new Map<string, Interpolator>();
-    const sum = new Uint32Array(length);
-    for (const u of this.survivors) {
-      const seed = this.reconstruct(u, "selfMaskShares", flagged, cache);
-      const commitment = this.shares.get(u)!.selfMaskCommitment;
-      if (seed === null || !equalBytes(await selfMaskCommitment(round, u, seed), commitment)) {
+    // decode every secret first (in id order, so which shares get flagged is deterministic), then
+    // check each against its commitment and expand the masks, in parallel
+    const seeds = this.survivors.map((u) => this.reconstruct(u, "selfMaskShares", flagged, cache));
+    const keys = this.dropped.map((d) => this.reconstruct(d, "keyShares", flagged, cache));
+    const selfMasks = this.survivors.map(async (u, i) => {
+      const seed = seeds[i]!;
+      if (seed === null || !equalBytes(await selfMaskCommitment(round, u, seed), this.shares.get(u)!.selfMaskCommitment)) {
         throw new SecAggError("unrecoverable", `round ${round}: the revealed shares do not reconstruct client ${u}'s committed self-mask seed`);
       }
-      addInto(sum, this.masked.get(u)!);
-      subInto(sum, await expandSeed(seed, length));
-    }
-    for (const d of this.dropped) {
-      const secret = this.reconstruct(d, "keyShares", flagged, cache);
+      return expandSeed(seed, length);
+    });
+    const pairMasks = this.dropped.map(async (d, i) => {
+      const secret = keys[i]!;
       const key = secret === null ? null : await importPrivateKey(secret);
       if (key === null || !equalBytes(await publicKeyOf(key), this.keys.get(d)!.sPK)) {
         throw new SecAggError("unrecoverable", `round ${round}: the revealed shares do not reconstruct dropped client ${d}'s masking key`);
       }
-      // each survivor v added ±PRG(s_vd) for d; take it back out
-      for (const v of this.survivors) {
-        const mask = await pairMask(key, this.keys.get(v)!.sPK, round, d, v, length);
-        applyPairMask(sum, mask, d, v); // −sign(v, d) = sign(d, v)
-      }
+      return Promise.all(this.survivors.map((v) => pairMask(key, this.keys.get(v)!.sPK, round, d, v, length)));
+    });
+    const sum = new Uint32Array(length);
+    for (const u of this.survivors) addInto(sum, this.masked.get(u)!);
+    for (const mask of await Promise.all(selfMasks)) subInto(sum, mask);
+    // each survivor v added sign(v, d)·PRG(s_vd) for a dropped d; adding sign(d, v)·PRG takes it out
+    for (const [i, masks] of (await Promise.all(pairMasks)).entries()) {
+      masks.forEach((mask, j) => applyPairMask(sum, mask, this.dropped[i]!, this.survivors[j]!));
     }
     return { round, sum, survivors: this.survivors, dropped: this.dropped, flagged: ascending(flagged) };
   }
