@@ -18,3 +18,5 @@ export type {
   UnmaskRequest,
   UnmaskResponse,
 } from "./messages.js";
+export { clipL2, dequantiseSum, quantise, quantiseInto, quantLevels, quantScale, type QuantSpec } from "./quantise.js";
+export { packRouted, routedLength, unpackRouted, type RoutedLayout, type RoutedSum, type RoutedUpdate } from "./routing.js";
