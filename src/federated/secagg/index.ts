@@ -20,3 +20,13 @@ export type {
 } from "./messages.js";
 export { clipL2, dequantiseSum, quantise, quantiseInto, quantLevels, quantScale, type QuantSpec } from "./quantise.js";
 export { packRouted, routedLength, unpackRouted, type RoutedLayout, type RoutedSum, type RoutedUpdate } from "./routing.js";
+export {
+  messageToJson,
+  parseAdvertiseKeys,
+  parseKeyDirectory,
+  parseMaskedInput,
+  parseShareDelivery,
+  parseShareKeys,
+  parseUnmaskRequest,
+  parseUnmaskResponse,
+} from "./json.js";
