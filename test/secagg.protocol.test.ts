@@ -3,6 +3,7 @@
 // reveals a wrong share is located, flagged and left out while the round still completes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
+import fc from "fast-check";
 import { bigToBytes, bytesToBig, ELEMENT_BYTES, P } from "../src/federated/secagg/field.js";
 import type { UnmaskResponse } from "../src/federated/secagg/messages.js";
 import { plainSum, randomInputs, runRound, type RoundSpec } from "./secagg-harness.js";
@@ -116,6 +117,28 @@ test("a wrong masking-key share of a dropped client is located too (9 shares)", 
 test("a wrong share with no spare shares to locate it is still detected (commitment): the round aborts", async () => {
   const spec = { ids: IDS, threshold: T, inputs, dropAfterMask: [3, 4, 8, 10], tamper: (r: UnmaskResponse) => (r.client === 11 ? corrupt(r, "selfMaskShares", 15) : r) };
   await rejects(spec, "unrecoverable", /client 15's committed self-mask seed/);
+});
+
+test("any dropout pattern: the exact sum over the survivors, or an abort exactly when a phase falls below t", async () => {
+  // each client's fate: 0 stays, 1 never advertises, 2 drops before masking, 3 drops after masking
+  const arb = fc.integer({ min: 3, max: 6 }).chain((n) =>
+    fc.record({ t: fc.integer({ min: 2, max: n }), fates: fc.array(fc.integer({ min: 0, max: 3 }), { minLength: n, maxLength: n }), seed: fc.nat() }),
+  );
+  await fc.assert(
+    fc.asyncProperty(arb, async ({ t, fates, seed }) => {
+      const ids = fates.map((_, i) => 2 * i + 1);
+      const having = (...f: number[]) => ids.filter((_, i) => f.includes(fates[i]!));
+      const spec = { ids, threshold: t, inputs: randomInputs(ids, 50, seed), seed, absent: having(1), dropBeforeMask: having(2), dropAfterMask: having(3) };
+      const viable = having(0, 2, 3).length >= t && having(0, 3).length >= t && having(0).length >= t;
+      try {
+        const { result } = await runRound(spec);
+        return viable && equalU32(result.sum, plainSum(spec.inputs, having(0, 3)));
+      } catch (e) {
+        return !viable && (e as { code?: string }).code === "below-threshold";
+      }
+    }),
+    { numRuns: 25 },
+  );
 });
 
 test.run();
