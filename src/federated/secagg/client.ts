@@ -2,7 +2,7 @@
 // each to be called once and in order. Any inconsistency in what the server sends aborts the client
 // (every later call throws), because continuing could reveal both secrets of one peer — the only
 // way an honest client's shares leak an input.
-import { cryptoRandom, equalBytes, expandSeed, IV_BYTES, keyPairFrom, KEY_BYTES, openGcm, sealGcm, TAG_BYTES, type KeyPair, type RandomSource } from "./crypto.js";
+import { cryptoRandom, equalBytes, expandSeed, IV_BYTES, keyPairFrom, KEY_BYTES, openGcm, sealGcm, type KeyPair, type RandomSource } from "./crypto.js";
 import { SecAggError } from "./errors.js";
 import { bigToBytes, bytesToBig, ELEMENT_BYTES, SECRET_BYTES } from "./field.js";
 import { addInto, applyPairMask, pairMask, selfMaskCommitment, shareAad, shareKey } from "./masks.js";
@@ -12,6 +12,8 @@ import {
   checkIdList,
   checkRound,
   describe,
+  PLAIN_BYTES,
+  SEALED_BYTES,
   sameIds,
   type AdvertiseKeys,
   type KeyDirectory,
@@ -26,10 +28,6 @@ import {
 } from "./messages.js";
 import { checkParams, type SecAggParams } from "./params.js";
 import { sharePoint, splitSecret } from "./shamir.js";
-
-/** Plaintext of a sealed share: the share of s_u^SK, then the share of b_u. */
-const PLAIN_BYTES = 2 * ELEMENT_BYTES;
-export const SEALED_BYTES = PLAIN_BYTES + TAG_BYTES;
 
 type Phase = "advertise" | "share" | "mask" | "unmask" | "done" | "aborted" | "busy";
 
@@ -76,7 +74,8 @@ export class SecAggClient {
     return this.step("share", "mask", async () => {
       const { round, threshold } = this.params;
       checkRound(directory.round, round, "key directory");
-      checkIdList(directory.clients?.map((k) => k.client), "key directory");
+      if (!Array.isArray(directory.clients)) throw new SecAggError("bad-message", "key directory: clients must be an array");
+      checkIdList(directory.clients.map((k) => k?.client), "key directory");
       const seen = new Set<string>();
       for (const k of directory.clients) {
         for (const [field, key] of [["cPK", k.cPK], ["sPK", k.sPK]] as const) {

@@ -9,7 +9,9 @@
 //   2 MaskedInput     client → server: y_u = x_u + PRG(b_u) + Σ_{v>u} PRG(s_uv) − Σ_{v<u} PRG(s_uv)
 //     UnmaskRequest   server → U3: who survived (send b shares) and who dropped (send s^SK shares)
 //   3 UnmaskResponse  client → server: those shares, in clear
+import { TAG_BYTES } from "./crypto.js";
 import { SecAggError } from "./errors.js";
+import { ELEMENT_BYTES } from "./field.js";
 
 export interface PublicKeys {
   client: number;
@@ -28,6 +30,11 @@ export interface KeyDirectory {
   /** U1, ascending by client id. */
   clients: PublicKeys[];
 }
+
+/** Plaintext of a sealed share: the share of s_u^SK, then the share of b_u (field elements). */
+export const PLAIN_BYTES = 2 * ELEMENT_BYTES;
+/** Ciphertext of a sealed share: the plaintext and the AES-GCM tag. */
+export const SEALED_BYTES = PLAIN_BYTES + TAG_BYTES;
 
 /** One client's shares for one peer, AES-256-GCM under a key agreed from their c keys. */
 export interface SealedShare {

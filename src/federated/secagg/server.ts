@@ -5,7 +5,6 @@
 // close/finish throw "below-threshold", every later call throws "aborted", and no sum is ever
 // returned. The server learns Σ_{u∈U3} x_u mod 2^32 and nothing else about the inputs.
 import { equalBytes, expandSeed, importPrivateKey, IV_BYTES, KEY_BYTES, publicKeyOf } from "./crypto.js";
-import { SEALED_BYTES } from "./client.js";
 import { SecAggError } from "./errors.js";
 import { bigToBytes, bytesToBig, ELEMENT_BYTES, P, SECRET_BYTES } from "./field.js";
 import { addInto, applyPairMask, pairMask, selfMaskCommitment, subInto } from "./masks.js";
@@ -14,6 +13,7 @@ import {
   checkClientId,
   checkRound,
   describe,
+  SEALED_BYTES,
   type AdvertiseKeys,
   type KeyDirectory,
   type MaskedInput,
