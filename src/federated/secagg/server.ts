@@ -41,7 +41,9 @@ export class SecAggServer {
   private phaseNow: ServerPhase = "advertise";
   private readonly keys = new Map<number, PublicKeys>(); // U1
   private readonly shares = new Map<number, ShareKeys>(); // U2
-  private readonly masked = new Map<number, Uint32Array>(); // U3
+  private readonly masked = new Set<number>(); // U3
+  /** Σ y_u over U3, added as inputs arrive: the server holds one vector, not one per client. */
+  private readonly maskedSum: Uint32Array;
   private readonly responses = new Map<number, UnmaskResponse>(); // U5
   private survivors: number[] = [];
   private dropped: number[] = [];
@@ -49,6 +51,7 @@ export class SecAggServer {
   constructor(options: SecAggServerOptions) {
     const { clients, ...params } = options;
     this.params = checkParams(params);
+    this.maskedSum = new Uint32Array(params.length);
     this.cohort = new Set(clients.map((id, i) => checkClientId(id, `SecAggServer: clients[${i}]`)));
     if (this.cohort.size !== clients.length) throw new SecAggError("bad-config", "SecAggServer: the cohort lists a client twice");
     if (this.cohort.size < params.threshold) {
@@ -121,7 +124,8 @@ export class SecAggServer {
     if (!(msg.masked instanceof Uint32Array) || msg.masked.length !== length) {
       throw new SecAggError("bad-message", `MaskedInput from client ${id}: expected a Uint32Array of ${length} elements, got ${describe(msg.masked)}`);
     }
-    this.masked.set(id, msg.masked.slice());
+    addInto(this.maskedSum, msg.masked);
+    this.masked.add(id);
   }
 
   /** Ends phase 2: who survived (U3) and who dropped after sharing keys (U2 \ U3). */
@@ -183,8 +187,7 @@ export class SecAggServer {
       }
       return Promise.all(this.survivors.map((v) => pairMask(key, this.keys.get(v)!.sPK, round, d, v, length)));
     });
-    const sum = new Uint32Array(length);
-    for (const u of this.survivors) addInto(sum, this.masked.get(u)!);
+    const sum = this.maskedSum;
     for (const mask of await Promise.all(selfMasks)) subInto(sum, mask);
     // each survivor v added sign(v, d)·PRG(s_vd) for a dropped d; adding sign(d, v)·PRG takes it out
     for (const [i, masks] of (await Promise.all(pairMasks)).entries()) {
@@ -210,7 +213,7 @@ export class SecAggServer {
   }
 
   /** The common checks of a client message: phase, round, sender allowed, not seen before. */
-  private accept(phase: ServerPhase, msg: { round: number; client: number }, allowed: ReadonlySet<number>, seen: ReadonlyMap<number, unknown>, what: string): number {
+  private accept(phase: ServerPhase, msg: { round: number; client: number }, allowed: ReadonlySet<number>, seen: { has(id: number): boolean }, what: string): number {
     this.expectPhase(phase, what);
     checkRound(msg.round, this.params.round, what);
     const id = checkClientId(msg.client, what);
