@@ -2,7 +2,7 @@
 // randomness, dropouts before or after the masked input, and hooks to tamper with messages.
 import { SecAggClient } from "../src/federated/secagg/client.js";
 import type { RandomSource } from "../src/federated/secagg/crypto.js";
-import type { SecAggResult, UnmaskResponse } from "../src/federated/secagg/messages.js";
+import type { MaskedInput, SecAggResult, UnmaskResponse } from "../src/federated/secagg/messages.js";
 import { SecAggServer } from "../src/federated/secagg/server.js";
 import { Rng } from "../src/util/rng.js";
 
@@ -28,6 +28,8 @@ export interface RoundSpec {
   dropAfterMask?: number[];
   /** Changes a response before the server receives it. */
   tamper?: (r: UnmaskResponse) => UnmaskResponse;
+  /** Carries a masked input to the server (e.g. through a wire frame). */
+  carryMasked?: (m: MaskedInput) => MaskedInput;
 }
 
 export interface RoundRun {
@@ -50,7 +52,7 @@ export async function runRound(spec: RoundSpec): Promise<RoundRun> {
   for (const m of await each(live(absent), (c) => c.shareKeys(directory))) server.receiveShares(m);
   const deliveries = server.closeShares();
   const masking = live([...absent, ...(spec.dropBeforeMask ?? [])]);
-  for (const m of await each(masking, (c, id) => c.maskInput(deliveries.get(id)!, spec.inputs.get(id)!))) server.receiveMasked(m);
+  for (const m of await each(masking, (c, id) => c.maskInput(deliveries.get(id)!, spec.inputs.get(id)!))) server.receiveMasked(spec.carryMasked ? spec.carryMasked(m) : m);
   const request = server.closeMasked();
   const responding = masking.filter((id) => !(spec.dropAfterMask ?? []).includes(id));
   for (const m of await each(responding, (c) => c.unmask(request))) server.receiveUnmask(spec.tamper ? spec.tamper(m) : m);
