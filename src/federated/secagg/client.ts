@@ -5,6 +5,7 @@
 import { cryptoRandom, equalBytes, expandSeed, IV_BYTES, keyPairFrom, KEY_BYTES, openGcm, sealGcm, type KeyPair, type RandomSource } from "./crypto.js";
 import { SecAggError } from "./errors.js";
 import { bigToBytes, bytesToBig, ELEMENT_BYTES, SECRET_BYTES } from "./field.js";
+import { eachLimited } from "./limited.js";
 import { addInto, applyPairMask, pairMask, selfMaskCommitment, shareAad, shareKey } from "./masks.js";
 import {
   checkBytes,
@@ -143,12 +144,8 @@ export class SecAggClient {
       this.participants = participants;
       const masked = Uint32Array.from(input);
       const peers = participants.filter((v) => v !== this.client);
-      const [self, ...pairs] = await Promise.all([
-        expandSeed(this.seed!, length),
-        ...peers.map((v) => pairMask(this.s!.key, this.directory.get(v)!.sPK, round, this.client, v, length)),
-      ]);
-      addInto(masked, self!);
-      pairs.forEach((mask, i) => applyPairMask(masked, mask, this.client, peers[i]!));
+      addInto(masked, await expandSeed(this.seed!, length));
+      await eachLimited(peers, async (v) => applyPairMask(masked, await pairMask(this.s!.key, this.directory.get(v)!.sPK, round, this.client, v, length), this.client, v));
       return { round, client: this.client, masked };
     });
   }

@@ -7,6 +7,7 @@
 import { equalBytes, expandSeed, importPrivateKey, IV_BYTES, KEY_BYTES, publicKeyOf } from "./crypto.js";
 import { SecAggError } from "./errors.js";
 import { bigToBytes, bytesToBig, ELEMENT_BYTES, P, SECRET_BYTES } from "./field.js";
+import { eachLimited } from "./limited.js";
 import { addInto, applyPairMask, pairMask, selfMaskCommitment, subInto } from "./masks.js";
 import {
   checkBytes,
@@ -168,31 +169,30 @@ export class SecAggServer {
     const { round, length } = this.params;
     const flagged = new Set<number>();
     const cache = new Map<string, Interpolator>();
-    // decode every secret first (in id order, so which shares get flagged is deterministic), then
-    // check each against its commitment and expand the masks, in parallel
+    // decode every secret first (in id order, so which shares get flagged is deterministic), check
+    // each against its commitment or public key, and only then remove the masks
     const seeds = this.survivors.map((u) => this.reconstruct(u, "selfMaskShares", flagged, cache));
     const keys = this.dropped.map((d) => this.reconstruct(d, "keyShares", flagged, cache));
-    const selfMasks = this.survivors.map(async (u, i) => {
+    await eachLimited(this.survivors, async (u, i) => {
       const seed = seeds[i]!;
       if (seed === null || !equalBytes(await selfMaskCommitment(round, u, seed), this.shares.get(u)!.selfMaskCommitment)) {
         throw new SecAggError("unrecoverable", `round ${round}: the revealed shares do not reconstruct client ${u}'s committed self-mask seed`);
       }
-      return expandSeed(seed, length);
     });
-    const pairMasks = this.dropped.map(async (d, i) => {
+    const masking: CryptoKey[] = [];
+    await eachLimited(this.dropped, async (d, i) => {
       const secret = keys[i]!;
       const key = secret === null ? null : await importPrivateKey(secret);
       if (key === null || !equalBytes(await publicKeyOf(key), this.keys.get(d)!.sPK)) {
         throw new SecAggError("unrecoverable", `round ${round}: the revealed shares do not reconstruct dropped client ${d}'s masking key`);
       }
-      return Promise.all(this.survivors.map((v) => pairMask(key, this.keys.get(v)!.sPK, round, d, v, length)));
+      masking[i] = key;
     });
     const sum = this.maskedSum;
-    for (const mask of await Promise.all(selfMasks)) subInto(sum, mask);
+    await eachLimited(this.survivors, async (_u, i) => subInto(sum, await expandSeed(seeds[i]!, length)));
     // each survivor v added sign(v, d)·PRG(s_vd) for a dropped d; adding sign(d, v)·PRG takes it out
-    for (const [i, masks] of (await Promise.all(pairMasks)).entries()) {
-      masks.forEach((mask, j) => applyPairMask(sum, mask, this.dropped[i]!, this.survivors[j]!));
-    }
+    const pairs = this.dropped.flatMap((d, i) => this.survivors.map((v) => ({ d, v, key: masking[i]! })));
+    await eachLimited(pairs, async ({ d, v, key }) => applyPairMask(sum, await pairMask(key, this.keys.get(v)!.sPK, round, d, v, length), d, v));
     return { round, sum, survivors: this.survivors, dropped: this.dropped, flagged: ascending(flagged) };
   }
 
