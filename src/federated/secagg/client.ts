@@ -2,7 +2,7 @@
 // each to be called once and in order. Any inconsistency in what the server sends aborts the client
 // (every later call throws), because continuing could reveal both secrets of one peer — the only
 // way an honest client's shares leak an input.
-import { cryptoRandom, equalBytes, expandSeed, IV_BYTES, keyPairFrom, KEY_BYTES, openGcm, sealGcm, type KeyPair, type RandomSource } from "./crypto.js";
+import { cryptoRandom, equalBytes, expandSeed, IV_BYTES, keyPairFrom, KEY_BYTES, openGcm, sealGcm, smallOrder, type KeyPair, type RandomSource } from "./crypto.js";
 import { SecAggError } from "./errors.js";
 import { bigToBytes, bytesToBig, ELEMENT_BYTES, SECRET_BYTES } from "./field.js";
 import { eachLimited } from "./limited.js";
@@ -81,6 +81,7 @@ export class SecAggClient {
       for (const k of directory.clients) {
         for (const [field, key] of [["cPK", k.cPK], ["sPK", k.sPK]] as const) {
           const hex = Array.from(checkBytes(key, KEY_BYTES, `key directory: ${field} of client ${k.client}`), (b) => b.toString(16)).join(".");
+          if (smallOrder(key)) throw new SecAggError("bad-message", `key directory: client ${k.client}'s ${field} is a point of small order`);
           if (seen.has(hex)) throw new SecAggError("bad-message", `key directory: client ${k.client}'s ${field} repeats another key`);
           seen.add(hex);
         }

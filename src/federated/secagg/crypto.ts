@@ -57,6 +57,28 @@ export async function keyPairFrom(random: RandomSource): Promise<KeyPair> {
   return { secret, key, publicKey: await publicKeyOf(key) };
 }
 
+// The u-coordinates of X25519's points of small order (0, 1, the two of order 8, p − 1) and the
+// non-canonical encodings p, p + 1, with p = 2^255 − 19. Agreement with any of them yields a
+// shared secret that does not depend on the private key (WebCrypto then refuses to derive), so
+// such a key must be refused when it is advertised rather than break every peer's next phase.
+const CURVE_P = (1n << 255n) - 19n;
+const SMALL_ORDER = new Set([
+  0n,
+  1n,
+  325606250916557431795983626356110631294008115727848805560023387167927233504n,
+  39382357235489614581723060781553021112529911719440698176882885853963445705823n,
+  CURVE_P - 1n,
+  CURVE_P,
+  CURVE_P + 1n,
+]);
+
+/** Whether a 32-byte X25519 public key is a point of small order (bit 255 is ignored, as X25519 does). */
+export function smallOrder(publicKey: Uint8Array): boolean {
+  let u = 0n;
+  for (let i = publicKey.length - 1; i >= 0; i--) u = (u << 8n) | BigInt(i === 31 ? publicKey[i]! & 0x7f : publicKey[i]!);
+  return SMALL_ORDER.has(u);
+}
+
 /** X25519(private, peer public): 32 shared bytes. A malformed or low-order peer key is a bad message. */
 export async function agree(key: CryptoKey, peerPublic: Uint8Array, what: string): Promise<Uint8Array> {
   if (peerPublic.length !== KEY_BYTES) throw new SecAggError("bad-message", `${what}: public key must be ${KEY_BYTES} bytes, got ${peerPublic.length}`);

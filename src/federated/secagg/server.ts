@@ -4,7 +4,7 @@
 // when the phase's deadline passes or everyone answered). Below the threshold the round aborts:
 // close/finish throw "below-threshold", every later call throws "aborted", and no sum is ever
 // returned. The server learns Σ_{u∈U3} x_u mod 2^32 and nothing else about the inputs.
-import { equalBytes, expandSeed, importPrivateKey, IV_BYTES, KEY_BYTES, publicKeyOf } from "./crypto.js";
+import { equalBytes, expandSeed, importPrivateKey, IV_BYTES, KEY_BYTES, publicKeyOf, smallOrder } from "./crypto.js";
 import { SecAggError } from "./errors.js";
 import { bigToBytes, bytesToBig, ELEMENT_BYTES, P, SECRET_BYTES } from "./field.js";
 import { eachLimited } from "./limited.js";
@@ -71,6 +71,9 @@ export class SecAggServer {
     const cPK = checkBytes(msg.cPK, KEY_BYTES, `AdvertiseKeys from client ${id}: cPK`);
     const sPK = checkBytes(msg.sPK, KEY_BYTES, `AdvertiseKeys from client ${id}: sPK`);
     if (equalBytes(cPK, sPK)) throw new SecAggError("bad-message", `AdvertiseKeys from client ${id}: cPK and sPK must differ`);
+    for (const [field, key] of [["cPK", cPK], ["sPK", sPK]] as const) {
+      if (smallOrder(key)) throw new SecAggError("bad-message", `AdvertiseKeys from client ${id}: ${field} is a point of small order (no key agreement possible)`);
+    }
     for (const k of this.keys.values()) {
       if ([k.cPK, k.sPK].some((old) => equalBytes(old, cPK) || equalBytes(old, sPK))) {
         throw new SecAggError("duplicate", `AdvertiseKeys from client ${id}: repeats a key of client ${k.client} (replayed message?)`);
