@@ -112,11 +112,10 @@ export class SecAggServer {
   closeShares(): Map<number, ShareDelivery> {
     this.close("share", "masked", this.shares.size, "clients that shared their keys");
     const participants = ascending(this.shares.keys());
-    const out = new Map<number, ShareDelivery>();
-    for (const to of participants) {
-      const shares = participants.filter((u) => u !== to).map((u) => this.shares.get(u)!.shares.find((s) => s.to === to)!);
-      out.set(to, { round: this.params.round, client: to, participants, shares });
-    }
+    const out = new Map<number, ShareDelivery>(participants.map((to) => [to, { round: this.params.round, client: to, participants, shares: [] }]));
+    // senders in ascending order, so each delivery lists its shares by sender; shares addressed to
+    // clients that never sent theirs (not in U2) are not delivered
+    for (const from of participants) for (const s of this.shares.get(from)!.shares) out.get(s.to)?.shares.push(s);
     return out;
   }
 
@@ -174,8 +173,8 @@ export class SecAggServer {
     const cache = new Map<string, Interpolator>();
     // decode every secret first (in id order, so which shares get flagged is deterministic), check
     // each against its commitment or public key, and only then remove the masks
-    const seeds = this.survivors.map((u) => this.reconstruct(u, "selfMaskShares", flagged, cache));
-    const keys = this.dropped.map((d) => this.reconstruct(d, "keyShares", flagged, cache));
+    const seeds = this.survivors.map((u, i) => this.reconstruct(u, "selfMaskShares", i, flagged, cache));
+    const keys = this.dropped.map((d, i) => this.reconstruct(d, "keyShares", i, flagged, cache));
     await eachLimited(this.survivors, async (u, i) => {
       const seed = seeds[i]!;
       if (seed === null || !equalBytes(await selfMaskCommitment(round, u, seed), this.shares.get(u)!.selfMaskCommitment)) {
@@ -199,15 +198,19 @@ export class SecAggServer {
     return { round, sum, survivors: this.survivors, dropped: this.dropped, flagged: ascending(flagged) };
   }
 
-  /** Decodes `owner`'s secret from the unflagged responders' shares, flagging wrong ones; null if impossible. */
-  private reconstruct(owner: number, field: "selfMaskShares" | "keyShares", flagged: Set<number>, cache: Map<string, Interpolator>): Uint8Array | null {
+  /**
+   * Decodes `owner`'s secret from the unflagged responders' shares, flagging wrong ones; null if
+   * impossible. `index` is the owner's place in the survivors or dropped list, which is where every
+   * accepted response holds its share (receiveUnmask checked the order).
+   */
+  private reconstruct(owner: number, field: "selfMaskShares" | "keyShares", index: number, flagged: Set<number>, cache: Map<string, Interpolator>): Uint8Array | null {
     const holders = ascending(this.responses.keys()).filter((v) => !flagged.has(v));
     if (holders.length < this.params.threshold) {
       throw new SecAggError("below-threshold", `round ${this.params.round}: ${holders.length} trustworthy responders for client ${owner}'s secret, fewer than the threshold ${this.params.threshold}`);
     }
     const shares: Share[] = holders.map((v) => ({
       x: sharePoint(v),
-      y: bytesToBig(this.responses.get(v)![field].find((r) => r.owner === owner)!.share),
+      y: bytesToBig(this.responses.get(v)![field][index]!.share),
     }));
     const decoded = decodeShares(shares, this.params.threshold, cache);
     if (!decoded || decoded.secret >> 256n !== 0n) return null;
