@@ -107,6 +107,7 @@ test("MaskedInput: wrong length or type, unknown id, replay; UnmaskResponse: wro
   server.receiveUnmask(r);
   throwsCode(() => server.receiveUnmask(r), "duplicate", /already sent/);
   for (const id of [1, 3]) server.receiveUnmask(await clients.get(id)!.unmask(request));
+  assert.equal(server.progress, { advertised: 4, shared: 4, masked: 3, unmasked: 3 });
   const result = await server.finish();
   assert.equal(Array.from(result.sum), new Array(8).fill(15));
 });

@@ -64,6 +64,11 @@ export class SecAggServer {
     return this.phaseNow;
   }
 
+  /** How many clients have sent each message so far (for status pages and phase deadlines). */
+  get progress(): { advertised: number; shared: number; masked: number; unmasked: number } {
+    return { advertised: this.keys.size, shared: this.shares.size, masked: this.masked.size, unmasked: this.responses.size };
+  }
+
   // ---- phase 0: AdvertiseKeys ------------------------------------------------------------------
 
   receiveAdvertise(msg: AdvertiseKeys): void {
