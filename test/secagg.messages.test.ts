@@ -83,6 +83,8 @@ test("ShareKeys: a share for an unknown client, a missing share, a wrong ciphert
   throwsCode(() => server.receiveShares({ ...msg, shares: [{ ...first!, from: 3 }, ...rest] }), "bad-message", /shares\[0\] claims sender 3/);
   throwsCode(() => server.receiveShares({ ...msg, shares: [{ ...first!, ciphertext: first!.ciphertext.subarray(2) }, ...rest] }), "bad-message", /ciphertext: expected 82 bytes, got 80/);
   throwsCode(() => server.receiveShares({ ...msg, selfMaskCommitment: new Uint8Array(3) }), "bad-message", /selfMaskCommitment: expected 32 bytes/);
+  throwsCode(() => server.receiveShares({ ...msg, shares: [null as unknown as typeof first, ...rest] }), "bad-message", /shares\[0\]: expected an object, got null/);
+  throwsCode(() => server.receiveShares(null as unknown as typeof msg), "bad-message", /ShareKeys: expected an object, got null/);
   server.receiveShares(msg);
   throwsCode(() => server.receiveShares(msg), "duplicate", /client 2 already sent/);
 });
@@ -128,6 +130,9 @@ test("a client refuses an inconsistent directory, delivery or unmask request, an
   await rejectsCode(cs.get(1)!.maskInput({ ...d1, shares: d1.shares.slice(1) }, new Uint32Array(8)), "bad-message", /2 shares for 3 other participants/);
   await rejectsCode(cs.get(2)!.maskInput(deliveries.get(2)!, new Uint32Array(7)), "bad-message", /expected a Uint32Array of 8 elements/);
   await rejectsCode(cs.get(3)!.maskInput(deliveries.get(4)!, new Uint32Array(8)), "bad-message", /addressed to client 4, this is client 3/);
+  await rejectsCode(cs.get(1)!.maskInput(null as unknown as ShareDelivery, new Uint32Array(8)), "aborted", /phase 'aborted'/);
+  const fresh = await toMasked();
+  await rejectsCode(fresh.clients.get(1)!.maskInput(null as unknown as ShareDelivery, new Uint32Array(8)), "bad-message", /share delivery: expected an object, got null/);
   const c4 = cs.get(4)!;
   server.receiveMasked(await c4.maskInput(deliveries.get(4)!, new Uint32Array(8)));
   // asking for b shares of client 2 AND s^SK shares of client 2 would unmask its input

@@ -11,6 +11,7 @@ import {
   checkBytes,
   checkClientId,
   checkIdList,
+  checkObject,
   checkRound,
   describe,
   PLAIN_BYTES,
@@ -74,9 +75,11 @@ export class SecAggClient {
   shareKeys(directory: KeyDirectory): Promise<ShareKeys> {
     return this.step("share", "mask", async () => {
       const { round, threshold } = this.params;
+      checkObject(directory, "key directory");
       checkRound(directory.round, round, "key directory");
       if (!Array.isArray(directory.clients)) throw new SecAggError("bad-message", "key directory: clients must be an array");
-      checkIdList(directory.clients.map((k) => k?.client), "key directory");
+      directory.clients.forEach((k, i) => checkObject(k, `key directory: clients[${i}]`));
+      checkIdList(directory.clients.map((k) => k.client), "key directory");
       const seen = new Set<string>();
       for (const k of directory.clients) {
         for (const [field, key] of [["cPK", k.cPK], ["sPK", k.sPK]] as const) {
@@ -121,6 +124,7 @@ export class SecAggClient {
   maskInput(delivery: ShareDelivery, input: Uint32Array): Promise<MaskedInput> {
     return this.step("mask", "unmask", async () => {
       const { round, threshold, length } = this.params;
+      checkObject(delivery, "share delivery");
       checkRound(delivery.round, round, "share delivery");
       if (delivery.client !== this.client) throw new SecAggError("bad-message", `share delivery: addressed to client ${delivery.client}, this is client ${this.client}`);
       const participants = checkIdList(delivery.participants, "share delivery: participants", new Set(this.directory.keys()));
@@ -129,6 +133,7 @@ export class SecAggClient {
       if (!Array.isArray(delivery.shares)) throw new SecAggError("bad-message", "share delivery: shares must be an array");
       for (const [i, s] of delivery.shares.entries()) {
         const what = `share delivery: shares[${i}]`;
+        checkObject(s, what);
         if (s.to !== this.client) throw new SecAggError("bad-message", `${what}: addressed to client ${s.to}`);
         if (!participants.includes(s.from) || s.from === this.client) throw new SecAggError("bad-message", `${what}: sender ${s.from} is no other participant`);
         if (this.inbox.has(s.from)) throw new SecAggError("bad-message", `${what}: a second share from client ${s.from}`);
@@ -155,6 +160,7 @@ export class SecAggClient {
   unmask(request: UnmaskRequest): Promise<UnmaskResponse> {
     return this.step("unmask", "done", async () => {
       const { round, threshold } = this.params;
+      checkObject(request, "unmask request");
       checkRound(request.round, round, "unmask request");
       const inU2 = new Set(this.participants);
       const survivors = checkIdList(request.survivors, "unmask request: survivors", inU2);

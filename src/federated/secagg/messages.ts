@@ -113,6 +113,10 @@ export function checkClientId(id: unknown, what: string): number {
   return id;
 }
 
+export function checkObject(v: unknown, what: string): void {
+  if (typeof v !== "object" || v === null) throw new SecAggError("bad-message", `${what}: expected an object, got ${v === null ? "null" : typeof v}`);
+}
+
 export function checkRound(got: unknown, round: number, what: string): void {
   if (got !== round) throw new SecAggError("wrong-round", `${what}: message for round ${String(got)}, this is round ${round}`);
 }

@@ -12,6 +12,7 @@ import { addInto, applyPairMask, pairMask, selfMaskCommitment, subInto } from ".
 import {
   checkBytes,
   checkClientId,
+  checkObject,
   checkRound,
   describe,
   SEALED_BYTES,
@@ -102,6 +103,7 @@ export class SecAggServer {
     if (!Array.isArray(msg.shares)) throw new SecAggError("bad-message", `${what}: shares must be an array`);
     const to = new Set<number>();
     msg.shares.forEach((s, i) => {
+      checkObject(s, `${what}: shares[${i}]`);
       if (s.from !== id) throw new SecAggError("bad-message", `${what}: shares[${i}] claims sender ${s.from}`);
       if (!this.keys.has(s.to) || s.to === id) throw new SecAggError("unknown-client", `${what}: shares[${i}] is for client ${s.to}, no other member of the directory`);
       if (to.has(s.to)) throw new SecAggError("bad-message", `${what}: two shares for client ${s.to}`);
@@ -226,6 +228,7 @@ export class SecAggServer {
   /** The common checks of a client message: phase, round, sender allowed, not seen before. */
   private accept(phase: ServerPhase, msg: { round: number; client: number }, allowed: ReadonlySet<number>, seen: { has(id: number): boolean }, what: string): number {
     this.expectPhase(phase, what);
+    checkObject(msg, what);
     checkRound(msg.round, this.params.round, what);
     const id = checkClientId(msg.client, what);
     if (!allowed.has(id)) throw new SecAggError("unknown-client", `${what}: client ${id} is not part of phase '${phase}' of round ${this.params.round}`);
@@ -254,7 +257,8 @@ function checkReveals(reveals: unknown, owners: readonly number[], what: string)
   if (!Array.isArray(reveals)) throw new SecAggError("bad-message", `${what}: expected an array`);
   if (reveals.length !== owners.length) throw new SecAggError("bad-message", `${what}: ${reveals.length} shares for ${owners.length} clients`);
   (reveals as RevealedShare[]).forEach((r, i) => {
-    if (r?.owner !== owners[i]) throw new SecAggError("bad-message", `${what}[${i}]: share of client ${String(r?.owner)}, expected client ${owners[i]}`);
+    checkObject(r, `${what}[${i}]`);
+    if (r.owner !== owners[i]) throw new SecAggError("bad-message", `${what}[${i}]: share of client ${String(r.owner)}, expected client ${owners[i]}`);
     if (bytesToBig(checkBytes(r.share, ELEMENT_BYTES, `${what}[${i}].share`)) >= P) {
       throw new SecAggError("bad-message", `${what}[${i}].share: not a field element (>= p)`);
     }
