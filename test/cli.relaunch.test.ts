@@ -35,8 +35,8 @@ function fedfacet(args: string[], extra: Record<string, string> = {}) {
 }
 
 /** Starts a short training, sends `signal` to the CLI's own pid after its first round line. */
-function trainAndSignal(signal: NodeJS.Signals, out: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
-  const args = [BIN, "train", "--rounds", "200", "--clients", "8", "--workers", "0", "--bootstrap", "10", "--out", out];
+function trainAndSignal(signal: NodeJS.Signals, out: string, workers: number): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+  const args = [BIN, "train", "--rounds", "200", "--clients", "8", "--workers", String(workers), "--bootstrap", "10", "--out", out];
   const p = spawn(process.execPath, args, { env: env({}), stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let sent = false;
@@ -58,11 +58,12 @@ const kernelsOf = (out: string) => out.match(/ · (wasm-\w+) · peak RSS/)?.[1];
 
 const dir = mkdtempSync(join(tmpdir(), "fedfacet-relaunch-"));
 
-test("with no flag the CLI trains on the relaxed build wherever this node can enable it; SIGINT (no terminal) stops after the round, exit 130", async () => {
+test("with no flag the CLI trains on the relaxed build wherever this node can enable it, worker threads too; SIGINT (no terminal) stops after the round, exit 130", async () => {
   const want = plainLevel === "relaxed" || flagLevel === "relaxed" ? "relaxed" : plainLevel;
   // this machine's Node 20 is the case the restart exists for
   if (process.versions.node.startsWith("20.")) assert.is(want, "relaxed", `Node 20 with ${FLAG}: ${flagLevel}`);
-  const r = await trainAndSignal("SIGINT", join(dir, "int"));
+  // the workers load the coordinator's build and would fail to start without relaxed SIMD
+  const r = await trainAndSignal("SIGINT", join(dir, "int"), 2);
   assert.is(r.code, 130, r.stdout);
   assert.match(r.stdout, /stopped after round \d+ of 200/);
   assert.is(kernelsOf(r.stdout), `wasm-${want}`, r.stdout);
@@ -84,7 +85,7 @@ test("exit codes and usage messages come through the restart", () => {
 });
 
 test("SIGTERM sent to the CLI ends it (and the restarted child) by SIGTERM", async () => {
-  const r = await trainAndSignal("SIGTERM", join(dir, "term"));
+  const r = await trainAndSignal("SIGTERM", join(dir, "term"), 0);
   assert.is(r.signal, "SIGTERM", `code ${r.code}`);
 });
 

@@ -5,6 +5,7 @@
 // clients get relaxed SIMD too. Opt out with FEDFACET_NO_REEXEC=1.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { constants } from "node:os";
+import { isatty } from "node:tty";
 import { detectSimd } from "../kernels/wasm-backend.js";
 
 export const RELAXED_FLAG = "--experimental-wasm-relaxed-simd";
@@ -57,7 +58,8 @@ export function relaunchWithRelaxedSimd(): boolean {
     return false;
   }
   const forward = (signal: NodeJS.Signals) => {
-    if (signal === "SIGINT" && process.stdin.isTTY) return;
+    // isatty, not process.stdin: that would open a stream on the terminal the child reads
+    if (signal === "SIGINT" && isatty(0)) return;
     child.kill(signal);
   };
   for (const s of FORWARDED) process.on(s, forward);
