@@ -16,17 +16,24 @@ import type { Residuals } from "../src/federated/net-client/state.js";
 import { encodeUpdate, RAW, type UpdateCompression } from "../src/federated/net-client/update-frame.js";
 import { deriveSeed, Stream } from "../src/federated/seed.js";
 import { ServerOptimizer } from "../src/federated/server-opt.js";
+import { packSecureUpdate, secureLength, unpackSecureSum } from "../src/federated/secagg/update-vector.js";
 import { decodeFrame } from "../src/federated/wire/index.js";
 
 export interface ReplayInput {
   config: TrainConfig;
   ds: Dataset;
-  /** Every aggregated round in order, with the ids its aggregate holds. */
-  history: readonly { round: number; accepted: readonly number[] }[];
+  /** Every aggregated round in order, with the ids its aggregate holds (and how many were selected). */
+  history: readonly { round: number; accepted: readonly number[]; selected?: number }[];
   /** Dataset user index of a client id. */
   userOf: (client: number) => number;
   be: Backend;
   compression?: UpdateCompression;
+  /**
+   * Secure rounds: each device's update packed as its secure vector (clip bound, cohort = the
+   * round's selected count), the vectors summed mod 2^32 (plain, no masks), and that sum unpacked
+   * and applied; `onInput` sees every device's vector.
+   */
+  secure?: { bound: number; onInput?: (round: number, client: number, input: Uint32Array) => void };
 }
 
 export function replay(r: ReplayInput): Float32Array {
@@ -45,19 +52,29 @@ export function replay(r: ReplayInput): Float32Array {
   const devices = new Map<number, { private: Float32Array; residuals: Residuals }>();
   let groupShare: Float64Array | null = null;
   let expect = r.history[0]?.round ?? 0;
-  for (const { round, accepted } of r.history) {
+  for (const { round, accepted, selected } of r.history) {
     if (round !== expect) throw new Error(`replay: round ${round} follows round ${expect - 1}`);
     expect++;
     // as the task frame carries them: f32
     const task = { round, shared: global.slice(0, S), group: global.slice(S), groupShare: groupShare && Float64Array.from(Float32Array.from(groupShare)) };
+    const layout = { shared: S, group: G, experts: trainer.layout };
+    const spec = { bound: Math.fround(r.secure?.bound ?? 1), clients: selected ?? accepted.length };
+    const sum = new Uint32Array(r.secure ? secureLength(layout) : 0);
     for (const id of [...accepted].sort((a, b) => a - b)) {
       const u = r.userOf(id);
       const dev = devices.get(u) ?? { private: trainer.initialPrivate(), residuals: {} };
       const out = trainer.train(u, task, dev.private);
-      const bytes = encodeUpdate(out, r.compression ?? RAW, dev.residuals, trainer.backend);
-      aggregator.addDelta(readUpdate(decodeFrame(bytes), shape, config.weighting));
+      if (r.secure) {
+        const input = packSecureUpdate({ ...out, experts: out.experts.map((e) => e.delta) }, layout, spec);
+        r.secure.onInput?.(round, id, input);
+        for (let j = 0; j < sum.length; j++) sum[j] = sum[j]! + input[j]!;
+      } else {
+        const bytes = encodeUpdate(out, r.compression ?? RAW, dev.residuals, trainer.backend);
+        aggregator.addDelta(readUpdate(decodeFrame(bytes), shape, config.weighting));
+      }
       devices.set(u, { private: out.private, residuals: dev.residuals });
     }
+    if (r.secure) aggregator.addSum(unpackSecureSum(sum, layout, spec, accepted.length));
     const totals = aggregator.finish(global, 0, server);
     if (trainer.layout) groupShare = totals.groupShare;
   }

@@ -168,6 +168,20 @@ export interface ClientDelta {
   samples: number;
 }
 
+/** A cohort's summed deltas (secure aggregation): no client's own values, uniform weights. */
+export interface CohortSum {
+  clients: number;
+  /** Σ of the shared deltas. */
+  shared: Float64Array;
+  /** Σ per expert of the deltas of the clients routed to it, laid out as the group partition. */
+  group: Float64Array;
+  /** Clients routed to expert (l, k), at [l·groups + k]. */
+  counts: ArrayLike<number>;
+  /** Σ of the clients' training losses. */
+  loss: number;
+  samples: number;
+}
+
 /**
  * The coordinator's side: folds chunk results in chunk order (holding early arrivals back), or
  * single clients' deltas in the order they are given, then writes the new global values.
@@ -238,6 +252,41 @@ export class Aggregator {
     this.clients++;
     this.loss += d.loss;
     this.samples += d.samples;
+  }
+
+  /**
+   * Folds the sum of a whole cohort's deltas at once, as secure aggregation reveals it: every client
+   * weighs 1, the shared sum is over all `clients`, and counts[l·groups + k] clients routed to
+   * expert (l, k), whose deltas `group` sums in place. Checks lengths and counts first.
+   */
+  addSum(s: CohortSum): void {
+    const S = this.sharedSize;
+    const lay = this.layout;
+    const cells = this.routeCount.length;
+    if (s.shared.length !== S || s.group.length !== this.total.length - S) {
+      throw new RangeError(`Aggregator: a cohort sum of ${s.shared.length} shared and ${s.group.length} group values, expected ${S} and ${this.total.length - S}`);
+    }
+    if (s.counts.length !== cells) throw new RangeError(`Aggregator: ${s.counts.length} route counts, expected ${cells}`);
+    if (!(Number.isInteger(s.clients) && s.clients >= 0)) throw new RangeError(`Aggregator: a cohort of ${s.clients} clients`);
+    if (lay) {
+      for (let l = 0; l < lay.blocks; l++) {
+        let routed = 0;
+        for (let k = 0; k < lay.groups; k++) routed += s.counts[l * lay.groups + k]!;
+        if (routed !== s.clients) throw new RangeError(`Aggregator: block ${l} routes ${routed} clients of a cohort of ${s.clients}`);
+      }
+    }
+    this.hold("deltas");
+    const t = this.total;
+    for (let j = 0; j < S; j++) t[j] += s.shared[j]!;
+    for (let j = 0; j < s.group.length; j++) t[S + j] += s.group[j]!;
+    for (let cell = 0; cell < cells; cell++) {
+      this.groupWeight[cell] += s.counts[cell]!;
+      this.routeCount[cell] += s.counts[cell]!;
+    }
+    this.weight += s.clients;
+    this.clients += s.clients;
+    this.loss += s.loss;
+    this.samples += s.samples;
   }
 
   /**

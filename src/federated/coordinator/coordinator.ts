@@ -17,8 +17,11 @@ import { regimeSpecs } from "../regime.js";
 import { sampleClients } from "../sample.js";
 import { deriveSeed, Stream } from "../seed.js";
 import { ServerOptimizer } from "../server-opt.js";
-import { decodeFrame, encodeFrame, WireError } from "../wire/index.js";
+import { defaultThreshold, SecAggError, type SecAggResult } from "../secagg/index.js";
+import { secureLength, unpackSecureSum, type SecureLayout } from "../secagg/update-vector.js";
+import { decodeFrame, encodeFrame, WireError, type WirePartition } from "../wire/index.js";
 import { ApiError } from "./errors.js";
+import { SecureRound, type Pending, type SecureProgress } from "./secure-round.js";
 import { ClientRegistry, CLIENTS_FILE } from "./registry.js";
 import { loadState, saveState, type CoordinatorHeader, type RoundSummary } from "./state.js";
 import { readUpdate, type UpdateShape } from "./update.js";
@@ -42,7 +45,16 @@ export interface CoordinatorOptions {
   log?: (line: string) => void;
   /** Milliseconds clock (default Date.now), for tests. */
   now?: () => number;
+  /**
+   * Secure aggregation (README "Secure aggregation over the network"): the coordinator learns only
+   * each round's sum. `bound` clips every delta coordinate before quantisation; `threshold` is the
+   * fewest clients a round may finish with (default ⌊n/2⌋ + 1 of the n selected).
+   */
+  secure?: { bound: number; threshold?: number };
 }
+
+/** The messages of a secure round after the task, by endpoint (/v1/secagg/<kind>). */
+export type SecureKind = "keys" | "shares" | "masked" | "unmask";
 
 /** What a client needs besides the task to train as the coordinator expects. */
 export interface ClientConfig {
@@ -94,6 +106,12 @@ interface OpenRound {
   extensions: number;
   /** The encoded task, the same for every selected client. */
   task: Uint8Array;
+  /** This attempt's secure aggregation; null for a plain round. */
+  secure: SecureRound | null;
+  /** Earlier attempts of this round that aborted (secure rounds: below the threshold). */
+  attempt: number;
+  /** The secure sum is being unmasked (asynchronously): the round takes no more messages. */
+  finishing: boolean;
 }
 
 export class Coordinator {
@@ -112,6 +130,12 @@ export class Coordinator {
    * index and a value each, twice raw f32), plus the partition table.
    */
   readonly maxUpdateBytes: number;
+  /** Elements of a secure round's vector (0 for plain rounds). */
+  readonly secureLength: number;
+  /** The clipping bound as the task carries it (f32), so that both ends quantise with one scale. */
+  private readonly secureBound: number;
+  /** The unmasking of a secure round, while it runs (close() waits for it). */
+  private unmasking: Promise<void> | null = null;
 
   private constructor(
     private readonly opts: CoordinatorOptions,
@@ -134,6 +158,8 @@ export class Coordinator {
     this.deadlineMs = opts.roundDeadlineMs ?? 60_000;
     this.log = opts.log ?? (() => {});
     this.now = opts.now ?? Date.now;
+    this.secureLength = opts.secure ? secureLength(this.secureLayout()) : 0;
+    this.secureBound = Math.fround(opts.secure?.bound ?? 1);
     for (const r of header.history) for (const id of r.accepted) this.lastAggregated.set(id, r.round);
   }
 
@@ -148,6 +174,7 @@ export class Coordinator {
     if (!(goal >= minClients && (goal === Infinity || Number.isInteger(goal)))) throw new RangeError(`updatesPerRound must be an integer >= minClients (${minClients}), got ${goal}`);
     const deadline = opts.roundDeadlineMs ?? 60_000;
     if (!(deadline > 0 && Number.isFinite(deadline))) throw new RangeError(`roundDeadlineMs must be positive, got ${deadline}`);
+    if (opts.secure) checkSecure(opts.secure, config, minClients);
 
     const be = await loadWasmBackend();
     const model = createModel(config.model, schemaOf(schema));
@@ -217,7 +244,8 @@ export class Coordinator {
     const o = this.open;
     const aggregated = this.lastAggregated.get(client) ?? -1;
     if (!o) return { kind: "wait", retryAfter: 1, finished: this.finished, aggregated };
-    if (!o.selected.has(client) || o.updates.has(client)) return { kind: "wait", retryAfter: this.untilDeadline(o), finished: false, aggregated };
+    const wanted = o.secure ? o.secure.wantsTaskFrom(client) : o.selected.has(client) && !o.updates.has(client);
+    if (!wanted) return { kind: "wait", retryAfter: this.untilDeadline(o), finished: false, aggregated };
     return { kind: "task", round: o.round, frame: o.task, aggregated };
   }
 
@@ -240,6 +268,7 @@ export class Coordinator {
     if (!o || frame.round !== o.round) {
       throw new ApiError(409, "round-closed", o ? `round ${frame.round} is not open (round ${o.round} is)` : `round ${frame.round} is not open (no round is)`);
     }
+    if (o.secure) throw new ApiError(409, "secure-round", `round ${o.round} aggregates securely: it takes the /v1/secagg/ messages, not a plain update`);
     if (!o.selected.has(client)) throw new ApiError(403, "not-selected", `client ${client} is not selected in round ${o.round}`);
     if (o.updates.has(client)) throw new ApiError(409, "duplicate", `client ${client} already sent its update for round ${o.round}`);
     const delta = readUpdate(frame, this.shape, this.header.config.weighting);
@@ -253,6 +282,10 @@ export class Coordinator {
   /** Acts on the clock: closes or extends a round past its deadline. Cheap; call it often. */
   tick(): void {
     const o = this.open;
+    if (o?.secure) {
+      if (!o.finishing) this.onSecureProgress(o, o.secure.progress());
+      return;
+    }
     if (!o || this.now() < o.deadline) return;
     if (o.updates.size >= this.minClients) {
       this.close(o);
@@ -272,7 +305,7 @@ export class Coordinator {
       rounds: this.header.config.rounds,
       open: o !== null,
       finished: this.finished,
-      clients: { registered: this.registry.size, selected: o?.selected.size ?? 0, submitted: o?.updates.size ?? 0 },
+      clients: { registered: this.registry.size, selected: o?.selected.size ?? 0, submitted: o?.secure ? o.secure.server.progress.masked : (o?.updates.size ?? 0) },
       last: this.header.history[this.header.history.length - 1] ?? null,
     };
   }
@@ -286,10 +319,12 @@ export class Coordinator {
     return Math.max(1, Math.ceil((o.deadline - this.now()) / 1000));
   }
 
-  private openIfReady(): void {
+  private openIfReady(attempt = 0): void {
     if (this.open || this.finished || this.registry.size < this.minClients) return;
     const round = this.header.round;
-    const selected = new Set(this.select(round, 0, new Set()));
+    // an attempt after an aborted one draws its cohort afresh (as an extension would)
+    const selected = new Set(this.select(round, attempt, new Set()));
+    const secure = this.opts.secure ? this.secureRound([...selected].sort((a, b) => a - b)) : null;
     const now = this.now();
     const S = this.shape.sharedSize;
     const task = encodeFrame({
@@ -300,10 +335,11 @@ export class Coordinator {
         { name: "group", encoding: "f32", length: this.global.length - S, values: this.global.subarray(S) },
         { name: "groupShare", encoding: "f32", length: this.groupShare.length, values: Float32Array.from(this.groupShare) },
         { name: "meta", encoding: "f32", length: 1, values: Float32Array.of(round) },
+        ...(secure ? secureTaskPartitions(secure, this.secureBound) : []),
       ],
     });
-    this.open = { round, opened: now, deadline: now + this.deadlineMs, selected, updates: new Map(), updateBytes: 0, extensions: 0, task };
-    this.log(`round ${round} open: clients ${[...selected].join(",")} selected of ${this.registry.size} registered`);
+    this.open = { round, opened: now, deadline: now + this.deadlineMs, selected, updates: new Map(), updateBytes: 0, extensions: 0, task, secure, attempt, finishing: false };
+    this.log(`round ${round} open${secure ? ` (secure, attempt ${attempt}, threshold ${secure.server.params.threshold})` : ""}: clients ${[...selected].join(",")} selected of ${this.registry.size} registered`);
   }
 
   /**
@@ -322,6 +358,11 @@ export class Coordinator {
   private close(o: OpenRound): void {
     const ids = [...o.updates.keys()].sort((a, b) => a - b);
     for (const id of ids) this.aggregator.addDelta(o.updates.get(id)!);
+    this.advance(o, ids, o.updateBytes);
+  }
+
+  /** Applies what the aggregator holds (the clients `ids`' updates), checkpoints, opens the next round. */
+  private advance(o: OpenRound, ids: number[], updateBytes: number): void {
     const totals = this.aggregator.finish(this.global, 0, this.server);
     if (this.shape.layout) this.groupShare = totals.groupShare;
     for (const id of ids) this.lastAggregated.set(id, o.round);
@@ -332,8 +373,9 @@ export class Coordinator {
       accepted: ids,
       loss: totals.loss,
       samples: totals.samples,
-      updateBytes: o.updateBytes,
+      updateBytes,
       extensions: o.extensions,
+      ...(o.secure ? { aborted: o.attempt } : {}),
       seconds: (this.now() - o.opened) / 1000,
     };
     this.header.history.push(summary);
@@ -343,6 +385,101 @@ export class Coordinator {
     this.log(`round ${o.round} closed: ${summary.clients} updates of ${summary.selected} selected, mean loss ${summary.loss.toFixed(4)}, ${summary.samples} samples, ${summary.seconds.toFixed(2)} s`);
     if (this.finished) this.log(`training finished: ${this.header.round} rounds`);
     this.openIfReady();
+  }
+
+  // ---- secure rounds (secure-round.ts drives the protocol; these only route and apply) ----------
+
+  /** A client's message of a secure round's phase: JSON text, or the masked-input frame. */
+  secureMessage(client: number, token: string, kind: SecureKind, body: Uint8Array): { accepted: true; round: number } {
+    const { o, secure } = this.secureOpen(client, token);
+    let p: SecureProgress;
+    if (kind === "masked") {
+      p = secure.maskedInput(client, body);
+      this.log(`round ${o.round}: masked input from client ${client} accepted (${body.length} bytes, ${secure.server.progress.masked} of ${o.selected.size} selected)`);
+    } else {
+      const text = new TextDecoder().decode(body);
+      p = kind === "keys" ? secure.advertise(client, text) : kind === "shares" ? secure.shareKeys(client, text) : secure.unmask(client, text);
+    }
+    this.onSecureProgress(o, p);
+    return { accepted: true, round: o.round };
+  }
+
+  /** The coordinator's message of a secure round's phase for `client`, or when to ask again. */
+  secureFetch(client: number, token: string, kind: Exclude<SecureKind, "masked">): Pending {
+    const { secure } = this.secureOpen(client, token);
+    return kind === "keys" ? secure.keyDirectory(client) : kind === "shares" ? secure.shareDelivery(client) : secure.unmaskRequest(client);
+  }
+
+  /** Largest body of a secure message: the masked frame, or a JSON message with an entry per cohort member. */
+  secureBodyLimit(kind: SecureKind): number {
+    return kind === "masked" ? 4 * this.secureLength + 4096 : 512 * (this.open?.selected.size ?? 0) + 4096;
+  }
+
+  /** Waits for an unmasking in flight (a coordinator that stops lets it land first). */
+  async settled(): Promise<void> {
+    while (this.unmasking) await this.unmasking;
+  }
+
+  private secureOpen(client: number, token: string): { o: OpenRound; secure: SecureRound } {
+    this.registry.authenticate(client, token);
+    this.tick();
+    const o = this.open;
+    if (!o?.secure || o.finishing) throw new ApiError(409, "round-closed", o?.secure ? `round ${o.round} is being unmasked` : "no secure round is open");
+    return { o, secure: o.secure };
+  }
+
+  private secureLayout(): SecureLayout {
+    const { sharedSize, layout } = this.shape;
+    return { shared: sharedSize, group: this.global.length - sharedSize, experts: layout };
+  }
+
+  private secureRound(cohort: number[]): SecureRound {
+    const threshold = this.opts.secure!.threshold ?? Math.max(2, defaultThreshold(cohort.length));
+    const session = globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
+    return new SecureRound({ session, cohort, threshold, length: this.secureLength, phaseMs: this.deadlineMs, now: this.now });
+  }
+
+  private onSecureProgress(o: OpenRound, p: SecureProgress): void {
+    if (p === "aborted") this.abortSecure(o, o.secure!.abortReason);
+    else if (p === "finish" && !o.finishing) {
+      o.finishing = true;
+      const done = o.secure!.finish().then(
+        (result) => this.closeSecure(o, result),
+        (e: unknown) => {
+          if (!(e instanceof SecAggError)) throw e;
+          this.abortSecure(o, `${e.code}: ${e.message}`);
+        },
+      );
+      const settled: Promise<void> = done.finally(() => {
+        if (this.unmasking === settled) this.unmasking = null;
+      });
+      this.unmasking = settled;
+    }
+  }
+
+  /** The attempt failed (too few clients, or a sum that cannot be one): nothing of it is applied; the round runs again. */
+  private abortSecure(o: OpenRound, why: string): void {
+    if (this.open !== o) return;
+    this.open = null;
+    this.log(`round ${o.round}: secure attempt ${o.attempt} aborted (${why.split(":")[0]}); nothing applied, the round runs again`);
+    this.openIfReady(o.attempt + 1);
+  }
+
+  private closeSecure(o: OpenRound, result: SecAggResult): void {
+    if (this.open !== o) return;
+    const { survivors } = result;
+    let sum;
+    try {
+      sum = unpackSecureSum(result.sum, this.secureLayout(), { bound: this.secureBound, clients: o.selected.size }, survivors.length);
+    } catch (e) {
+      // a client sent an input outside the quantisation range: the sum is no sum of valid updates
+      if (!(e instanceof RangeError)) throw e;
+      this.abortSecure(o, "bad-sum");
+      return;
+    }
+    this.aggregator.addSum(sum);
+    if (result.flagged.length > 0) this.log(`round ${o.round}: clients ${result.flagged.join(",")} revealed wrong shares (left out of the unmasking)`);
+    this.advance(o, survivors, o.secure!.maskedBytes);
   }
 
   private checkpoint(): void {
@@ -358,4 +495,22 @@ function settingsThatDiffer(saved: CoordinatorHeader, config: TrainConfig, schem
   }
   if (JSON.stringify(saved.schema) !== JSON.stringify(schema)) out.push("data schema");
   return out;
+}
+
+function checkSecure(secure: NonNullable<CoordinatorOptions["secure"]>, config: TrainConfig, minClients: number): void {
+  if (!(secure.bound > 0 && Number.isFinite(secure.bound))) throw new RangeError(`secure aggregation: bound must be a finite number > 0, got ${secure.bound}`);
+  const t = secure.threshold;
+  if (t !== undefined && !(Number.isInteger(t) && t >= 2)) throw new RangeError(`secure aggregation: threshold must be an integer >= 2, got ${t}`);
+  // a cohort smaller than the threshold (or of one) could never finish, or would reveal its one update
+  if (minClients < Math.max(3, t ?? 0)) throw new RangeError(`secure aggregation needs minClients >= ${Math.max(3, t ?? 0)} (at least 3 and the threshold), got ${minClients}`);
+  if (config.weighting !== "uniform") throw new RangeError(`secure aggregation weighs every client 1: the weighting must be uniform, not ${config.weighting}`);
+}
+
+/** What a secure round's task adds: the session, threshold and cohort size (i32), and the clipping bound (f32). */
+function secureTaskPartitions(secure: SecureRound, bound: number): WirePartition[] {
+  const { threshold } = secure.server.params;
+  return [
+    { name: "secagg", encoding: "i32", length: 3, values: Int32Array.of(secure.session | 0, threshold, secure.cohortSize) },
+    { name: "secaggBound", encoding: "f32", length: 1, values: Float32Array.of(bound) },
+  ];
 }

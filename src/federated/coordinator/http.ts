@@ -131,6 +131,30 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
         json(res, 200, coordinator.submit(id, token, body));
       },
     },
+    // secure rounds (README "Secure aggregation over the network"): POST a phase's message, GET the
+    // coordinator's answer to it once the phase has closed (204 + retry-after until then)
+    ...Object.fromEntries(
+      (["keys", "shares", "masked", "unmask"] as const).map((kind) => [
+        `/v1/secagg/${kind}`,
+        {
+          POST: async (req: IncomingMessage, res: ServerResponse) => {
+            const { id, token } = credentials(req);
+            const body = await readBody(req, coordinator.secureBodyLimit(kind));
+            json(res, 200, coordinator.secureMessage(id, token, kind, body));
+          },
+          ...(kind === "masked"
+            ? {}
+            : {
+                GET: (req: IncomingMessage, res: ServerResponse) => {
+                  const { id, token } = credentials(req);
+                  const p = coordinator.secureFetch(id, token, kind);
+                  if (p.ready) send(res, 200, p.body, { "content-type": "application/json" });
+                  else send(res, 204, null, { "retry-after": String(p.retryAfter) });
+                },
+              }),
+        },
+      ]),
+    ),
     "/v1/status": {
       GET: (_req, res) => json(res, 200, { ...coordinator.status(), bytes: { ...bytes } }),
     },
@@ -196,11 +220,14 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
     url: `http://${host}:${addr.port}`,
     coordinator,
     bytes: () => ({ ...bytes }),
-    close: () =>
-      new Promise<void>((resolve) => {
-        clearInterval(tick);
+    close: async () => {
+      clearInterval(tick);
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+      // an unmasking in flight lands (and checkpoints) before the coordinator counts as stopped
+      await coordinator.settled();
+    },
   };
 }

@@ -26,6 +26,8 @@ export interface RoundSummary {
   updateBytes: number;
   /** Deadlines that passed with too few updates before it closed. */
   extensions: number;
+  /** Secure rounds: attempts that aborted below the threshold before this one completed. */
+  aborted?: number;
   seconds: number;
 }
 

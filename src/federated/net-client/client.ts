@@ -10,9 +10,10 @@ import type { Backend } from "../../kernels/backend.js";
 import { loadWasmBackend } from "../../kernels/wasm-backend.js";
 import { HEADERS, readRegistration, readTask, type ClientConfig, type RegisteredAs } from "./protocol.js";
 import { RoundTrainer } from "./round-trainer.js";
+import { runSecureRound, type SecureChannel } from "./secure-device.js";
 import { encodeUpdate, RAW, type UpdateCompression } from "./update-frame.js";
 import { freshState, MemoryStateStore, type ClientState, type Residuals, type StateStore } from "./state.js";
-import { abortableSleep, Transport, TransportError, type Reply, type RetryOptions, type TransportHooks } from "./transport.js";
+import { abortableSleep, errorCode, Transport, TransportError, type Reply, type RetryOptions, type TransportHooks } from "./transport.js";
 
 export type ClientEvent =
   | { kind: "registered"; client: number; round: number }
@@ -137,6 +138,18 @@ export class FederatedClient {
       this.emit({ kind: "task", round: task.round });
       const out = trainer.train(this.userIndex, task, state.private ?? trainer.initialPrivate());
       this.emit({ kind: "trained", round: out.round, loss: out.loss, samples: out.samples, routes: [...out.routes] });
+      if (task.secure) {
+        // a secure round sends the masked vector instead of an update frame (no compression, so no residuals move)
+        state = { ...state, pending: { round: out.round, private: out.private, residuals: cloneResiduals(state.residuals) } };
+        await this.store.save(state);
+        const layout = { shared: trainer.sizes.shared, group: trainer.sizes.group, experts: trainer.layout };
+        const r = await runSecureRound(reg.client, task.secure, out, layout, this.secureChannel(reg));
+        if (r.kind === "accepted") {
+          accepted.push(out.round);
+          this.emit({ kind: "accepted", round: out.round, bytes: r.bytes });
+        } else this.emit({ kind: "refused", round: out.round, error: r.error });
+        continue;
+      }
       const residuals = cloneResiduals(state.residuals);
       const frame = encodeUpdate(out, this.opts.compression ?? RAW, residuals, trainer.backend);
       state = { ...state, pending: { round: out.round, private: out.private, residuals } };
@@ -224,9 +237,21 @@ export class FederatedClient {
     return t;
   }
 
-  private request(method: "GET" | "POST", path: string, reg: RegisteredAs, body?: Uint8Array): Promise<Reply> {
+  /** A secure round's requests; a POST that a retry finds already taken (409 duplicate) went in. */
+  private secureChannel(reg: RegisteredAs): SecureChannel {
+    return {
+      post: async (kind, body) => {
+        const reply = await this.request("POST", `/v1/secagg/${kind}`, reg, body);
+        return reply.status === 409 && errorCode(reply) === "duplicate" ? { ...reply, status: 200 } : reply;
+      },
+      get: (kind) => this.request("GET", `/v1/secagg/${kind}`, reg),
+      wait: (seconds) => this.sleep(seconds * 1000 * (1 + 0.1 * Math.random())),
+    };
+  }
+
+  private request(method: "GET" | "POST", path: string, reg: RegisteredAs, body?: Uint8Array | string): Promise<Reply> {
     const headers: Record<string, string> = { [HEADERS.client]: String(reg.client), authorization: `Bearer ${reg.token}` };
-    if (body) headers["content-type"] = "application/octet-stream";
+    if (body !== undefined) headers["content-type"] = typeof body === "string" ? "application/json" : "application/octet-stream";
     return this.http.request(method, path, { body, headers, signal: this.opts.signal });
   }
 
@@ -251,15 +276,6 @@ export class FederatedClient {
 
   private summary(state: ClientState, accepted: number[], finished: boolean): ClientSummary {
     return { client: state.registration?.client ?? 0, accepted, finished };
-  }
-}
-
-function errorCode(reply: Reply): string {
-  try {
-    const j = JSON.parse(new TextDecoder().decode(reply.body)) as { error?: unknown };
-    return typeof j.error === "string" ? j.error : "";
-  } catch {
-    return "";
   }
 }
 

@@ -4,6 +4,7 @@ import type { DataSchema } from "../../data/schema.js";
 import type { ClientConfig } from "../coordinator/coordinator.js";
 import { decodeFrame, type WirePartition } from "../wire/index.js";
 import type { PartitionSizes, TaskValues } from "./round-trainer.js";
+import type { SecureTask } from "./secure-device.js";
 
 export type { ClientConfig };
 
@@ -55,7 +56,7 @@ export function readRegistration(body: Uint8Array): { registration: RegisteredAs
 }
 
 /** A task frame's values, checked against the model's partition sizes and block × group count. */
-export function readTask(bytes: Uint8Array, sizes: PartitionSizes, cells: number): TaskValues {
+export function readTask(bytes: Uint8Array, sizes: PartitionSizes, cells: number): TaskValues & { secure: SecureTask | null } {
   // a task carries the whole shared and group partitions raw, plus two short ones
   const frame = decodeFrame(bytes, { maxBytes: 4 * (sizes.shared + sizes.group + cells + 64) + 4096, maxPartitions: 8 });
   if (frame.type !== "task") throw new ProtocolError(`task: got a ${frame.type} frame`);
@@ -71,5 +72,19 @@ export function readTask(bytes: Uint8Array, sizes: PartitionSizes, cells: number
   const group = floats("group", (n) => n === sizes.group, String(sizes.group));
   // empty before the first aggregate: no balance loss then
   const share = floats("groupShare", (n) => n === 0 || n === cells, `0 or ${cells}`);
-  return { round: frame.round, shared, group, groupShare: share.length > 0 ? Float64Array.from(share) : null };
+  return { round: frame.round, shared, group, groupShare: share.length > 0 ? Float64Array.from(share) : null, secure: secureTask(byName) };
+}
+
+/** A secure round's settings from its task ("secagg": session, threshold, cohort size; "secaggBound"), or null for a plain round. */
+function secureTask(byName: Map<string, WirePartition>): SecureTask | null {
+  const p = byName.get("secagg");
+  const b = byName.get("secaggBound");
+  if (!p && !b) return null;
+  if (!(p?.values instanceof Int32Array && p.values.length === 3)) throw new ProtocolError("task: 'secagg' must be i32 [session, threshold, clients]");
+  if (!(b?.values instanceof Float32Array && b.values.length === 1)) throw new ProtocolError("task: 'secaggBound' must be one f32");
+  const [session, threshold, clients] = [p.values[0]! >>> 0, p.values[1]!, p.values[2]!];
+  const bound = b.values[0]!;
+  if (!(threshold >= 2 && clients >= threshold)) throw new ProtocolError(`task: secure round with threshold ${threshold} for ${clients} clients`);
+  if (!(bound > 0)) throw new ProtocolError(`task: secure round with clipping bound ${bound}`);
+  return { session, threshold, clients, bound };
 }

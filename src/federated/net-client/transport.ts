@@ -124,12 +124,18 @@ export class Transport {
   }
 }
 
-/** ": <error code>" of a JSON error body, for messages. */
-function describe(body: Uint8Array): string {
+/** The "error" code of a JSON error body ("" when there is none). */
+export function errorCode(reply: Pick<Reply, "body">): string {
   try {
-    const j = JSON.parse(new TextDecoder().decode(body)) as { error?: unknown };
-    return typeof j.error === "string" ? `: ${j.error}` : "";
+    const j = JSON.parse(new TextDecoder().decode(reply.body)) as { error?: unknown };
+    return typeof j.error === "string" ? j.error : "";
   } catch {
     return "";
   }
+}
+
+/** ": <error code>" of a JSON error body, for messages. */
+function describe(body: Uint8Array): string {
+  const code = errorCode({ body });
+  return code ? `: ${code}` : "";
 }
