@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../src/cli/command.js";
-import { parseDataSpec, parseServeArgs, seconds, serveConfig } from "../src/cli/serve-options.js";
+import { parseDataSpec, parseServeArgs, SECAGG_BOUND, seconds, secureOptions, serveConfig } from "../src/cli/serve-options.js";
 import { readFolder, readFolderSchema, writeFolder } from "../src/data/folder.js";
 import { dataSchemaOf } from "../src/data/schema.js";
 import { generateSynthetic } from "../src/data/synthetic.js";
@@ -43,6 +43,25 @@ test("bad option values are usage errors naming the option", () => {
   for (const [args, msg] of cases) assert.throws(() => serveConfig(parseServeArgs(args)), (e: unknown) => e instanceof UsageError && msg.test(e.message), args.join(" "));
   assert.throws(() => seconds("round-deadline", "0"), /--round-deadline must be a positive number of seconds/);
   assert.is(seconds("round-deadline", "1.5"), 1500);
+});
+
+test("--secure-aggregation: its options, the least clients a round needs, uniform weighting; misuse names the option", () => {
+  const secure = (...args: string[]) => {
+    const a = parseServeArgs(args);
+    const config = serveConfig(a);
+    return { ...secureOptions(a, config, a["min-clients"] === undefined ? undefined : Number(a["min-clients"])), weighting: config.weighting };
+  };
+  assert.equal(secure(), { minClients: undefined, weighting: "uniform" });
+  assert.equal(secure("--secure-aggregation"), { secure: { bound: SECAGG_BOUND, threshold: undefined }, minClients: 3, weighting: "uniform" });
+  assert.equal(secure("--secure-aggregation", "--secagg-threshold", "4", "--secagg-bound", "0.5"), { secure: { bound: 0.5, threshold: 4 }, minClients: 4, weighting: "uniform" });
+  const cases: [string[], RegExp][] = [
+    [["--secagg-threshold", "3"], /--secagg-threshold needs --secure-aggregation/],
+    [["--secure-aggregation", "--secagg-threshold", "1"], /--secagg-threshold must be an integer >= 2/],
+    [["--secure-aggregation", "--secagg-bound", "0"], /--secagg-bound must be a positive number/],
+    [["--secure-aggregation", "--weighting", "samples"], /--weighting samples: secure aggregation weighs every client 1/],
+    [["--secure-aggregation", "--secagg-threshold", "5", "--min-clients", "4"], /--min-clients 4: secure aggregation needs at least 5 clients/],
+  ];
+  for (const [args, msg] of cases) assert.throws(() => secure(...args), (e: unknown) => e instanceof UsageError && msg.test(e.message), args.join(" "));
 });
 
 test("data spec: synthetic with options (lists as a/b), or a folder path", () => {

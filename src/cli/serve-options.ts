@@ -7,7 +7,7 @@ import type { TrainConfig } from "../federated/config.js";
 import type { DataSource } from "../federated/source.js";
 import { SYNTHETIC_DEFAULTS, type SyntheticOptions } from "../data/synthetic.js";
 import { optionError, UsageError } from "./command.js";
-import { configFromArgs, int, TRAIN_OPTIONS } from "./train-options.js";
+import { configFromArgs, int, num, TRAIN_OPTIONS } from "./train-options.js";
 
 /** Training settings that mean the same for serve as for train. */
 const SHARED = [
@@ -29,6 +29,9 @@ export const SERVE_OPTIONS = {
   "max-body": { type: "string" },
   "body-timeout": { type: "string" },
   "headers-timeout": { type: "string" },
+  "secure-aggregation": { type: "boolean" },
+  "secagg-threshold": { type: "string" },
+  "secagg-bound": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -50,6 +53,28 @@ export function serveConfig(a: ServeArgs): TrainConfig {
   const count = int("clients-per-round", a["clients-per-round"], 1);
   if (count !== undefined) c.participation = { count };
   return c;
+}
+
+/** The default per-coordinate clipping bound of a secure round's deltas. */
+export const SECAGG_BOUND = 0.1;
+
+/**
+ * --secure-aggregation and its options: the coordinator's `secure` setting and the fewest clients a
+ * round needs (at least 3 and the threshold, unless --min-clients says more). Secure rounds weigh
+ * every client 1, so the weighting becomes uniform (asking for samples is a usage error).
+ */
+export function secureOptions(a: ServeArgs, config: TrainConfig, minClients: number | undefined): { secure?: { bound: number; threshold?: number }; minClients?: number } {
+  const threshold = int("secagg-threshold", a["secagg-threshold"], 2);
+  const bound = num("secagg-bound", a["secagg-bound"], (n) => n > 0, "a positive number");
+  if (!a["secure-aggregation"]) {
+    if (threshold !== undefined || bound !== undefined) throw new UsageError(`--${threshold !== undefined ? "secagg-threshold" : "secagg-bound"} needs --secure-aggregation`);
+    return { minClients };
+  }
+  if (a.weighting === "samples") throw new UsageError("--weighting samples: secure aggregation weighs every client 1 (use --weighting uniform)");
+  config.weighting = "uniform";
+  const least = Math.max(3, threshold ?? 0);
+  if (minClients !== undefined && minClients < least) throw new UsageError(`--min-clients ${minClients}: secure aggregation needs at least ${least} clients a round (3, and --secagg-threshold)`);
+  return { secure: { bound: bound ?? SECAGG_BOUND, threshold }, minClients: minClients ?? least };
 }
 
 /** Seconds given on the command line, as milliseconds. */

@@ -5,7 +5,7 @@ import { startCoordinator } from "../federated/coordinator/http.js";
 import { schemaOfSource } from "../federated/source.js";
 import { UsageError, type Command } from "./command.js";
 import { int } from "./train-options.js";
-import { parseServeArgs, seconds, serveConfig } from "./serve-options.js";
+import { parseServeArgs, SECAGG_BOUND, seconds, secureOptions, serveConfig } from "./serve-options.js";
 
 const HELP = `Usage: fedfacet serve --state DIR [options]
 
@@ -32,7 +32,14 @@ Rounds:
                          U below C is over-selection, so that stragglers do not stall a round
   --min-clients N        open the first round once N clients are registered; at the deadline,
                          close with at least N updates, else wait longer and select more (default 1)
-  --round-deadline S     seconds a round waits for updates (default 60)
+  --round-deadline S     seconds a round waits for updates (default 60); in a secure round,
+                         each of its four phases waits this long
+
+Secure aggregation (the coordinator learns only each round's sum; README "Secure aggregation"):
+  --secure-aggregation   clients clip, quantise and mask their update; weighting becomes uniform
+  --secagg-threshold T   fewest clients a round may finish with (default: a majority of those
+                         selected); fewer aborts the attempt, nothing is applied, the round re-runs
+  --secagg-bound B       per-coordinate clipping bound of the deltas (default ${SECAGG_BOUND})
 
 Training (as for fedfacet train): --model mrff|fedsasrec --seed --local-steps --optimizer --lr
   --weight-decay --server --server-lr --weighting --dropout --maxlen --field-dim --blocks --groups
@@ -50,6 +57,7 @@ export const serveCommand: Command = {
     }
     if (a.state === undefined) throw new UsageError("--state DIR is required (where the coordinator keeps its checkpoint)");
     const config = serveConfig(a);
+    const { secure, minClients } = secureOptions(a, config, int("min-clients", a["min-clients"], 1));
     const schema = schemaOfSource(config.data);
     const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
     const running = await startCoordinator({
@@ -58,7 +66,8 @@ export const serveCommand: Command = {
       stateDir: resolve(a.state),
       port: int("port", a.port, 0) ?? 8765,
       host: a.host ?? "127.0.0.1",
-      minClients: int("min-clients", a["min-clients"], 1),
+      minClients,
+      secure,
       updatesPerRound: int("updates-per-round", a["updates-per-round"], 1),
       roundDeadlineMs: seconds("round-deadline", a["round-deadline"]),
       maxClients: int("max-clients", a["max-clients"], 1),

@@ -58,7 +58,7 @@ export function int(name: string, v: string | undefined, min: number): number | 
   return n;
 }
 
-function num(name: string, v: string | undefined, ok: (n: number) => boolean, what: string): number | undefined {
+export function num(name: string, v: string | undefined, ok: (n: number) => boolean, what: string): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (!(v.trim() !== "" && Number.isFinite(n) && ok(n))) throw new UsageError(`--${name} must be ${what}, got '${v}'`);
