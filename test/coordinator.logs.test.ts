@@ -9,6 +9,13 @@ import { join } from "node:path";
 import { startCoordinator, type ServeOptions } from "../src/federated/coordinator/http.js";
 import { deltaArrays, smallConfig, smallSchema, tempDir, updateFrame, updatePartitions, type UpdateValues } from "./coordinator-fixtures.js";
 import { encodeFrame } from "../src/federated/wire/index.js";
+import { loadState } from "../src/federated/coordinator/state.js";
+import { FederatedClient, type ClientEvent, type FederatedClientOptions } from "../src/federated/net-client/client.js";
+import { MemoryStateStore } from "../src/federated/net-client/state.js";
+import { abortableSleep } from "../src/federated/net-client/transport.js";
+import { loadData } from "../src/federated/source.js";
+import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
+import { replay } from "./net-replay.js";
 
 /** Every line the coordinator logs starts like one of these. */
 const LINE_KINDS = [
@@ -16,11 +23,14 @@ const LINE_KINDS = [
   /^resumed from \S+ at round \d+ of \d+, \d+ clients registered$/,
   /^listening on http:\/\/127\.0\.0\.1:\d+$/,
   /^client \d+ registered \(\d+ registered\)$/,
-  /^round \d+ open: clients [\d,]+ selected of \d+ registered$/,
+  /^round \d+ open( \(secure, attempt \d+, threshold \d+\))?: clients [\d,]+ selected of \d+ registered$/,
+  /^round \d+: masked input from client \d+ accepted \(\d+ bytes, \d+ of \d+ selected\)$/,
+  /^round \d+: secure attempt \d+ aborted \([a-z-]+\); nothing applied, the round runs again$/,
+  /^round \d+: clients [\d,]+ revealed wrong shares \(left out of the unmasking\)$/,
   /^round \d+: update from client \d+ accepted \(\d+ bytes, \d+ of \d+ selected\)$/,
   /^round \d+ extended \(\d+ of at least \d+ updates\): (clients [\d,]+ selected too|nobody else to select)$/,
   /^round \d+ closed: \d+ updates of \d+ selected, mean loss [\d.]+, \d+ samples, [\d.]+ s$/,
-  /^refused (GET|POST) \/v1\/\w+ from client [\d-]+: \d{3} [a-z-]+$/,
+  /^refused (GET|POST) \/v1\/(secagg\/)?\w+ from client [\d-]+: \d{3} [a-z-]+$/,
   /^training finished: \d+ rounds$/,
 ];
 
@@ -90,6 +100,71 @@ test("no client's values, losses, sample counts, routes or labels in the state f
   assert.not.ok(text.includes("987654"), "a refused update's content is logged");
   for (const line of lines) assert.ok(LINE_KINDS.some((k) => k.test(line)), `a log line of an unlisted kind: ${line}`);
   assert.ok(lines.some((l) => l.startsWith("refused POST /v1/update")) && lines.some((l) => l.startsWith("resumed from")), "the run had its refusal and its restart");
+  t.remove();
+});
+
+test("secure rounds: no device's vector, loss or routes in the state folder or the logs, an aborted attempt included", async () => {
+  const t = tempDir();
+  const lines: string[] = [];
+  const config = smallConfig(2);
+  config.weighting = "uniform";
+  const s = await startCoordinator({ config, schema: smallSchema(config), stateDir: t.dir, minClients: 3, roundDeadlineMs: 1500, secure: { bound: 0.05, threshold: 3 }, log: (l) => lines.push(l) });
+  const users = [0, 5, 9];
+  const stop = new AbortController();
+  const trained: ClientEvent[] = [];
+  const device = (user: number, more: Partial<FederatedClientOptions> = {}): FederatedClientOptions => ({
+    server: s.url,
+    user,
+    data: loadData(config.data),
+    store: new MemoryStateStore(),
+    hooks: { sleep: (ms, signal) => abortableSleep(Math.min(ms, 20), signal) },
+    retry: { baseDelayMs: 10, maxDelayMs: 50 },
+    onEvent: (e) => e.kind === "trained" && trained.push(e),
+    ...more,
+  });
+  let gone = false;
+  // the third device vanishes at its first unmask response: that attempt aborts below the threshold
+  const third = device(users[2]!, {
+    signal: stop.signal,
+    hooks: {
+      sleep: (ms, signal) => abortableSleep(Math.min(ms, 20), signal),
+      fetch: async (url, init) => {
+        if (!gone && init?.method === "POST" && String(url).endsWith("/v1/secagg/unmask")) {
+          gone = true;
+          stop.abort();
+          throw new Error("device gone");
+        }
+        return fetch(url, init);
+      },
+    },
+  });
+  const runs = [new FederatedClient(device(users[0]!)).run(), new FederatedClient(device(users[1]!)).run(), new FederatedClient(third).run()];
+  await runs[2];
+  const summaries = await Promise.all([runs[0]!, runs[1]!, new FederatedClient({ ...third, signal: undefined }).run()]);
+  assert.ok(summaries.every((x) => x.finished));
+  await s.close();
+  assert.ok(lines.some((l) => /secure attempt 0 aborted/.test(l)), "the run had its aborted attempt");
+
+  const files = readdirSync(t.dir).sort();
+  assert.equal(files, ["clients.json", "coordinator.ffck"], "nothing else in the state folder");
+  const state = Buffer.concat(files.map((f) => readFileSync(join(t.dir, f))));
+  const text = state.toString("latin1") + "\n" + lines.join("\n");
+  const inputs: Uint32Array[] = [];
+  const saved = loadState(t.dir)!;
+  const ids = new Map(summaries.map((x, i) => [x.client, users[i]!]));
+  replay({ config, ds: loadData(config.data), history: saved.header.history, userOf: (id) => ids.get(id)!, be: await loadWasmBackend(), secure: { bound: 0.05, onInput: (_r, _c, x) => inputs.push(x) } });
+  assert.is(inputs.length, 6);
+  for (const x of inputs) {
+    // runs of four consecutive elements that are all far from 0 (untouched rows and unchosen experts are 0 in every vector)
+    const telling = [...x.keys()].filter((j) => j + 4 <= x.length && [0, 1, 2, 3].every((d) => Math.abs(x[j + d]! | 0) > 1000));
+    assert.ok(telling.length >= 3);
+    for (const at of [telling[0]!, telling[telling.length >> 1]!, telling[telling.length - 1]!]) assert.is(state.indexOf(Buffer.from(x.buffer, 4 * at, 16)), -1, "a device's vector is stored");
+  }
+  for (const e of trained) {
+    if (e.kind !== "trained") continue;
+    for (const n of [e.loss.toPrecision(6), Buffer.from(Float32Array.of(e.loss).buffer).toString("latin1")]) assert.not.ok(text.includes(n), `a device's loss (${JSON.stringify(n)}) is stored or logged`);
+  }
+  for (const line of lines) assert.ok(LINE_KINDS.some((k) => k.test(line)), `a log line of an unlisted kind: ${line}`);
   t.remove();
 });
 
