@@ -19,6 +19,8 @@ export interface RoundStats {
   loss: number;
   /** Fraction of them that chose group k at block l ([l·groups + k]); empty without groups. */
   groupShare: Float64Array;
+  /** Differential privacy: ε spent so far, this round included. */
+  epsilon?: number;
 }
 
 /** Called when a phase starts (done = 0) and as its work completes: `done` of `total` clients. */
@@ -32,6 +34,8 @@ export interface Engine {
   /** Threads that train (1: this one). */
   readonly workers: number;
   trainRound(round: number, progress: PhaseProgress): Promise<RoundStats>;
+  /** Differential privacy: why the next round may not run (its budget), or null. */
+  budgetStop?(): string | null;
   evaluate(progress: PhaseProgress): Promise<Predictions>;
   /** State beyond the loop's own (parameters, optimiser, routing shares). */
   save(): Record<string, CheckpointArray>;
