@@ -1,10 +1,11 @@
 // Test AUC against the privacy budget ε of user-level DP-FedAvg on a KuaiSAR-style data set: one
-// `fedfacet train` child process per (sampling rate, noise placement, ε), ε = inf being the same
-// run without DP. The table is rewritten after every run, and a run whose report says it ended
+// `fedfacet train` child process per (sampling rate, ε) with central noise, ε = inf being the same
+// run without DP, and per (sampling rate, ε in --local-epsilons) with each client adding its own
+// noise (local DP). The table is rewritten after every run, and a run whose report says it ended
 // is not run again, so that an interrupted sweep continues where it stopped.
 //
 //   node dist/bench/dp.js [--data DIR] [--rounds 20] [--ratios 1,0.2] [--epsilons inf,8,4,1]
-//        [--delta 1e-5] [--clip 18] [--noises central] [--model mrff] [--seed 1] [--workers 2]
+//        [--delta 1e-5] [--clip 18] [--local-epsilons 8] [--model mrff] [--seed 1] [--workers 2]
 //        [--out bench/results/dp-kuaisar-r.md]
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -28,7 +29,7 @@ const { values: a } = parseArgs({
     epsilons: { type: "string", default: "inf,8,4,1" },
     delta: { type: "string", default: "1e-5" },
     clip: { type: "string", default: "18" },
-    noises: { type: "string", default: "central" },
+    "local-epsilons": { type: "string", default: "" },
     model: { type: "string", default: "mrff" },
     seed: { type: "string", default: "1" },
     workers: { type: "string", default: "2" },
@@ -51,8 +52,7 @@ const data = resolve(a.data!);
 if (!existsSync(join(data, "df.csv"))) fail(`no KuaiSAR-style data set at '${data}' (df.csv is missing): give one with --data DIR or FEDFACET_KUAISAR`);
 const ratios = list("ratios", a.ratios!, (q) => q > 0 && q <= 1);
 const epsilons = list("epsilons", a.epsilons!, (e) => e > 0);
-const noises = a.noises!.split(",");
-if (!noises.every((n) => n === "central" || n === "local")) fail(`--noises must list central and/or local, got '${a.noises}'`);
+const localEpsilons = a["local-epsilons"] === "" ? [] : list("local-epsilons", a["local-epsilons"]!, (e) => e > 0 && e < Infinity);
 const out = resolve(a.out!);
 const runsDir = join(ROOT, "out/dp/runs");
 
@@ -64,10 +64,8 @@ interface Run {
 
 const runs: Run[] = [];
 for (const ratio of ratios) {
-  for (const epsilon of epsilons) {
-    if (epsilon === Infinity) runs.push({ ratio, noise: "–", epsilon });
-    else for (const noise of noises) runs.push({ ratio, noise, epsilon });
-  }
+  for (const epsilon of epsilons) runs.push({ ratio, noise: epsilon === Infinity ? "–" : "central", epsilon });
+  for (const epsilon of localEpsilons) runs.push({ ratio, noise: "local", epsilon });
 }
 
 const runDir = (r: Run) => join(runsDir, `${a.model}-q${r.ratio}-${r.epsilon === Infinity ? "nodp" : `eps${r.epsilon}-${r.noise}`}-seed${a.seed}`);
@@ -116,7 +114,7 @@ function writeTable(): void {
 
 ${a.model}, ${a.rounds} rounds, seed ${a.seed}, ${a.workers} workers on ${cpus().length} cores (node ${process.version}), started ${started.toISOString()}, written ${new Date().toISOString()}.
 User-level DP-FedAvg (README "Differential privacy"): each client's update clipped to L2 norm ${a.clip}, Gaussian
-noise σ·${a.clip} added to the sum, clients Poisson-sampled at rate q, delta ${a.delta}; σ calibrated by the RDP
+noise σ·${a.clip} added to the sum (central) or by every client to its own update (local), clients Poisson-sampled at rate q, delta ${a.delta}; σ calibrated by the RDP
 accountant so that the ${a.rounds} planned rounds spend at most the target epsilon. "∞": the same run without DP
 (fixed-size sampling, plain means, no clipping). Test figures at the round of best validation AUC, with the
 bootstrap 95% interval (1000 resamples). s/round: median wall time of a round (training + evaluation).
