@@ -86,6 +86,7 @@ export class DpAggregation {
     // sum of `participants` per-client draws (a single draw of √participants times the std)
     const updateStd = this.dp.noise === "central" ? sigma * this.dp.clip : 0;
     const countStd = COUNT_NOISE_FACTOR * sigma * Math.sqrt(layout?.blocks ?? 0) * (this.dp.noise === "central" ? 1 : Math.sqrt(participants));
+    // every coordinate, the alignment gaps between parameters included (nothing reads them)
     if (updateStd > 0) addGaussian(total, 0, total.length, updateStd, rng);
     const cohort = rate * population;
     const ranges: ReleaseRange[] = [{ from: 0, to: sharedSize, scale: 1 / cohort }];
