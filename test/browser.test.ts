@@ -1,6 +1,6 @@
 // The kernels load in a browser with no bundler or configuration: headless Chromium imports the
 // compiled ES modules straight from a loopback HTTP server, instantiates the embedded WASM and
-// checks a GEMM against the reference backend. CI installs Debian's chromium (.ci/run); elsewhere
+// checks a GEMM against the reference backend; the privacy accountant computes there too. CI installs Debian's chromium (.ci/run); elsewhere
 // the test says how to get it and passes over the browser when it is missing.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -16,6 +16,7 @@ const TYPES: Record<string, string> = { ".js": "text/javascript", ".html": "text
 const PAGE = `<!doctype html><meta charset="utf-8"><title>fedfacet kernels</title>
 <script type="module">
 import { loadWasmBackend, RefBackend, upload, readF, detectSimd } from "/dist/src/kernels/index.js";
+import { epsilonOf } from "/dist/src/privacy/index.js";
 try {
   const wasm = await loadWasmBackend();
   const ref = new RefBackend("f32");
@@ -24,7 +25,7 @@ try {
   const b = Array.from({ length: K * N }, (_, i) => Math.cos(i));
   const run = (be) => { const c = be.alloc(M * N); be.gemmAB(upload(be, a), upload(be, b), c, M, N, K, 0); return Array.from(readF(be, c, M * N)); };
   const got = run(wasm), want = run(ref);
-  window.__result = { backend: wasm.name, simd: detectSimd(), maxDiff: Math.max(...got.map((g, i) => Math.abs(g - want[i]))) };
+  window.__result = { backend: wasm.name, simd: detectSimd(), maxDiff: Math.max(...got.map((g, i) => Math.abs(g - want[i]))), epsilon: epsilonOf(0.04, 1.5, 2250, 1e-5).epsilon };
 } catch (e) {
   window.__result = { error: String(e && e.stack || e) };
 }
@@ -52,7 +53,7 @@ function serve(): Promise<{ server: Server; url: string }> {
   );
 }
 
-test("kernels load and compute in headless Chromium without a bundler", async () => {
+test("kernels and the privacy accountant load and compute in headless Chromium without a bundler", async () => {
   if (!existsSync(chromiumPath)) {
     if (process.env.CI) assert.unreachable(`CI must install Chromium (${chromiumPath} not found; see .ci/run)`);
     console.log(`  (browser check passed over: no Chromium at ${chromiumPath}; apt-get install chromium, or set CHROMIUM_PATH)`);
@@ -72,6 +73,8 @@ test("kernels load and compute in headless Chromium without a bundler", async ()
     assert.is(result.error, undefined, String(result.error));
     assert.ok((result.maxDiff as number) < 1e-5, `GEMM in the browser differs from the reference by ${result.maxDiff}`);
     assert.match(String(result.backend), /^wasm-/);
+    // Opacus's published figure, as in test/privacy.test.ts
+    assert.ok(Math.abs((result.epsilon as number) - 7.32911117143) < 1e-8, `epsilon in the browser: ${result.epsilon}`);
   } finally {
     await browser.close();
     server.close();
