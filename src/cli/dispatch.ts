@@ -5,9 +5,10 @@ import { readFileSync } from "node:fs";
 import { benchCommand } from "./bench.js";
 import { UsageError, type Command } from "./command.js";
 import { evalCommand } from "./eval.js";
+import { privacyCommand } from "./privacy.js";
 import { trainCommand } from "./train.js";
 
-const COMMANDS: Command[] = [trainCommand, evalCommand, benchCommand];
+const COMMANDS: Command[] = [trainCommand, evalCommand, benchCommand, privacyCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultConfig, REGIMES, type Regime, type TrainConfig } from "../federated/config.js";
+import { DEFAULT_CLIP, DP_NOISES, planDp, samplingRate } from "../federated/dp-config.js";
 import { optionError, UsageError } from "./command.js";
 
 export const TRAIN_OPTIONS = {
@@ -38,6 +39,10 @@ export const TRAIN_OPTIONS = {
   "gate-clicks": { type: "boolean" },
   chunk: { type: "string" },
   bootstrap: { type: "string" },
+  "dp-epsilon": { type: "string" },
+  "dp-delta": { type: "string" },
+  "dp-clip": { type: "string" },
+  "dp-noise": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -117,5 +122,28 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   if (a["gate-clicks"]) m.gateClicks = true;
   c.chunk = int("chunk", a.chunk, 1) ?? c.chunk;
   c.bootstrap = int("bootstrap", a.bootstrap, 1) ?? c.bootstrap;
+  dpFromArgs(a, c);
   return c;
+}
+
+/** --dp-*: DP-FedAvg with the noise calibrated to the budget over the planned rounds. */
+function dpFromArgs(a: TrainArgs, c: TrainConfig): void {
+  const epsilon = num("dp-epsilon", a["dp-epsilon"], (n) => n > 0, "a positive number");
+  if (epsilon === undefined) {
+    const stray = (["dp-delta", "dp-clip", "dp-noise"] as const).filter((k) => a[k] !== undefined);
+    if (stray.length > 0) throw new UsageError(`--${stray[0]} needs --dp-epsilon (the privacy budget)`);
+    return;
+  }
+  const delta = num("dp-delta", a["dp-delta"], (n) => n > 0 && n < 1, "in (0, 1)");
+  if (delta === undefined) throw new UsageError("--dp-epsilon needs --dp-delta (e.g. 1e-5, well below 1/clients)");
+  if (c.regime !== "mrff" && c.regime !== "fedsasrec") throw new UsageError(`--dp-epsilon applies to --model mrff and fedsasrec, not ${c.regime}`);
+  if (c.weighting !== "uniform") throw new UsageError("--dp-epsilon needs --weighting uniform (clipping bounds a client's update at weight 1)");
+  if (!("ratio" in c.participation)) throw new UsageError("--dp-epsilon needs --client-ratio (the sampling rate the accountant uses), not --clients");
+  const clip = num("dp-clip", a["dp-clip"], (n) => n > 0, "a positive number") ?? DEFAULT_CLIP;
+  const noise = oneOf("dp-noise", a["dp-noise"], DP_NOISES) ?? "central";
+  try {
+    c.dp = planDp({ epsilon, delta, clip, noise }, samplingRate(c.participation), c.rounds, c.regime === "mrff");
+  } catch (e) {
+    throw new UsageError(`--dp-epsilon: ${(e as Error).message}`);
+  }
 }

@@ -8,6 +8,7 @@
 // (Aggregator, f64), whatever order they arrive in.
 import type { ParamStore } from "../autograd/params.js";
 import type { Recommender } from "../model/types.js";
+import type { Release } from "./dp-aggregation.js";
 import type { ServerOptimizer } from "./server-opt.js";
 
 /** Where each group expert (block l, group k) sits in the group partition. */
@@ -99,19 +100,21 @@ export class ChunkSums {
 
   /**
    * Adds the client whose trained values are in the store now, with weight w, routed to
-   * routes[l] at block l.
+   * routes[l] at block l; `allExperts`: its whole group buffer (a DP client's message in local
+   * mode, noise on the experts it did not choose too), not only the chosen experts.
    */
-  add(w: number, routes: ArrayLike<number>, loss: number, samples: number): void {
+  add(w: number, routes: ArrayLike<number>, loss: number, samples: number, allExperts = false): void {
     const be = this.store.be;
     if (this.sharedSize > 0) be.axpy(this.sums, this.store.buffer("shared").values, this.sharedSize, w);
     const lay = this.layout;
     if (lay) {
       const group = this.store.buffer("group").values;
+      if (allExperts) be.axpy(this.sums + this.sharedSize, group, this.groupSize, w);
       for (let l = 0; l < lay.blocks; l++) {
         const k = routes[l]!;
         if (!(Number.isInteger(k) && k >= 0 && k < lay.groups)) throw new RangeError(`ChunkSums: route ${k} at block ${l} is not a group in [0, ${lay.groups})`);
         const cell = l * lay.groups + k;
-        be.axpy(this.sums + this.sharedSize + lay.start[cell]!, group + lay.start[cell]!, lay.size[cell]!, w);
+        if (!allExperts) be.axpy(this.sums + this.sharedSize + lay.start[cell]!, group + lay.start[cell]!, lay.size[cell]!, w);
         this.groupWeight[cell] += w;
         this.routeCount[cell]++;
       }
@@ -187,21 +190,29 @@ export class Aggregator {
 
   /**
    * Moves `global` ([shared | group] values) to the averages (through `server`) and starts over
-   * for the next round. Throws if a chunk below `chunks` is missing.
+   * for the next round. Throws if a chunk below `chunks` is missing. With `release` (differential
+   * privacy, DpAggregation.release), the sums are of clipped updates and `release` turns them into
+   * the values `server` moves to, in place of the plain averages.
    */
-  finish(global: Float32Array, chunks: number, server: ServerOptimizer): RoundTotals {
+  finish(global: Float32Array, chunks: number, server: ServerOptimizer, release?: (total: Float64Array, routeCount: Float64Array, clients: number) => Release): RoundTotals {
     if (this.next !== chunks || this.pending.size > 0) throw new Error(`Aggregator: ${this.next} of ${chunks} chunks folded (${this.pending.size} waiting)`);
     const S = this.sharedSize;
-    if (this.weight > 0) server.apply(global, this.total, 0, S, 1 / this.weight);
     const lay = this.layout;
-    const groupShare = new Float64Array(this.routeCount.length);
-    if (lay) {
-      for (let cell = 0; cell < lay.blocks * lay.groups; cell++) {
-        groupShare[cell] = this.clients > 0 ? this.routeCount[cell]! / this.clients : 0;
-        const w = this.groupWeight[cell]!;
-        if (w === 0) continue;
-        const from = S + lay.start[cell]!;
-        server.apply(global, this.total, from, from + lay.size[cell]!, 1 / w);
+    let groupShare: Float64Array = new Float64Array(this.routeCount.length);
+    if (release) {
+      const r = release(this.total, this.routeCount, this.clients);
+      for (const { from, to, scale } of r.ranges) server.apply(global, this.total, from, to, scale);
+      groupShare = r.groupShare;
+    } else {
+      if (this.weight > 0) server.apply(global, this.total, 0, S, 1 / this.weight);
+      if (lay) {
+        for (let cell = 0; cell < lay.blocks * lay.groups; cell++) {
+          groupShare[cell] = this.clients > 0 ? this.routeCount[cell]! / this.clients : 0;
+          const w = this.groupWeight[cell]!;
+          if (w === 0) continue;
+          const from = S + lay.start[cell]!;
+          server.apply(global, this.total, from, from + lay.size[cell]!, 1 / w);
+        }
       }
     }
     const totals: RoundTotals = { clients: this.clients, loss: this.clients > 0 ? this.loss / this.clients : NaN, samples: this.samples, groupShare };

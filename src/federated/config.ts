@@ -8,6 +8,7 @@ import type { Weighting } from "./runner.js";
 import type { Participation } from "./sample.js";
 import { SERVER_DEFAULTS, type ServerOptions } from "./server-opt.js";
 import type { DataSource } from "./source.js";
+import { checkDpConfig, samplingRate, type DpConfig } from "./dp-config.js";
 
 /**
  * mrff and fedsasrec: federated (METHOD.md); local: every client trains its own model, nothing is
@@ -39,6 +40,8 @@ export interface TrainConfig {
   bootstrap: number;
   /** central: users per minibatch. */
   batchSize: number;
+  /** User-level differential privacy (DP-FedAvg, dp-config.ts); absent: none. */
+  dp?: DpConfig;
 }
 
 /** METHOD.md's reference settings for a regime, on the embedded synthetic data. */
@@ -87,4 +90,11 @@ export function checkConfig(c: TrainConfig): void {
     throw new RangeError(`participation must be a ratio in (0, 1] or a count >= 1, got ${JSON.stringify(p)}`);
   }
   if (c.weighting !== "uniform" && c.weighting !== "samples") throw new RangeError(`weighting must be uniform or samples, got '${c.weighting}'`);
+  if (c.dp) {
+    if (c.regime !== "mrff" && c.regime !== "fedsasrec") throw new RangeError(`differential privacy applies to the federated regimes (mrff, fedsasrec), not ${c.regime}`);
+    // a client's weight would be part of its contribution, which clipping bounds only at weight 1
+    if (c.weighting !== "uniform") throw new RangeError("differential privacy needs weighting uniform");
+    samplingRate(c.participation);
+    checkDpConfig(c.dp);
+  }
 }

@@ -17,6 +17,8 @@ import type { RunnerInit, Task } from "./runner.js";
 import { chunksOf, sampleClients } from "./sample.js";
 import { deriveSeed, Stream } from "./seed.js";
 import { regimeSpecs } from "./regime.js";
+import { DpAggregation } from "./dp-aggregation.js";
+import { poissonSample, samplingRate } from "./dp-config.js";
 import { loadData, shareDataset } from "./source.js";
 
 /** Users predicted per evaluation task (results are tiny, so larger than the training chunk). */
@@ -41,6 +43,8 @@ export class FederatedEngine implements Engine {
     private readonly blocks: number,
     readonly kernels: BackendName,
     init: RunnerInit,
+    /** Differential privacy's noise and accountant; null: off. */
+    private readonly dp: DpAggregation | null,
   ) {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
@@ -67,6 +71,7 @@ export class FederatedEngine implements Engine {
       weighting: config.weighting,
       global: new SharedArrayBuffer(4 * (shared.size + group.size)),
       privates: new SharedArrayBuffer(4 * priv.size * ds.numUsers),
+      ...(config.dp && { dp: config.dp }),
     };
     const global = new Float32Array(init.global);
     global.set(be.f.subarray(shared.values, shared.values + shared.size), 0);
@@ -74,12 +79,16 @@ export class FederatedEngine implements Engine {
     const privates = new Float32Array(init.privates);
     const initial = be.f.subarray(priv.values, priv.values + priv.size);
     for (let u = 0; u < ds.numUsers; u++) privates.set(initial, u * priv.size);
-    const aggregator = new Aggregator(shared.size, group.size, groupLayout(model, store));
+    const layout = groupLayout(model, store);
+    const aggregator = new Aggregator(shared.size, group.size, layout);
+    const dp = config.dp
+      ? new DpAggregation(config.dp, { seed: config.seed, population: ds.numUsers, rate: samplingRate(config.participation), sharedSize: shared.size, groupSize: group.size, layout })
+      : null;
     const params = { shared: shared.size, group: group.size, private: priv.size };
     store.dispose();
     const exec = await startExecutor(init, workers);
     const server = new ServerOptimizer(shared.size + group.size, config.server);
-    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, be.name, init);
+    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, be.name, init, dp);
   }
 
   get workers(): number {
@@ -87,7 +96,9 @@ export class FederatedEngine implements Engine {
   }
 
   async trainRound(round: number, progress: PhaseProgress): Promise<RoundStats> {
-    const ids = sampleClients(this.ds.numUsers, this.config.participation, this.config.seed, round);
+    const dp = this.dp;
+    // DP: the accountant's analysis assumes Poisson sampling
+    const ids = dp ? poissonSample(this.ds.numUsers, samplingRate(this.config.participation), this.config.seed, round) : sampleClients(this.ds.numUsers, this.config.participation, this.config.seed, round);
     const chunks = chunksOf(ids, this.config.chunk);
     const tasks: Task[] = chunks.map((clients, chunk) => ({ kind: "train", round, chunk, clients, groupShare: this.groupShare, version: this.version }));
     let done = 0;
@@ -98,10 +109,15 @@ export class FederatedEngine implements Engine {
       done += r.result.clients;
       progress(done, ids.length);
     });
-    const totals = this.aggregator.finish(this.global, chunks.length, this.server);
+    const release = dp ? (total: Float64Array, routeCount: Float64Array, clients: number) => dp.release(round, total, routeCount, clients, this.global) : undefined;
+    const totals = this.aggregator.finish(this.global, chunks.length, this.server, release);
     this.version++;
     if (this.params.group > 0) this.groupShare = totals.groupShare;
-    return { clients: totals.clients, loss: totals.loss, groupShare: totals.groupShare };
+    return { clients: totals.clients, loss: totals.loss, groupShare: totals.groupShare, ...(dp && { epsilon: dp.spent().epsilon }) };
+  }
+
+  budgetStop(): string | null {
+    return this.dp?.budgetStop() ?? null;
   }
 
   async evaluate(progress: PhaseProgress): Promise<Predictions> {
@@ -135,6 +151,7 @@ export class FederatedEngine implements Engine {
       serverM: server.m,
       serverV: server.v,
       serverSteps: server.steps,
+      ...(this.dp && { dpRdp: this.dp.save() }),
     };
   }
 
@@ -148,6 +165,11 @@ export class FederatedEngine implements Engine {
     this.global.set(global);
     this.privates.set(privates);
     this.groupShare = groupShare.length > 0 ? groupShare : null;
+    if (this.dp) {
+      const rdp = arrays.dpRdp;
+      if (!(rdp instanceof Float64Array)) throw new Error("checkpoint: the privacy accountant's state 'dpRdp' is missing");
+      this.dp.restore(rdp);
+    }
     this.version++;
   }
 

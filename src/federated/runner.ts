@@ -10,6 +10,7 @@ import type { ModelConfig } from "../model/types.js";
 import { Rng } from "../util/rng.js";
 import { ChunkSums, groupLayout, type ChunkResult } from "./aggregate.js";
 import { LocalTrainer, type LocalOptions } from "./client.js";
+import { DpClient, type DpClientOptions } from "./dp-client.js";
 import { deriveSeed, Stream } from "./seed.js";
 import { regimeSpecs } from "./regime.js";
 
@@ -29,6 +30,8 @@ export interface RunnerInit {
   global: SharedArrayBuffer;
   /** clients × private-partition values. */
   privates: SharedArrayBuffer;
+  /** Differential privacy: clip (and in local mode noise) each client's update; absent: off. */
+  dp?: DpClientOptions;
 }
 
 export type Task =
@@ -60,6 +63,7 @@ export class ClientRunner {
     private readonly store: ParamStore,
     private readonly trainer: LocalTrainer,
     private readonly sums: ChunkSums,
+    private readonly dp: DpClient | null,
   ) {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
@@ -76,7 +80,9 @@ export class ClientRunner {
     if (init.global.byteLength !== 4 * S) throw new RangeError(`ClientRunner: global buffer holds ${init.global.byteLength / 4} values, the model has ${S}`);
     if (init.privates.byteLength !== 4 * P * ds.numUsers) throw new RangeError(`ClientRunner: private buffer holds ${init.privates.byteLength / 4} values, expected ${ds.numUsers} × ${P}`);
     const trainer = new LocalTrainer(model, store, ds, leaveOneOut(ds), init.local);
-    return new ClientRunner(init, store, trainer, new ChunkSums(store, groupLayout(model, store)));
+    const layout = groupLayout(model, store);
+    const dp = init.dp ? new DpClient(init.dp, store, layout, init.seed) : null;
+    return new ClientRunner(init, store, trainer, new ChunkSums(store, layout), dp);
   }
 
   run(task: Task): TaskResult {
@@ -92,7 +98,9 @@ export class ClientRunner {
       this.loadPrivate(c);
       const upd = this.trainer.train(c, new Rng(deriveSeed(this.init.seed, Stream.Dropout, task.round, c)), groupShare);
       this.savePrivate(c);
-      this.sums.add(this.init.weighting === "samples" ? upd.samples : 1, upd.routes, upd.loss, upd.samples);
+      // DP: the store's shared and group values become the client's clipped update
+      this.dp?.prepare(this.globalCopy, c, task.round, upd.routes);
+      this.sums.add(this.init.weighting === "samples" ? upd.samples : 1, upd.routes, upd.loss, upd.samples, this.dp?.allExperts);
     }
     this.storeVersion = -1;
     return this.sums.result(task.chunk);

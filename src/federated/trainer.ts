@@ -43,6 +43,8 @@ export interface RoundRow {
   test_logloss: number | null;
   /** blocks × groups: fraction of the round's clients that chose each group (mrff). */
   group_share?: number[][];
+  /** Differential privacy: ε spent after this round (at the run's δ). */
+  epsilon?: number;
 }
 
 export interface Best {
@@ -67,6 +69,8 @@ export interface TrainReport {
   best: Best | null;
   /** Whether every configured round ran (false when stopped early). */
   completed: boolean;
+  /** Why the run stopped before its last round other than being interrupted (the privacy budget). */
+  stopped?: string;
   peak_rss_mb: number;
 }
 
@@ -149,6 +153,8 @@ function createEngine(config: TrainConfig, opts: RunOptions): Promise<Engine> {
 async function loop(engine: Engine, state: CheckpointHeader, opts: RunOptions): Promise<TrainResult> {
   const { config } = state;
   const { ds, split } = engine;
+  /** Why the loop ended before the last round (the privacy budget), if it did. */
+  let stopped: string | null = null;
   const report = (): TrainReport => ({
     config,
     dataset: {
@@ -164,16 +170,20 @@ async function loop(engine: Engine, state: CheckpointHeader, opts: RunOptions): 
     rounds: state.history,
     best: state.best,
     completed: state.round >= config.rounds,
+    ...(stopped !== null && { stopped }),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   });
   let predictions: Predictions | null = null;
   try {
     while (state.round < config.rounds && !opts.signal?.aborted) {
+      stopped = engine.budgetStop?.() ?? null;
+      if (stopped !== null) break;
       const round = state.round + 1;
       const started = performance.now();
       const progress = (phase: Progress["phase"]) => (done: number, total: number) => opts.onProgress?.({ phase, round, rounds: config.rounds, done, total });
       const stats = await engine.trainRound(round, progress("train"));
       const row: RoundRow = { round, seconds: 0, train_loss: stats.loss, val_auc: null, val_logloss: null, test_auc: null, test_logloss: null };
+      if (stats.epsilon !== undefined) row.epsilon = stats.epsilon;
       if (stats.groupShare.length > 0) {
         const K = config.model.groups;
         row.group_share = Array.from({ length: stats.groupShare.length / K }, (_, l) => Array.from(stats.groupShare.subarray(l * K, (l + 1) * K)));
