@@ -190,8 +190,9 @@ export class Coordinator {
     return this.header.round >= this.header.config.rounds;
   }
 
-  register(): Registration {
-    const { id, token } = this.registry.register();
+  /** Registers a client (once the registry file holds it); may open a round. */
+  async register(): Promise<Registration> {
+    const { id, token } = await this.registry.register();
     this.log(`client ${id} registered (${this.registry.size} registered)`);
     this.openIfReady();
     const { config, schema } = this.header;
