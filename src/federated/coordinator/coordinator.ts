@@ -23,6 +23,13 @@ import { ClientRegistry, CLIENTS_FILE } from "./registry.js";
 import { loadState, saveState, type CoordinatorHeader, type RoundSummary } from "./state.js";
 import { readUpdate, type UpdateShape } from "./update.js";
 
+/**
+ * How soon a waiting client should ask again. Not the round's deadline: a round closes as soon as
+ * enough updates are in and the next one opens at once, so a client told to wait until the
+ * deadline can miss a whole round (it did, under load, in the process integration test).
+ */
+export const POLL_SECONDS = 1;
+
 export interface CoordinatorOptions {
   /** Model, local training, server optimiser, seed, rounds; participation = clients selected per round. */
   config: TrainConfig;
@@ -217,8 +224,8 @@ export class Coordinator {
     this.tick();
     const o = this.open;
     const aggregated = this.lastAggregated.get(client) ?? -1;
-    if (!o) return { kind: "wait", retryAfter: 1, finished: this.finished, aggregated };
-    if (!o.selected.has(client) || o.updates.has(client)) return { kind: "wait", retryAfter: this.untilDeadline(o), finished: false, aggregated };
+    if (!o) return { kind: "wait", retryAfter: POLL_SECONDS, finished: this.finished, aggregated };
+    if (!o.selected.has(client) || o.updates.has(client)) return { kind: "wait", retryAfter: POLL_SECONDS, finished: false, aggregated };
     return { kind: "task", round: o.round, frame: o.task, aggregated };
   }
 
@@ -281,10 +288,6 @@ export class Coordinator {
   /** The global [shared | group] values (a copy). */
   globalValues(): Float32Array {
     return this.global.slice();
-  }
-
-  private untilDeadline(o: OpenRound): number {
-    return Math.max(1, Math.ceil((o.deadline - this.now()) / 1000));
   }
 
   private openIfReady(): void {
