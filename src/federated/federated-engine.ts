@@ -3,6 +3,7 @@
 import { ParamStore } from "../autograd/params.js";
 import type { Dataset } from "../data/dataset.js";
 import { leaveOneOut, type LeaveOneOut } from "../data/split.js";
+import type { BackendName } from "../kernels/backend.js";
 import { loadWasmBackend } from "../kernels/wasm-backend.js";
 import { createModel, schemaOf } from "../model/index.js";
 import { Rng } from "../util/rng.js";
@@ -38,6 +39,7 @@ export class FederatedEngine implements Engine {
     private readonly aggregator: Aggregator,
     private readonly server: ServerOptimizer,
     private readonly blocks: number,
+    readonly kernels: BackendName,
     init: RunnerInit,
   ) {
     this.global = new Float32Array(init.global);
@@ -77,7 +79,7 @@ export class FederatedEngine implements Engine {
     store.dispose();
     const exec = await startExecutor(init, workers);
     const server = new ServerOptimizer(shared.size + group.size, config.server);
-    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, init);
+    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, be.name, init);
   }
 
   get workers(): number {
