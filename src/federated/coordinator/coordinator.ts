@@ -105,19 +105,30 @@ export class Coordinator {
   private readonly now: () => number;
   /** The last round each client's update was aggregated in (from the history). */
   private readonly lastAggregated = new Map<number, number>();
+  /** Values of the largest valid update: shared, the largest expert of each block, routes, meta. */
+  readonly maxUpdateValues: number;
+  /**
+   * Largest update frame a client may send: 8 bytes a value (top-k keeping every value sends an
+   * index and a value each, twice raw f32), plus the partition table.
+   */
+  readonly maxUpdateBytes: number;
 
   private constructor(
     private readonly opts: CoordinatorOptions,
     private readonly header: CoordinatorHeader,
     private readonly global: Float32Array,
     private groupShare: Float64Array,
-    private readonly shape: UpdateShape,
+    /** What an update frame must hold for this model. */
+    readonly shape: UpdateShape,
     private readonly aggregator: Aggregator,
     private readonly server: ServerOptimizer,
     private readonly registry: ClientRegistry,
-    /** Largest update frame a client may send: raw f32 of everything, twice over (top-k at k = n is 8 bytes a value). */
-    readonly maxUpdateBytes: number,
   ) {
+    const { sharedSize, blocks, layout } = shape;
+    let experts = 0;
+    if (layout) for (let l = 0; l < blocks; l++) experts += Math.max(...layout.size.subarray(l * layout.groups, (l + 1) * layout.groups));
+    this.maxUpdateValues = sharedSize + experts + blocks + 2;
+    this.maxUpdateBytes = 8 * this.maxUpdateValues + 64 * (blocks + 3) + 4096;
     this.minClients = opts.minClients ?? 1;
     this.updatesPerRound = opts.updatesPerRound ?? Infinity;
     this.deadlineMs = opts.roundDeadlineMs ?? 60_000;
@@ -164,11 +175,8 @@ export class Coordinator {
       header = { ...saved.header, config };
     }
     const registry = new ClientRegistry(join(stateDir, CLIENTS_FILE), opts.maxClients ?? 10_000);
-    const blocks = config.model.blocks;
-    let largestExperts = 0;
-    if (layout) for (let l = 0; l < blocks; l++) largestExperts += Math.max(...layout.size.subarray(l * layout.groups, (l + 1) * layout.groups));
-    const maxUpdateBytes = 2 * 4 * (S + largestExperts + blocks + 2) + 64 * (blocks + 3) + 4096;
-    const c = new Coordinator(opts, header, global, groupShare, { sharedSize: S, blocks, layout }, new Aggregator(S, G, layout), server, registry, maxUpdateBytes);
+    const shape = { sharedSize: S, blocks: config.model.blocks, layout };
+    const c = new Coordinator(opts, header, global, groupShare, shape, new Aggregator(S, G, layout), server, registry);
     if (saved) c.log(`resumed from ${stateDir} at round ${header.round} of ${config.rounds}, ${registry.size} clients registered`);
     else {
       c.checkpoint();
@@ -219,7 +227,10 @@ export class Coordinator {
     this.tick();
     let frame;
     try {
-      frame = decodeFrame(body, { maxBytes: this.maxUpdateBytes, maxPartitions: this.shape.blocks + 3 });
+      // the limits bound what a frame can make the decoder allocate (a sparse partition claims a
+      // dense length its bytes do not pay for), with room to spare so that readUpdate names a wrong
+      // partition or length (400) rather than the decoder (413)
+      frame = decodeFrame(body, { maxBytes: this.maxUpdateBytes, maxPartitions: 2 * (this.shape.blocks + 3) + 8, maxElements: 2 * this.maxUpdateValues + 64 });
     } catch (e) {
       if (e instanceof WireError) throw new ApiError(e.code === "too-large" ? 413 : 400, e.code, e.message);
       throw e;

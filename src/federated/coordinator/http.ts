@@ -69,7 +69,11 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
         clearTimeout(timer);
         req.removeAllListeners("data");
         if (e) reject(e);
-        else resolve(Buffer.concat(chunks, size));
+        else {
+          // a plain Uint8Array view: Buffer's slice() shares memory where Uint8Array's copies
+          const all = Buffer.concat(chunks, size);
+          resolve(new Uint8Array(all.buffer, all.byteOffset, all.length));
+        }
       };
       // a client that sends headers and then trickles (or stops) must not hold the connection
       const timer = setTimeout(() => done(new ApiError(408, "timeout", `the body did not arrive within ${bodyTimeoutMs} ms`)), bodyTimeoutMs);
@@ -160,9 +164,12 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
           if (!(e instanceof ApiError)) log(`error on ${req.method} ${path}: ${e instanceof Error ? e.message : String(e)}`);
           // only the code and the client id: a message may quote what the client sent
           log(`refused ${req.method} ${path} from client ${req.headers["x-fedfacet-client"] ?? "-"}: ${err.status} ${err.code}`);
-          if (res.headersSent || req.destroyed) return;
-          // the rest of an unread body is not worth reading: close the connection after the answer
+          if (res.headersSent || req.socket.destroyed) return;
+          // the rest of an unread body is not worth keeping: discard what arrives (closing on unread
+          // bytes would reset the connection, which can destroy the answer before the client reads
+          // it) and close the connection after the answer
           const close: Record<string, string> = req.complete ? {} : { connection: "close" };
+          if (!req.complete) req.resume();
           json(res, err.status, { error: err.code, message: err.message }, close);
         });
     },
