@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { crc32, decodeFrame, encodeFrame, WireError, type Frame, type WireErrorCode } from "../src/federated/wire/index.js";
+import { crc32, decodeFrame, encodeFrame, rawFrameBytes, WireError, type Frame, type WireErrorCode } from "../src/federated/wire/index.js";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,6 +42,16 @@ test("frame: type, round, names, encodings and lengths round-trip; f32, i32 and 
       });
     }),
     { numRuns: 200 },
+  );
+});
+
+test("rawFrameBytes: the size of a frame of raw partitions, from names and lengths", () => {
+  fc.assert(
+    fc.property(frameArb, (frame) => {
+      const raw = { ...frame, partitions: frame.partitions.filter((p) => p.encoding === "f32" || p.encoding === "i32" || p.encoding === "u32") };
+      assert.is(rawFrameBytes(raw.partitions), encodeFrame(raw).length);
+    }),
+    { numRuns: 100 },
   );
 });
 

@@ -69,6 +69,20 @@ export function encodeWith(frame: Frame, codec: Codec, residualOf: ResidualOf): 
   return out;
 }
 
+/**
+ * Bytes of a frame whose partitions all travel raw (f32, i32, u32: 4 bytes a value), from the
+ * names and lengths alone: what an uncompressed exchange costs without building it.
+ */
+export function rawFrameBytes(partitions: readonly { name: string; length: number }[]): number {
+  let table = 0;
+  let payloads = 0;
+  for (const p of partitions) {
+    table += ENTRY_FIXED_BYTES + utf8.encode(p.name).length;
+    payloads += 4 * p.length;
+  }
+  return align4(HEADER_BYTES + table) + payloads + CRC_BYTES;
+}
+
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 
 export function decodeFrame(bytes: Uint8Array, limits: DecodeLimits = {}): Frame {

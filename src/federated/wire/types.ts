@@ -68,6 +68,7 @@ export interface CodecOptions {
 /** One choice for every partition, or a choice per partition. */
 export type Codec = CodecOptions | ((p: WirePartition) => CodecOptions);
 
+/** A 4-byte scale per 128 one-byte values: 3% on top of the int8 payload. */
 export const DEFAULT_BLOCK = 128;
 
 export interface DecodeLimits {
