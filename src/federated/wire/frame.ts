@@ -9,7 +9,7 @@ import { WireError } from "./error.js";
 import { encodePayload } from "./payload-encode.js";
 import { decodePayload, type PayloadRef } from "./payload-decode.js";
 import {
-  align4, CRC_BYTES, DEFAULT_LIMITS, ENCODING_NAMES, ENCODINGS, ENTRY_FIXED_BYTES, HEADER_BYTES, LOSSY_ENCODINGS, MAGIC,
+  align4, CRC_BYTES, DEFAULT_LIMITS, ENCODING_NAMES, ENCODINGS, ENTRY_FIXED_BYTES, FLOAT_ENCODINGS, HEADER_BYTES, MAGIC,
   MESSAGE_TYPES, TYPE_NAMES, VERSION, type Codec, type DecodeLimits, type Frame, type WirePartition,
 } from "./types.js";
 
@@ -38,7 +38,8 @@ export function encodeWith(frame: Frame, codec: Codec, residualOf: ResidualOf): 
     const code = ENCODINGS[p.encoding];
     if (code === undefined) throw new WireError("bad-encoding", `partition '${p.name}': unknown encoding '${p.encoding}'`);
     const options = typeof codec === "function" ? codec(p) : codec;
-    const payload = encodePayload(p, options, LOSSY_ENCODINGS.has(p.encoding) || p.encoding === "f32" ? residualOf(p) : null);
+    // every float encoding takes a residual: a lossless one sends it in full and clears it
+    const payload = encodePayload(p, options, FLOAT_ENCODINGS.has(p.encoding) ? residualOf(p) : null);
     return { name, code, length: p.length, payload };
   });
   const table = entries.reduce((s, e) => s + ENTRY_FIXED_BYTES + e.name.length, 0);
