@@ -1,10 +1,13 @@
 // Uplink compression on KuaiSAR-R (issue 4, "Compression, measured"): the paper protocol (every
-// client every round, test AUC at the best validation round) once per compression setting, each
-// in its own `fedfacet train` child process, and a table of bytes up/down per round against test
-// AUC, relative to raw f32 updates (the first setting).
+// client every round, test AUC at the best validation round) per compression setting and seed,
+// each run in its own `fedfacet train` child process, and a table of bytes up/down per round
+// against test AUC, relative to raw f32 updates (the first setting).
 //
-//   node dist/bench/compression.js [--data DIR] [--rounds N] [--seed S] [--workers W]
-//        [--settings f32,int8,topk-int8:0.05,...] [--out FILE.md] [--keep-checkpoints]
+//   node dist/bench/compression.js [--data DIR] [--rounds N] [--seeds 1,2] [--workers W]
+//        [--settings f32,int8,topk-int8:0.05,...] [--out FILE.md] [--keep-checkpoints] [--reuse]
+//
+// --reuse takes a (setting, seed) from its run folder when that run completed (to add settings or
+// seeds to a table without training the others again).
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
@@ -24,11 +27,12 @@ const { values: a } = parseArgs({
   options: {
     data: { type: "string", default: join(ROOT, "../shared/data/kuaisar-r") },
     rounds: { type: "string", default: "20" },
-    seed: { type: "string", default: "1" },
+    seeds: { type: "string", default: "1" },
     workers: { type: "string", default: "2" },
     settings: { type: "string", default: "f32,int8,topk-int8:0.01,topk-int8:0.05,topk-int8:0.1,topk:0.05" },
     out: { type: "string", default: join(ROOT, "bench/results/compression-kuaisar-r.md") },
     "keep-checkpoints": { type: "boolean", default: false },
+    reuse: { type: "boolean", default: false },
   },
 });
 
@@ -55,12 +59,18 @@ const data = resolve(a.data!);
 if (!existsSync(join(data, INTERACTIONS_FILE))) fail(`no KuaiSAR-style data set at '${data}' (${INTERACTIONS_FILE} is missing): give one with --data DIR`);
 const settings = a.settings!.split(",").map(setting);
 if (settings[0]!.label !== "f32") fail("--settings must start with f32, the reference the others are compared to");
+const seeds = a.seeds!.split(",").map(Number);
+if (!seeds.every((x) => Number.isInteger(x) && x >= 0)) fail(`--seeds must be non-negative integers separated by commas, got '${a.seeds}'`);
 const out = resolve(a.out!);
 // the runs' folders stay out of the repository (out/ is ignored)
 const runsDir = join(ROOT, "out/compression");
 
+/** Rounds at the end whose test AUC is averaged: a figure less noisy than the best-validation round's. */
+const LAST = 5;
+
 interface Run {
   setting: string;
+  seed: number;
   bytes_up: number;
   bytes_down: number;
   best_round: number;
@@ -68,23 +78,38 @@ interface Run {
   test_auc: number;
   test_auc_ci: [number, number];
   test_logloss: number;
+  /** Mean test AUC of the last LAST rounds. */
+  test_auc_last: number;
   seconds_per_round: number;
   peak_rss_mb: number;
 }
 
-async function runOne(s: Setting): Promise<Run> {
-  const dir = join(runsDir, s.label.replace(/[^a-z0-9.-]+/gi, "_"));
-  const args = [...process.execArgv, CLI, "train", "--data", data, "--rounds", a.rounds!, "--seed", a.seed!, "--workers", a.workers!, "--out", dir, "--force", ...s.args];
-  console.error(`\n== ${s.label}: node ${args.slice(process.execArgv.length).join(" ")}`);
-  const code = await new Promise<number | null>((ok, ko) => spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] }).on("error", ko).on("exit", ok));
-  if (code !== 0) throw new Error(`${s.label}: 'fedfacet train' exited with code ${code}`);
+function completed(dir: string): TrainReport | null {
+  if (!existsSync(join(dir, "report.json"))) return null;
   const r = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as TrainReport;
+  return r.completed && r.rounds.length === Number(a.rounds) ? r : null;
+}
+
+async function runOne(s: Setting, seed: number): Promise<Run> {
+  const dir = join(runsDir, `${s.label.replace(/[^a-z0-9.-]+/gi, "_")}-seed${seed}`);
+  let r = a.reuse ? completed(dir) : null;
+  if (r) console.error(`\n== ${s.label}, seed ${seed}: reusing ${dir}`);
+  else {
+    const args = [...process.execArgv, CLI, "train", "--data", data, "--rounds", a.rounds!, "--seed", String(seed), "--workers", a.workers!, "--out", dir, "--force", ...s.args];
+    console.error(`\n== ${s.label}, seed ${seed}: node ${args.slice(process.execArgv.length).join(" ")}`);
+    const code = await new Promise<number | null>((ok, ko) => spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] }).on("error", ko).on("exit", ok));
+    if (code !== 0) throw new Error(`${s.label}, seed ${seed}: 'fedfacet train' exited with code ${code}`);
+    r = JSON.parse(readFileSync(join(dir, "report.json"), "utf8")) as TrainReport;
+  }
   // the residuals make compressed runs' checkpoints ~0.5 GB each on KuaiSAR-R
   if (!a["keep-checkpoints"]) rmSync(join(dir, CHECKPOINT_FILE), { force: true });
-  if (r.best === null) throw new Error(`${s.label}: the report has no evaluated round`);
+  if (r.best === null) throw new Error(`${s.label}, seed ${seed}: the report has no evaluated round`);
+  const last = r.rounds.slice(-LAST).map((row) => row.test_auc);
+  if (last.some((v) => v === null)) throw new Error(`${s.label}, seed ${seed}: evaluate every round (one of the last ${LAST} was not)`);
   const perRound = (k: "bytes_up" | "bytes_down") => r.rounds.reduce((t, row) => t + row[k]!, 0) / r.rounds.length;
   return {
     setting: s.label,
+    seed,
     bytes_up: perRound("bytes_up"),
     bytes_down: perRound("bytes_down"),
     best_round: r.best.round,
@@ -92,6 +117,7 @@ async function runOne(s: Setting): Promise<Run> {
     test_auc: r.best.test_auc,
     test_auc_ci: r.best.test_auc_ci,
     test_logloss: r.best.test_logloss,
+    test_auc_last: last.reduce((t: number, v) => t + v!, 0) / last.length,
     seconds_per_round: median(r.rounds.map((row) => row.seconds)),
     peak_rss_mb: r.peak_rss_mb,
   };
@@ -99,29 +125,50 @@ async function runOne(s: Setting): Promise<Run> {
 
 const started = new Date();
 const runs: Run[] = [];
-for (const s of settings) runs.push(await runOne(s));
+for (const s of settings) for (const seed of seeds) runs.push(await runOne(s, seed));
 
+/** One row per setting: its seeds' means (bytes are the same for every seed up to routing). */
+const mean = (xs: number[]) => xs.reduce((t, v) => t + v, 0) / xs.length;
+const rows = settings.map((s) => {
+  const rs = runs.filter((r) => r.setting === s.label);
+  const m = (k: "bytes_up" | "bytes_down" | "val_auc" | "test_auc" | "test_auc_last" | "test_logloss" | "seconds_per_round") => mean(rs.map((r) => r[k]));
+  return {
+    setting: s.label,
+    bytes_up: m("bytes_up"),
+    bytes_down: m("bytes_down"),
+    best_rounds: rs.map((r) => r.best_round).join(","),
+    val_auc: m("val_auc"),
+    test_auc: m("test_auc"),
+    test_auc_last: m("test_auc_last"),
+    test_logloss: m("test_logloss"),
+    seconds_per_round: m("seconds_per_round"),
+    peak_rss_mb: Math.max(...rs.map((r) => r.peak_rss_mb)),
+  };
+});
 const mb = (b: number) => (b / 1e6).toFixed(2);
-const ref = runs[0]!;
+const signed = (v: number) => (v >= 0 ? "+" : "") + v.toFixed(4);
+const ref = rows[0]!;
 const table = [
-  "| setting | MB up / round | up vs f32 | MB down / round | best round | val AUC | test AUC | Δ test AUC vs f32 | test AUC 95% CI | test LogLoss | s/round | peak RSS MiB |",
-  "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|",
-  ...runs.map(
+  `| setting | MB up / round | up vs f32 | MB down / round | best rounds | val AUC | test AUC | Δ vs f32 | test AUC, last ${LAST} rounds | Δ vs f32 | test LogLoss | s/round | peak RSS MiB |`,
+  "|---|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  ...rows.map(
     (r) =>
-      `| ${r.setting} | ${mb(r.bytes_up)} | ${(ref.bytes_up / r.bytes_up).toFixed(1)}× smaller | ${mb(r.bytes_down)} | ${r.best_round} | ${r.val_auc.toFixed(4)} | ${r.test_auc.toFixed(4)} | ${(r.test_auc - ref.test_auc >= 0 ? "+" : "") + (r.test_auc - ref.test_auc).toFixed(4)} | ${r.test_auc_ci[0].toFixed(3)}–${r.test_auc_ci[1].toFixed(3)} | ${r.test_logloss.toFixed(4)} | ${r.seconds_per_round.toFixed(1)} | ${r.peak_rss_mb} |`,
+      `| ${r.setting} | ${mb(r.bytes_up)} | ${(ref.bytes_up / r.bytes_up).toFixed(1)}× smaller | ${mb(r.bytes_down)} | ${r.best_rounds} | ${r.val_auc.toFixed(4)} | ${r.test_auc.toFixed(4)} | ${signed(r.test_auc - ref.test_auc)} | ${r.test_auc_last.toFixed(4)} | ${signed(r.test_auc_last - ref.test_auc_last)} | ${r.test_logloss.toFixed(4)} | ${r.seconds_per_round.toFixed(1)} | ${r.peak_rss_mb} |`,
   ),
 ].join("\n");
 const command = `node dist/bench/compression.js ${process.argv.slice(2).join(" ")}`.trim();
 const md = `# Uplink compression: ${data}
 
-MRFF, reference settings, every client every round, ${a.rounds} rounds, seed ${a.seed}, ${a.workers} workers on ${cpus().length} shared cores
+MRFF, reference settings, every client every round, ${a.rounds} rounds, seeds ${seeds.join(",")} (a row: their means), ${a.workers} workers on ${cpus().length} shared cores
 (node ${process.version}), ${started.toISOString()} – ${new Date().toISOString()}.
 Each client's update (delta of the shared partition and of its chosen expert per block, routes, [samples, loss])
 goes through the wire format (src/federated/wire) with the setting's encoding and the client's error feedback;
 f32 sums the trained values directly and counts the raw f32 frame's bytes. "MB up": all update frames of a
 round (mean over rounds); "MB down": the task frames (the round's shared + group values, sent uncompressed),
-one per participant. Test figures at the round of best validation AUC; top-k k is a fraction of each partition;
-int8 blocks of 128 values. s/round: median wall time of a round on a machine shared with other jobs.
+one per participant. "test AUC": at the round of best validation AUC (the paper protocol); "last ${LAST} rounds": the
+mean test AUC of rounds ${Number(a.rounds) - LAST + 1}–${a.rounds}, less sensitive to which round validation picks. top-k k is a fraction
+of each partition; int8 blocks of 128 values. s/round: median wall time of a round (training and evaluation,
+not the checkpoint, which holds every client's residual: 0.5 GB on KuaiSAR-R) on a machine shared with other jobs.
 
 ${table}
 
@@ -129,6 +176,6 @@ Command: \`${command}\`
 `;
 mkdirSync(dirname(out), { recursive: true });
 writeFileAtomic(out, md);
-writeFileAtomic(out.replace(/\.md$/, "") + ".json", JSON.stringify({ command, started: started.toISOString(), runs }, null, 2) + "\n");
+writeFileAtomic(out.replace(/\.md$/, "") + ".json", JSON.stringify({ command, started: started.toISOString(), rows, runs }, null, 2) + "\n");
 console.log(md);
 console.error(`wrote ${out}`);
