@@ -33,7 +33,7 @@ test("wrong command lines are usage errors naming the option", () => {
     [[...OK, "--compression", "topk", "--k", "1.5"], /--k must be a fraction in \(0, 1\) or an integer >= 1, got '1.5'/],
     [[...OK, "--k", "0.1"], /--k applies to --compression topk and topk-int8/],
     [[...OK, "--compression", "topk", "--k", "10", "--block", "64"], /--block applies to --compression int8 and topk-int8/],
-    [[...OK, "--max-backoff", "-1"], /--max-backoff must be a positive number of seconds, got '-1'/],
+    [[...OK, "--max-backoff", "0"], /--max-backoff must be a positive number of seconds, got '0'/],
     [[...OK, "--frob"], /'--frob'/],
   ];
   for (const [args, want] of cases) {
