@@ -14,6 +14,8 @@ function clock(seconds: number): string {
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
 export class TrainDisplay {
   private readonly started = performance.now();
   private roundsDone = 0;
@@ -55,7 +57,9 @@ export class TrainDisplay {
     const mark = best?.round === row.round ? "  *" : "";
     this.log(
       `round ${String(row.round).padStart(4)}  ${row.seconds.toFixed(2).padStart(6)}s  loss ${f4(row.train_loss)}  ` +
-        `val AUC ${f4(row.val_auc)} LL ${f4(row.val_logloss)}  test AUC ${f4(row.test_auc)} LL ${f4(row.test_logloss)}${mark}`,
+        `val AUC ${f4(row.val_auc)} LL ${f4(row.val_logloss)}  test AUC ${f4(row.test_auc)} LL ${f4(row.test_logloss)}` +
+        (row.bytes_up !== undefined ? `  up ${mb(row.bytes_up)} down ${mb(row.bytes_down!)} MB` : "") +
+        mark,
     );
   }
 

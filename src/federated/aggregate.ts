@@ -60,6 +60,8 @@ export interface ChunkResult {
   loss: number;
   /** Σ of the scored training slots. */
   samples: number;
+  /** Σ of the clients' update frame sizes (bytes sent up). */
+  bytesUp: number;
 }
 
 /**
@@ -79,8 +81,9 @@ export class ChunkSums {
   private clients = 0;
   private loss = 0;
   private samples = 0;
+  private bytesUp = 0;
 
-  constructor(private readonly store: ParamStore, private readonly layout: GroupLayout | null) {
+  constructor(private readonly store: ParamStore, readonly layout: GroupLayout | null) {
     this.sharedSize = store.buffer("shared").size;
     this.groupSize = store.buffer("group").size;
     this.sums = store.be.alloc(this.sharedSize + this.groupSize);
@@ -94,14 +97,14 @@ export class ChunkSums {
     this.store.be.f.fill(0, this.sums, this.sums + this.sharedSize + this.groupSize);
     this.groupWeight = new Float64Array(this.cells);
     this.routeCount = new Int32Array(this.cells);
-    this.weight = this.clients = this.loss = this.samples = 0;
+    this.weight = this.clients = this.loss = this.samples = this.bytesUp = 0;
   }
 
   /**
    * Adds the client whose trained values are in the store now, with weight w, routed to
-   * routes[l] at block l.
+   * routes[l] at block l; its update took `bytes` on the wire.
    */
-  add(w: number, routes: ArrayLike<number>, loss: number, samples: number): void {
+  add(w: number, routes: ArrayLike<number>, loss: number, samples: number, bytes: number): void {
     const be = this.store.be;
     if (this.sharedSize > 0) be.axpy(this.sums, this.store.buffer("shared").values, this.sharedSize, w);
     const lay = this.layout;
@@ -120,6 +123,7 @@ export class ChunkSums {
     this.clients++;
     this.loss += loss;
     this.samples += samples;
+    this.bytesUp += bytes;
   }
 
   /** The chunk's sums, copied out of backend memory (transferable). */
@@ -134,6 +138,7 @@ export class ChunkSums {
       clients: this.clients,
       loss: this.loss,
       samples: this.samples,
+      bytesUp: this.bytesUp,
     };
   }
 
@@ -150,6 +155,8 @@ export interface RoundTotals {
   samples: number;
   /** Fraction n_k/N of the participants that chose group k at block l (next round's balance loss). */
   groupShare: Float64Array;
+  /** Bytes of the participants' update frames. */
+  bytesUp: number;
 }
 
 /**
@@ -184,6 +191,7 @@ export class Aggregator {
   private samples = 0;
   /** What the sums hold since the last finish: trained values (chunks) or deltas (clients); null when empty. */
   private holds: "values" | "deltas" | null = null;
+  private bytesUp = 0;
 
   constructor(private readonly sharedSize: number, groupSize: number, private readonly layout: GroupLayout | null) {
     this.total = new Float64Array(sharedSize + groupSize);
@@ -265,7 +273,7 @@ export class Aggregator {
         apply(from, from + lay.size[cell]!, w);
       }
     }
-    const totals: RoundTotals = { clients: this.clients, loss: this.clients > 0 ? this.loss / this.clients : NaN, samples: this.samples, groupShare };
+    const totals: RoundTotals = { clients: this.clients, loss: this.clients > 0 ? this.loss / this.clients : NaN, samples: this.samples, groupShare, bytesUp: this.bytesUp };
     this.reset();
     return totals;
   }
@@ -287,6 +295,7 @@ export class Aggregator {
     this.clients += c.clients;
     this.loss += c.loss;
     this.samples += c.samples;
+    this.bytesUp += c.bytesUp;
   }
 
   private reset(): void {
@@ -295,7 +304,7 @@ export class Aggregator {
     this.routeCount.fill(0);
     this.pending.clear();
     this.next = 0;
-    this.weight = this.clients = this.loss = this.samples = 0;
+    this.weight = this.clients = this.loss = this.samples = this.bytesUp = 0;
     this.holds = null;
   }
 }

@@ -20,6 +20,8 @@ export interface RoundStats {
   loss: number;
   /** Fraction of them that chose group k at block l ([l·groups + k]); empty without groups. */
   groupShare: Float64Array;
+  /** Bytes the round's frames took: updates up, tasks down (federated regimes only). */
+  bytes?: { up: number; down: number };
 }
 
 /** Called when a phase starts (done = 0) and as its work completes: `done` of `total` clients. */
