@@ -14,6 +14,8 @@ function clock(seconds: number): string {
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
 export class TrainDisplay {
   private readonly started = performance.now();
   private roundsDone = 0;
@@ -57,6 +59,7 @@ export class TrainDisplay {
       `round ${String(row.round).padStart(4)}  ${row.seconds.toFixed(2).padStart(6)}s  loss ${f4(row.train_loss)}  ` +
         `val AUC ${f4(row.val_auc)} LL ${f4(row.val_logloss)}  test AUC ${f4(row.test_auc)} LL ${f4(row.test_logloss)}` +
         (row.epsilon !== undefined ? `  ε ${row.epsilon.toFixed(3)}` : "") +
+        (row.bytes_up !== undefined ? `  up ${mb(row.bytes_up)} down ${mb(row.bytes_down!)} MB` : "") +
         mark,
     );
   }

@@ -38,6 +38,10 @@ Federated procedure:
   --server-lr X       FedAdam's learning rate (default 0.01)
   --weighting W       uniform | samples: how participants are averaged (default uniform)
   --chunk N           clients summed per task; fixes the summation order (default 32)
+  --compression C     how updates travel: f32 (raw, default) | int8 | topk | topk-int8; all but
+                      f32 send the delta through the wire format with error feedback
+  --topk F            topk, topk-int8: entries sent per partition, a fraction in (0, 1) or a count
+  --int8-block N      int8, topk-int8: values per quantisation scale (default 128)
   --batch-size N      central: users per minibatch (default 64)
 
 Model:

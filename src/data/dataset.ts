@@ -210,13 +210,18 @@ function encodeFields(table: Table, list: FieldList, dest: Int32Array, rows: num
   let offset = 0;
   const fields = list.names.map((name, f): Field => {
     const values = column(table, name).values;
-    const vocab = KeyIndex.of(values);
+    const vocab = fieldVocabulary(table, name);
     for (let r = 0; r < table.rows; r++) if (dest[r] >= 0) codes[dest[r] * width + f] = vocab.find(values[r]) + 1;
     const field = { name, cardinality: vocab.size + 1, values: vocab.keys, offset };
     offset += field.cardinality;
     return field;
   });
   return { fields, codes };
+}
+
+/** A field's distinct raw values, ascending: code c ≥ 1 stands for the (c-1)-th. */
+export function fieldVocabulary(table: Table, name: string): KeyIndex {
+  return KeyIndex.of(column(table, name).values);
 }
 
 function isSortedBy(rows: Int32Array, key: Float64Array): boolean {

@@ -8,6 +8,7 @@ import { formatCsv, parseCsv } from "./csv.js";
 import { buildDataset, featureColumns, INTERACTION_COLUMNS, ITEM_ID, USER_ID, type Dataset, type RawData } from "./dataset.js";
 import { DataError } from "./error.js";
 import { formatFieldList, parseFieldList } from "./field-list.js";
+import { featureSchema, type DataSchema } from "./schema.js";
 import type { FieldList } from "./table.js";
 
 export const INTERACTIONS_FILE = "df.csv";
@@ -23,6 +24,17 @@ export function readFolder(dir: string): Dataset {
 
 /** Reads a folder's tables, each checked cell by cell, without the cross-table checks. */
 export function readRawFolder(dir: string): RawData {
+  const features = readFeatureTables(dir);
+  return { interactions: parseCsv(readBytes(dir, INTERACTIONS_FILE), join(dir, INTERACTIONS_FILE), INTERACTION_COLUMNS), ...features };
+}
+
+/** The field vocabulary of a folder, from its field lists and feature tables (not its interactions). */
+export function readFolderSchema(dir: string): DataSchema {
+  const f = readFeatureTables(dir);
+  return featureSchema(f.users, f.userFields, f.items, f.itemFields);
+}
+
+function readFeatureTables(dir: string): Omit<RawData, "interactions"> {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -32,7 +44,6 @@ export function readRawFolder(dir: string): RawData {
   const userFields = readFieldList(dir, onlyFileEnding(dir, names, USER_FIELDS_SUFFIX));
   const itemFields = readFieldList(dir, onlyFileEnding(dir, names, ITEM_FIELDS_SUFFIX));
   return {
-    interactions: parseCsv(readBytes(dir, INTERACTIONS_FILE), join(dir, INTERACTIONS_FILE), INTERACTION_COLUMNS),
     users: parseCsv(readBytes(dir, USERS_FILE), join(dir, USERS_FILE), featureColumns(USER_ID, userFields)),
     items: parseCsv(readBytes(dir, ITEMS_FILE), join(dir, ITEMS_FILE), featureColumns(ITEM_ID, itemFields)),
     userFields,

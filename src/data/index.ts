@@ -23,11 +23,13 @@ export {
   ITEM_FIELDS_SUFFIX,
   ITEMS_FILE,
   readFolder,
+  readFolderSchema,
   readRawFolder,
   USER_FIELDS_SUFFIX,
   USERS_FILE,
   writeFolder,
 } from "./folder.js";
+export { dataSchemaOf, featureSchema, type DataSchema, type FieldInfo } from "./schema.js";
 export {
   allocWindows,
   fillPhaseWindow,

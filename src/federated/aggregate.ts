@@ -61,6 +61,8 @@ export interface ChunkResult {
   loss: number;
   /** Σ of the scored training slots. */
   samples: number;
+  /** Σ of the clients' update frame sizes (bytes sent up). */
+  bytesUp: number;
 }
 
 /**
@@ -80,8 +82,9 @@ export class ChunkSums {
   private clients = 0;
   private loss = 0;
   private samples = 0;
+  private bytesUp = 0;
 
-  constructor(private readonly store: ParamStore, private readonly layout: GroupLayout | null) {
+  constructor(private readonly store: ParamStore, readonly layout: GroupLayout | null) {
     this.sharedSize = store.buffer("shared").size;
     this.groupSize = store.buffer("group").size;
     this.sums = store.be.alloc(this.sharedSize + this.groupSize);
@@ -95,15 +98,16 @@ export class ChunkSums {
     this.store.be.f.fill(0, this.sums, this.sums + this.sharedSize + this.groupSize);
     this.groupWeight = new Float64Array(this.cells);
     this.routeCount = new Int32Array(this.cells);
-    this.weight = this.clients = this.loss = this.samples = 0;
+    this.weight = this.clients = this.loss = this.samples = this.bytesUp = 0;
   }
 
   /**
    * Adds the client whose trained values are in the store now, with weight w, routed to
-   * routes[l] at block l; `allExperts`: its whole group buffer (a DP client's message in local
-   * mode, noise on the experts it did not choose too), not only the chosen experts.
+   * routes[l] at block l; its update took `bytes` on the wire. `allExperts`: its whole group
+   * buffer (a DP client's message in local mode, noise on the experts it did not choose too), not
+   * only the chosen experts.
    */
-  add(w: number, routes: ArrayLike<number>, loss: number, samples: number, allExperts = false): void {
+  add(w: number, routes: ArrayLike<number>, loss: number, samples: number, bytes: number, allExperts = false): void {
     const be = this.store.be;
     if (this.sharedSize > 0) be.axpy(this.sums, this.store.buffer("shared").values, this.sharedSize, w);
     const lay = this.layout;
@@ -123,6 +127,7 @@ export class ChunkSums {
     this.clients++;
     this.loss += loss;
     this.samples += samples;
+    this.bytesUp += bytes;
   }
 
   /** The chunk's sums, copied out of backend memory (transferable). */
@@ -137,6 +142,7 @@ export class ChunkSums {
       clients: this.clients,
       loss: this.loss,
       samples: this.samples,
+      bytesUp: this.bytesUp,
     };
   }
 
@@ -153,11 +159,29 @@ export interface RoundTotals {
   samples: number;
   /** Fraction n_k/N of the participants that chose group k at block l (next round's balance loss). */
   groupShare: Float64Array;
+  /** Bytes of the participants' update frames. */
+  bytesUp: number;
 }
 
 /**
- * The coordinator's side: folds chunk results in chunk order (holding early arrivals back), then
- * writes the new global values.
+ * One client's update as a network coordinator receives it: changes from the round's global values
+ * (not trained values), the shared partition whole and only the expert chosen at each block.
+ */
+export interface ClientDelta {
+  /** The client's weight in the averages (1, or its sample count). */
+  weight: number;
+  /** Trained minus global shared values (the whole shared partition). */
+  shared: Float32Array;
+  /** At [l]: trained minus global values of expert (l, routes[l]). */
+  experts: readonly Float32Array[];
+  routes: ArrayLike<number>;
+  loss: number;
+  samples: number;
+}
+
+/**
+ * The coordinator's side: folds chunk results in chunk order (holding early arrivals back), or
+ * single clients' deltas in the order they are given, then writes the new global values.
  */
 export class Aggregator {
   private readonly total: Float64Array;
@@ -169,6 +193,9 @@ export class Aggregator {
   private clients = 0;
   private loss = 0;
   private samples = 0;
+  /** What the sums hold since the last finish: trained values (chunks) or deltas (clients); null when empty. */
+  private holds: "values" | "deltas" | null = null;
+  private bytesUp = 0;
 
   constructor(private readonly sharedSize: number, groupSize: number, private readonly layout: GroupLayout | null) {
     this.total = new Float64Array(sharedSize + groupSize);
@@ -181,6 +208,7 @@ export class Aggregator {
   add(r: ChunkResult): void {
     if (r.chunk < this.next || this.pending.has(r.chunk)) throw new Error(`Aggregator: chunk ${r.chunk} arrived twice`);
     if (r.sums.length !== this.total.length) throw new RangeError(`Aggregator: chunk ${r.chunk} has ${r.sums.length} sums, expected ${this.total.length}`);
+    this.hold("values");
     this.pending.set(r.chunk, r);
     for (let c = this.pending.get(this.next); c; c = this.pending.get(this.next)) {
       this.pending.delete(this.next++);
@@ -189,10 +217,46 @@ export class Aggregator {
   }
 
   /**
+   * Folds one client's deltas into the f64 sums at once: the caller fixes the order (the network
+   * coordinator goes by client id), which fixes the sums' rounding. Checks every length and route
+   * before it changes anything.
+   */
+  addDelta(d: ClientDelta): void {
+    const S = this.sharedSize;
+    const lay = this.layout;
+    if (d.shared.length !== S) throw new RangeError(`Aggregator: shared delta has ${d.shared.length} values, expected ${S}`);
+    if (!(d.weight >= 0 && Number.isFinite(d.weight))) throw new RangeError(`Aggregator: weight ${d.weight} is not finite and >= 0`);
+    const blocks = lay ? lay.blocks : 0;
+    if (d.experts.length !== blocks || (lay && d.routes.length !== blocks)) throw new RangeError(`Aggregator: ${d.experts.length} expert deltas and ${d.routes.length} routes, expected ${blocks} of each`);
+    for (let l = 0; l < blocks; l++) {
+      const k = d.routes[l]!;
+      if (!(Number.isInteger(k) && k >= 0 && k < lay!.groups)) throw new RangeError(`Aggregator: route ${k} at block ${l} is not a group in [0, ${lay!.groups})`);
+      const size = lay!.size[l * lay!.groups + k]!;
+      if (d.experts[l]!.length !== size) throw new RangeError(`Aggregator: expert (${l}, ${k}) delta has ${d.experts[l]!.length} values, expected ${size}`);
+    }
+    this.hold("deltas");
+    const t = this.total;
+    const w = d.weight;
+    for (let j = 0; j < S; j++) t[j] += w * d.shared[j]!;
+    for (let l = 0; l < blocks; l++) {
+      const cell = l * lay!.groups + d.routes[l]!;
+      const e = d.experts[l]!;
+      const from = S + lay!.start[cell]!;
+      for (let j = 0; j < e.length; j++) t[from + j] += w * e[j]!;
+      this.groupWeight[cell] += w;
+      this.routeCount[cell]++;
+    }
+    this.weight += w;
+    this.clients++;
+    this.loss += d.loss;
+    this.samples += d.samples;
+  }
+
+  /**
    * Moves `global` ([shared | group] values) to the averages (through `server`) and starts over
-   * for the next round. Throws if a chunk below `chunks` is missing. With `release` (differential
-   * privacy, DpAggregation.release), the sums are of clipped updates and `release` turns them into
-   * the values `server` moves to, in place of the plain averages.
+   * for the next round. Throws if a chunk below `chunks` is missing (0 after addDelta). With
+   * `release` (differential privacy, DpAggregation.release), the sums are of clipped updates and
+   * `release` turns them into the values `server` moves to, in place of the plain averages.
    */
   finish(global: Float32Array, chunks: number, server: ServerOptimizer, release?: (total: Float64Array, routeCount: Float64Array, clients: number) => Release): RoundTotals {
     if (this.next !== chunks || this.pending.size > 0) throw new Error(`Aggregator: ${this.next} of ${chunks} chunks folded (${this.pending.size} waiting)`);
@@ -200,24 +264,36 @@ export class Aggregator {
     const lay = this.layout;
     let groupShare: Float64Array = new Float64Array(this.routeCount.length);
     if (release) {
+      if (this.holds === "deltas") throw new Error("Aggregator: differential privacy's release takes chunk sums of values, not deltas");
       const r = release(this.total, this.routeCount, this.clients);
       for (const { from, to, scale } of r.ranges) server.apply(global, this.total, from, to, scale);
       groupShare = r.groupShare;
     } else {
-      if (this.weight > 0) server.apply(global, this.total, 0, S, 1 / this.weight);
+      const deltas = this.holds === "deltas";
+      // the server optimiser moves towards sums·scale, the average values: Σw·δ becomes Σw·(global + δ)
+      const apply = (from: number, to: number, weight: number) => {
+        if (deltas) for (let j = from; j < to; j++) this.total[j] += weight * global[j]!;
+        server.apply(global, this.total, from, to, 1 / weight);
+      };
+      if (this.weight > 0) apply(0, S, this.weight);
       if (lay) {
         for (let cell = 0; cell < lay.blocks * lay.groups; cell++) {
           groupShare[cell] = this.clients > 0 ? this.routeCount[cell]! / this.clients : 0;
           const w = this.groupWeight[cell]!;
           if (w === 0) continue;
           const from = S + lay.start[cell]!;
-          server.apply(global, this.total, from, from + lay.size[cell]!, 1 / w);
+          apply(from, from + lay.size[cell]!, w);
         }
       }
     }
-    const totals: RoundTotals = { clients: this.clients, loss: this.clients > 0 ? this.loss / this.clients : NaN, samples: this.samples, groupShare };
+    const totals: RoundTotals = { clients: this.clients, loss: this.clients > 0 ? this.loss / this.clients : NaN, samples: this.samples, groupShare, bytesUp: this.bytesUp };
     this.reset();
     return totals;
+  }
+
+  private hold(what: "values" | "deltas"): void {
+    if (this.holds !== null && this.holds !== what) throw new Error(`Aggregator: ${what} added to a round that sums ${this.holds}`);
+    this.holds = what;
   }
 
   private fold(c: ChunkResult): void {
@@ -232,6 +308,7 @@ export class Aggregator {
     this.clients += c.clients;
     this.loss += c.loss;
     this.samples += c.samples;
+    this.bytesUp += c.bytesUp;
   }
 
   private reset(): void {
@@ -240,6 +317,7 @@ export class Aggregator {
     this.routeCount.fill(0);
     this.pending.clear();
     this.next = 0;
-    this.weight = this.clients = this.loss = this.samples = 0;
+    this.weight = this.clients = this.loss = this.samples = this.bytesUp = 0;
+    this.holds = null;
   }
 }

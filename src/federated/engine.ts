@@ -22,6 +22,8 @@ export interface RoundStats {
   groupShare: Float64Array;
   /** Differential privacy: ε spent so far, this round included. */
   epsilon?: number;
+  /** Bytes the round's frames took: updates up, tasks down (federated regimes only). */
+  bytes?: { up: number; down: number };
 }
 
 /** Called when a phase starts (done = 0) and as its work completes: `done` of `total` clients. */

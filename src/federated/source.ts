@@ -2,13 +2,19 @@
 // so that worker threads read the same bytes: parsing the CSV files in every worker cost about
 // 25 MB of resident memory per worker on KuaiSAR-R (measured), and a copy per worker as much again.
 import type { Dataset } from "../data/dataset.js";
-import { readFolder } from "../data/folder.js";
+import { readFolder, readFolderSchema } from "../data/folder.js";
+import { dataSchemaOf, type DataSchema } from "../data/schema.js";
 import { syntheticDataset, type SyntheticOptions } from "../data/synthetic.js";
 
 export type DataSource = { kind: "folder"; dir: string } | { kind: "synthetic"; options: Partial<SyntheticOptions> };
 
 export function loadData(src: DataSource): Dataset {
   return src.kind === "folder" ? readFolder(src.dir) : syntheticDataset(src.options);
+}
+
+/** The field vocabulary of a source; of a folder, read without its interactions. */
+export function schemaOfSource(src: DataSource): DataSchema {
+  return src.kind === "folder" ? readFolderSchema(src.dir) : dataSchemaOf(syntheticDataset(src.options));
 }
 
 type Typed = Int32Array | Uint8Array | Float64Array;

@@ -1,0 +1,82 @@
+// The command-line options of `fedfacet serve`: the training settings it shares with `fedfacet
+// train` (same names, same parsing through configFromArgs), the data spec, and the coordinator's
+// own (port, state folder, round policy, limits). Every bad value is a UsageError naming its option.
+import { resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { TrainConfig } from "../federated/config.js";
+import type { DataSource } from "../federated/source.js";
+import { SYNTHETIC_DEFAULTS, type SyntheticOptions } from "../data/synthetic.js";
+import { optionError, UsageError } from "./command.js";
+import { configFromArgs, int, TRAIN_OPTIONS } from "./train-options.js";
+
+/** Training settings that mean the same for serve as for train. */
+const SHARED = [
+  "model", "rounds", "seed", "local-steps", "optimizer", "lr", "weight-decay", "server", "server-lr", "weighting",
+  "dropout", "maxlen", "field-dim", "blocks", "groups", "alpha", "mlp", "gate-weighted", "click-input", "gate-clicks",
+] as const;
+
+export const SERVE_OPTIONS = {
+  ...(Object.fromEntries(SHARED.map((k) => [k, TRAIN_OPTIONS[k]])) as Pick<typeof TRAIN_OPTIONS, (typeof SHARED)[number]>),
+  "data-spec": { type: "string" },
+  port: { type: "string" },
+  host: { type: "string" },
+  state: { type: "string" },
+  "min-clients": { type: "string" },
+  "clients-per-round": { type: "string" },
+  "updates-per-round": { type: "string" },
+  "round-deadline": { type: "string" },
+  "max-clients": { type: "string" },
+  "max-body": { type: "string" },
+  "body-timeout": { type: "string" },
+  "headers-timeout": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const;
+
+export function parseServeArgs(args: string[]) {
+  try {
+    return parseArgs({ args, options: SERVE_OPTIONS, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw optionError(e);
+  }
+}
+
+export type ServeArgs = ReturnType<typeof parseServeArgs>;
+
+/** The run's settings: train's defaults and options, the data spec, clients per round. */
+export function serveConfig(a: ServeArgs): TrainConfig {
+  const c = configFromArgs(a);
+  if (c.regime !== "mrff" && c.regime !== "fedsasrec") throw new UsageError(`--model: the coordinator trains mrff or fedsasrec, not ${c.regime}`);
+  c.data = parseDataSpec(a["data-spec"] ?? "synthetic");
+  const count = int("clients-per-round", a["clients-per-round"], 1);
+  if (count !== undefined) c.participation = { count };
+  return c;
+}
+
+/** Seconds given on the command line, as milliseconds. */
+export function seconds(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(v.trim() !== "" && Number.isFinite(n) && n > 0)) throw new UsageError(`--${name} must be a positive number of seconds, got '${v}'`);
+  return n * 1000;
+}
+
+/**
+ * "synthetic", "synthetic:users=40,items=200,itemFieldSizes=2/22/37" (SyntheticOptions by name;
+ * list values separated by "/"), or the path of a KuaiSAR-style folder.
+ */
+export function parseDataSpec(spec: string): DataSource {
+  if (spec !== "synthetic" && !spec.startsWith("synthetic:")) return { kind: "folder", dir: resolve(spec) };
+  const options: Partial<SyntheticOptions> = {};
+  const body = spec.slice("synthetic:".length);
+  for (const pair of body === "" ? [] : body.split(",")) {
+    const [key, value, ...rest] = pair.split("=");
+    const bad = (why: string) => new UsageError(`--data-spec: '${pair}' ${why}`);
+    if (!key || value === undefined || rest.length > 0) throw bad("is not name=value");
+    if (!Object.hasOwn(SYNTHETIC_DEFAULTS, key)) throw bad(`names no synthetic option (${Object.keys(SYNTHETIC_DEFAULTS).join(", ")})`);
+    const isList = Array.isArray(SYNTHETIC_DEFAULTS[key as keyof SyntheticOptions]);
+    const nums = value.split("/").map((x) => (x.trim() === "" ? NaN : Number(x)));
+    if (nums.some((x) => !Number.isFinite(x)) || (!isList && nums.length !== 1)) throw bad(`needs ${isList ? "numbers separated by /" : "a number"}`);
+    (options as Record<string, unknown>)[key] = isList ? nums : nums[0];
+  }
+  return { kind: "synthetic", options };
+}

@@ -1,0 +1,82 @@
+// `fedfacet serve`: the federated coordinator over HTTP (NET-API.md) until Ctrl-C or SIGTERM.
+// Every event goes to stdout as one timestamped line (ids, round numbers, sizes, aggregates only).
+import { resolve } from "node:path";
+import { startCoordinator } from "../federated/coordinator/http.js";
+import { schemaOfSource } from "../federated/source.js";
+import { UsageError, type Command } from "./command.js";
+import { int } from "./train-options.js";
+import { parseServeArgs, seconds, serveConfig } from "./serve-options.js";
+
+const HELP = `Usage: fedfacet serve --state DIR [options]
+
+Runs the federated coordinator: clients register, fetch each round's task and send their updates
+over HTTP; the global model is checkpointed in --state after every round and a restarted
+coordinator continues from there (its clients too).
+
+Service:
+  --state DIR            checkpoint and client registry (created; resumed when it holds a run)
+  --data-spec SPEC       what the model is built for: a KuaiSAR-style folder (only its field lists
+                         and feature tables are read) or synthetic[:name=value,...] with the
+                         synthetic generator's options, lists as a/b/c (default synthetic)
+  --port P               (default 8765; 0: any free port)
+  --host H               (default 127.0.0.1)
+  --max-clients M        registrations beyond M are refused with 503 (default 10000)
+  --max-body BYTES       largest request (default: twice a raw f32 update of the model)
+  --body-timeout S       a request body must arrive within S seconds (default 30)
+  --headers-timeout S    request headers must arrive within S seconds (default 10)
+
+Rounds:
+  --rounds N             (default 30)
+  --clients-per-round C  clients selected per round (default: every registered client)
+  --updates-per-round U  close a round once U updates are in (default: all selected);
+                         U below C is over-selection, so that stragglers do not stall a round
+  --min-clients N        open the first round once N clients are registered; at the deadline,
+                         close with at least N updates, else wait longer and select more (default 1)
+  --round-deadline S     seconds a round waits for updates (default 60)
+
+Training (as for fedfacet train): --model mrff|fedsasrec --seed --local-steps --optimizer --lr
+  --weight-decay --server --server-lr --weighting --dropout --maxlen --field-dim --blocks --groups
+  --alpha --mlp --gate-weighted --click-input --gate-clicks
+  -h, --help             show this help`;
+
+export const serveCommand: Command = {
+  name: "serve",
+  summary: "run the federated coordinator over HTTP (clients register, train, send updates)",
+  async run(args) {
+    const a = parseServeArgs(args);
+    if (a.help) {
+      console.log(HELP);
+      return 0;
+    }
+    if (a.state === undefined) throw new UsageError("--state DIR is required (where the coordinator keeps its checkpoint)");
+    const config = serveConfig(a);
+    const schema = schemaOfSource(config.data);
+    const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+    const running = await startCoordinator({
+      config,
+      schema,
+      stateDir: resolve(a.state),
+      port: int("port", a.port, 0) ?? 8765,
+      host: a.host ?? "127.0.0.1",
+      minClients: int("min-clients", a["min-clients"], 1),
+      updatesPerRound: int("updates-per-round", a["updates-per-round"], 1),
+      roundDeadlineMs: seconds("round-deadline", a["round-deadline"]),
+      maxClients: int("max-clients", a["max-clients"], 1),
+      maxBody: int("max-body", a["max-body"], 64),
+      bodyTimeoutMs: seconds("body-timeout", a["body-timeout"]),
+      headersTimeoutMs: seconds("headers-timeout", a["headers-timeout"]),
+      log,
+    });
+    await new Promise<void>((done) => {
+      const stop = (signal: string) => {
+        log(`${signal}: stopping (the last round checkpoint stays in ${resolve(a.state!)})`);
+        process.off("SIGINT", stop);
+        process.off("SIGTERM", stop);
+        void running.close().then(done);
+      };
+      process.on("SIGINT", stop);
+      process.on("SIGTERM", stop);
+    });
+    return 0;
+  },
+};

@@ -1,0 +1,365 @@
+// The network coordinator's round logic, without any transport (http.ts puts it behind node:http):
+// clients register, fetch the open round's task, submit an update; a round selects clients
+// (over-selection: more than it needs), closes once enough updates are in or its deadline has
+// passed with at least minClients of them (otherwise the deadline moves on and more clients are
+// selected), aggregates the accepted updates in client-id order, checkpoints, and opens the next.
+// Every refusal is an ApiError thrown before the round's state changes.
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { ParamStore } from "../../autograd/params.js";
+import type { DataSchema } from "../../data/schema.js";
+import { loadWasmBackend } from "../../kernels/wasm-backend.js";
+import { createModel, schemaOf } from "../../model/index.js";
+import { Rng } from "../../util/rng.js";
+import { Aggregator, groupLayout, type ClientDelta } from "../aggregate.js";
+import { checkConfig, type TrainConfig } from "../config.js";
+import { regimeSpecs } from "../regime.js";
+import { sampleClients } from "../sample.js";
+import { deriveSeed, Stream } from "../seed.js";
+import { ServerOptimizer } from "../server-opt.js";
+import { decodeFrame, encodeFrame, WireError } from "../wire/index.js";
+import { ApiError } from "./errors.js";
+import { ClientRegistry, CLIENTS_FILE } from "./registry.js";
+import { loadState, saveState, type CoordinatorHeader, type RoundSummary } from "./state.js";
+import { readUpdate, type UpdateShape } from "./update.js";
+
+/**
+ * How soon a waiting client should ask again. Not the round's deadline: a round closes as soon as
+ * enough updates are in and the next one opens at once, so a client told to wait until the
+ * deadline can miss a whole round (it did, under load, in the process integration test).
+ */
+export const POLL_SECONDS = 1;
+
+export interface CoordinatorOptions {
+  /** Model, local training, server optimiser, seed, rounds; participation = clients selected per round. */
+  config: TrainConfig;
+  /** The field vocabulary the model is built for. */
+  schema: DataSchema;
+  /** Folder of the checkpoint and the client registry (created); a checkpoint there is resumed. */
+  stateDir: string;
+  /** A round opens once this many clients are registered, and closes at its deadline with at least this many updates (default 1). */
+  minClients?: number;
+  /** A round closes as soon as this many updates are accepted (default: every selected client's). */
+  updatesPerRound?: number;
+  /** Time a round waits for updates before it closes with what it has, if that is enough (default 60 s). */
+  roundDeadlineMs?: number;
+  /** Registrations beyond this are refused (default 10,000). */
+  maxClients?: number;
+  /** One line per event; never a client's values (default: none). */
+  log?: (line: string) => void;
+  /** Milliseconds clock (default Date.now), for tests. */
+  now?: () => number;
+}
+
+/** What a client needs besides the task to train as the coordinator expects. */
+export interface ClientConfig {
+  regime: TrainConfig["regime"];
+  model: TrainConfig["model"];
+  local: TrainConfig["local"];
+  seed: number;
+  weighting: TrainConfig["weighting"];
+  rounds: number;
+  /** Which data the model is for: the synthetic generator's options, or a folder (its path stays here). */
+  data: { kind: "folder" } | { kind: "synthetic"; options: object };
+}
+
+export interface Registration {
+  client: number;
+  token: string;
+  round: number;
+  config: ClientConfig;
+  schema: DataSchema;
+}
+
+/**
+ * `aggregated`: the last round whose aggregate holds this client's update (-1: none), so that a
+ * client keeps the private values of a round only once its update counted (an update accepted in a
+ * round that a restart lost does not).
+ */
+export type TaskReply =
+  | { kind: "task"; round: number; frame: Uint8Array; aggregated: number }
+  /** Nothing to do now: ask again after `retryAfter` seconds; `finished` once every round has run. */
+  | { kind: "wait"; retryAfter: number; finished: boolean; aggregated: number };
+
+export interface CoordinatorStatus {
+  round: number;
+  rounds: number;
+  open: boolean;
+  finished: boolean;
+  clients: { registered: number; selected: number; submitted: number };
+  last: RoundSummary | null;
+}
+
+interface OpenRound {
+  round: number;
+  opened: number;
+  deadline: number;
+  selected: Set<number>;
+  /** Accepted updates, by client id: memory only, never written anywhere. */
+  updates: Map<number, ClientDelta>;
+  updateBytes: number;
+  extensions: number;
+  /** The encoded task, the same for every selected client. */
+  task: Uint8Array;
+}
+
+export class Coordinator {
+  private open: OpenRound | null = null;
+  private readonly minClients: number;
+  private readonly updatesPerRound: number;
+  private readonly deadlineMs: number;
+  private readonly log: (line: string) => void;
+  private readonly now: () => number;
+  /** The last round each client's update was aggregated in (from the history). */
+  private readonly lastAggregated = new Map<number, number>();
+  /** Values of the largest valid update: shared, the largest expert of each block, routes, meta. */
+  readonly maxUpdateValues: number;
+  /**
+   * Largest update frame a client may send: 8 bytes a value (top-k keeping every value sends an
+   * index and a value each, twice raw f32), plus the partition table.
+   */
+  readonly maxUpdateBytes: number;
+
+  private constructor(
+    private readonly opts: CoordinatorOptions,
+    private readonly header: CoordinatorHeader,
+    private readonly global: Float32Array,
+    private groupShare: Float64Array,
+    /** What an update frame must hold for this model. */
+    readonly shape: UpdateShape,
+    private readonly aggregator: Aggregator,
+    private readonly server: ServerOptimizer,
+    private readonly registry: ClientRegistry,
+  ) {
+    const { sharedSize, blocks, layout } = shape;
+    let experts = 0;
+    if (layout) for (let l = 0; l < blocks; l++) experts += Math.max(...layout.size.subarray(l * layout.groups, (l + 1) * layout.groups));
+    this.maxUpdateValues = sharedSize + experts + blocks + 2;
+    this.maxUpdateBytes = 8 * this.maxUpdateValues + 64 * (blocks + 3) + 4096;
+    this.minClients = opts.minClients ?? 1;
+    this.updatesPerRound = opts.updatesPerRound ?? Infinity;
+    this.deadlineMs = opts.roundDeadlineMs ?? 60_000;
+    this.log = opts.log ?? (() => {});
+    this.now = opts.now ?? Date.now;
+    for (const r of header.history) for (const id of r.accepted) this.lastAggregated.set(id, r.round);
+  }
+
+  /** A coordinator at round 0 with the seed's initial values, or resumed from the state folder. */
+  static async create(opts: CoordinatorOptions): Promise<Coordinator> {
+    const { config, schema, stateDir } = opts;
+    checkConfig(config);
+    if (config.regime !== "mrff" && config.regime !== "fedsasrec") throw new RangeError(`the coordinator runs federated regimes (mrff, fedsasrec), not ${config.regime}`);
+    const minClients = opts.minClients ?? 1;
+    if (!(Number.isInteger(minClients) && minClients >= 1)) throw new RangeError(`minClients must be a positive integer, got ${minClients}`);
+    const goal = opts.updatesPerRound ?? Infinity;
+    if (!(goal >= minClients && (goal === Infinity || Number.isInteger(goal)))) throw new RangeError(`updatesPerRound must be an integer >= minClients (${minClients}), got ${goal}`);
+    const deadline = opts.roundDeadlineMs ?? 60_000;
+    if (!(deadline > 0 && Number.isFinite(deadline))) throw new RangeError(`roundDeadlineMs must be positive, got ${deadline}`);
+
+    const be = await loadWasmBackend();
+    const model = createModel(config.model, schemaOf(schema));
+    const store = new ParamStore(be, regimeSpecs(model, false), new Rng(deriveSeed(config.seed, Stream.Init)));
+    const S = store.buffer("shared").size;
+    const G = store.buffer("group").size;
+    const layout = groupLayout(model, store);
+    const global = new Float32Array(S + G);
+    global.set(be.f.subarray(store.buffer("shared").values, store.buffer("shared").values + S), 0);
+    global.set(be.f.subarray(store.buffer("group").values, store.buffer("group").values + G), S);
+    store.dispose();
+
+    mkdirSync(stateDir, { recursive: true });
+    const server = new ServerOptimizer(S + G, config.server);
+    let header: CoordinatorHeader = { format: 1, config, schema, round: 0, history: [] };
+    let groupShare: Float64Array = new Float64Array(0);
+    const saved = loadState(stateDir);
+    if (saved) {
+      const differ = settingsThatDiffer(saved.header, config, schema);
+      if (differ.length > 0) throw new Error(`${stateDir} holds a run with other settings (${differ.join(", ")}): use another state folder, or the run's settings`);
+      if (saved.global.length !== global.length) throw new Error(`${stateDir}: the checkpoint holds ${saved.global.length} values, the model has ${global.length}`);
+      server.restore(saved.server);
+      global.set(saved.global);
+      groupShare = saved.groupShare;
+      header = { ...saved.header, config };
+    }
+    const registry = new ClientRegistry(join(stateDir, CLIENTS_FILE), opts.maxClients ?? 10_000);
+    const shape = { sharedSize: S, blocks: config.model.blocks, layout };
+    const c = new Coordinator(opts, header, global, groupShare, shape, new Aggregator(S, G, layout), server, registry);
+    if (saved) c.log(`resumed from ${stateDir} at round ${header.round} of ${config.rounds}, ${registry.size} clients registered`);
+    else {
+      c.checkpoint();
+      c.log(`started in ${stateDir}: ${config.rounds} rounds, ${S} shared and ${G} group parameters`);
+    }
+    c.openIfReady();
+    return c;
+  }
+
+  get finished(): boolean {
+    return this.header.round >= this.header.config.rounds;
+  }
+
+  /** Registers a client (once the registry file holds it); may open a round. */
+  async register(): Promise<Registration> {
+    const { id, token } = await this.registry.register();
+    this.log(`client ${id} registered (${this.registry.size} registered)`);
+    this.openIfReady();
+    const { config, schema } = this.header;
+    const data = config.data.kind === "synthetic" ? { kind: "synthetic" as const, options: config.data.options } : { kind: "folder" as const };
+    return {
+      client: id,
+      token,
+      round: this.header.round,
+      config: { regime: config.regime, model: config.model, local: config.local, seed: config.seed, weighting: config.weighting, rounds: config.rounds, data },
+      schema,
+    };
+  }
+
+  /** Throws 401 unless `token` is registered client `client`'s (task and submit check it too). */
+  authenticate(client: number, token: string): void {
+    this.registry.authenticate(client, token);
+  }
+
+  /** The open round's task if `client` is selected and has not submitted yet. */
+  task(client: number, token: string): TaskReply {
+    this.registry.authenticate(client, token);
+    this.tick();
+    const o = this.open;
+    const aggregated = this.lastAggregated.get(client) ?? -1;
+    if (!o) return { kind: "wait", retryAfter: POLL_SECONDS, finished: this.finished, aggregated };
+    if (!o.selected.has(client) || o.updates.has(client)) return { kind: "wait", retryAfter: POLL_SECONDS, finished: false, aggregated };
+    return { kind: "task", round: o.round, frame: o.task, aggregated };
+  }
+
+  /** Takes a client's update frame for the open round (closing the round if it was the last one needed). */
+  submit(client: number, token: string, body: Uint8Array): { accepted: true; round: number } {
+    this.registry.authenticate(client, token);
+    this.tick();
+    let frame;
+    try {
+      // the limits bound what a frame can make the decoder allocate (a sparse partition claims a
+      // dense length its bytes do not pay for), with room to spare so that readUpdate names a wrong
+      // partition or length (400) rather than the decoder (413)
+      frame = decodeFrame(body, { maxBytes: this.maxUpdateBytes, maxPartitions: 2 * (this.shape.blocks + 3) + 8, maxElements: 2 * this.maxUpdateValues + 64 });
+    } catch (e) {
+      if (e instanceof WireError) throw new ApiError(e.code === "too-large" ? 413 : 400, e.code, e.message);
+      throw e;
+    }
+    if (frame.type !== "update") throw new ApiError(400, "bad-type", `expected an update frame, got a ${frame.type} frame`);
+    const o = this.open;
+    if (!o || frame.round !== o.round) {
+      throw new ApiError(409, "round-closed", o ? `round ${frame.round} is not open (round ${o.round} is)` : `round ${frame.round} is not open (no round is)`);
+    }
+    if (!o.selected.has(client)) throw new ApiError(403, "not-selected", `client ${client} is not selected in round ${o.round}`);
+    if (o.updates.has(client)) throw new ApiError(409, "duplicate", `client ${client} already sent its update for round ${o.round}`);
+    const delta = readUpdate(frame, this.shape, this.header.config.weighting);
+    o.updates.set(client, delta);
+    o.updateBytes += body.length;
+    this.log(`round ${o.round}: update from client ${client} accepted (${body.length} bytes, ${o.updates.size} of ${o.selected.size} selected)`);
+    if (o.updates.size >= Math.min(this.updatesPerRound, o.selected.size)) this.close(o);
+    return { accepted: true, round: o.round };
+  }
+
+  /** Acts on the clock: closes or extends a round past its deadline. Cheap; call it often. */
+  tick(): void {
+    const o = this.open;
+    if (!o || this.now() < o.deadline) return;
+    if (o.updates.size >= this.minClients) {
+      this.close(o);
+      return;
+    }
+    o.extensions++;
+    o.deadline = this.now() + this.deadlineMs;
+    const added = this.select(o.round, o.extensions, o.selected);
+    for (const id of added) o.selected.add(id);
+    this.log(`round ${o.round} extended (${o.updates.size} of at least ${this.minClients} updates): ${added.length ? `clients ${added.join(",")} selected too` : "nobody else to select"}`);
+  }
+
+  status(): CoordinatorStatus {
+    const o = this.open;
+    return {
+      round: this.header.round,
+      rounds: this.header.config.rounds,
+      open: o !== null,
+      finished: this.finished,
+      clients: { registered: this.registry.size, selected: o?.selected.size ?? 0, submitted: o?.updates.size ?? 0 },
+      last: this.header.history[this.header.history.length - 1] ?? null,
+    };
+  }
+
+  /** The global [shared | group] values (a copy). */
+  globalValues(): Float32Array {
+    return this.global.slice();
+  }
+
+  private openIfReady(): void {
+    if (this.open || this.finished || this.registry.size < this.minClients) return;
+    const round = this.header.round;
+    const selected = new Set(this.select(round, 0, new Set()));
+    const now = this.now();
+    const S = this.shape.sharedSize;
+    const task = encodeFrame({
+      type: "task",
+      round,
+      partitions: [
+        { name: "shared", encoding: "f32", length: S, values: this.global.subarray(0, S) },
+        { name: "group", encoding: "f32", length: this.global.length - S, values: this.global.subarray(S) },
+        { name: "groupShare", encoding: "f32", length: this.groupShare.length, values: Float32Array.from(this.groupShare) },
+        { name: "meta", encoding: "f32", length: 1, values: Float32Array.of(round) },
+      ],
+    });
+    this.open = { round, opened: now, deadline: now + this.deadlineMs, selected, updates: new Map(), updateBytes: 0, extensions: 0, task };
+    this.log(`round ${round} open: clients ${[...selected].join(",")} selected of ${this.registry.size} registered`);
+  }
+
+  /**
+   * Clients to select among the registered ones not in `taken`: the configured participation of
+   * them (at least minClients), drawn from (seed, round, extension) alone.
+   */
+  private select(round: number, extension: number, taken: ReadonlySet<number>): number[] {
+    const pool = this.registry.ids().filter((id) => !taken.has(id));
+    if (pool.length === 0) return [];
+    const p = this.header.config.participation;
+    const want = Math.max(this.minClients, "ratio" in p ? Math.round(p.ratio * pool.length) : p.count);
+    const picks = sampleClients(pool.length, { count: want }, deriveSeed(this.header.config.seed, extension), round);
+    return Array.from(picks, (i) => pool[i]!);
+  }
+
+  private close(o: OpenRound): void {
+    const ids = [...o.updates.keys()].sort((a, b) => a - b);
+    for (const id of ids) this.aggregator.addDelta(o.updates.get(id)!);
+    const totals = this.aggregator.finish(this.global, 0, this.server);
+    if (this.shape.layout) this.groupShare = totals.groupShare;
+    for (const id of ids) this.lastAggregated.set(id, o.round);
+    const summary: RoundSummary = {
+      round: o.round,
+      selected: o.selected.size,
+      clients: totals.clients,
+      accepted: ids,
+      loss: totals.loss,
+      samples: totals.samples,
+      updateBytes: o.updateBytes,
+      extensions: o.extensions,
+      seconds: (this.now() - o.opened) / 1000,
+    };
+    this.header.history.push(summary);
+    this.header.round = o.round + 1;
+    this.open = null;
+    this.checkpoint();
+    this.log(`round ${o.round} closed: ${summary.clients} updates of ${summary.selected} selected, mean loss ${summary.loss.toFixed(4)}, ${summary.samples} samples, ${summary.seconds.toFixed(2)} s`);
+    if (this.finished) this.log(`training finished: ${this.header.round} rounds`);
+    this.openIfReady();
+  }
+
+  private checkpoint(): void {
+    saveState(this.opts.stateDir, { header: this.header, global: this.global, groupShare: this.groupShare, server: this.server.save() });
+  }
+}
+
+/** Settings of a saved run that the given ones change (rounds may change: a run can be extended). */
+function settingsThatDiffer(saved: CoordinatorHeader, config: TrainConfig, schema: DataSchema): string[] {
+  const out: string[] = [];
+  for (const key of Object.keys(config) as (keyof TrainConfig)[]) {
+    if (key !== "rounds" && JSON.stringify(saved.config[key]) !== JSON.stringify(config[key])) out.push(key);
+  }
+  if (JSON.stringify(saved.schema) !== JSON.stringify(schema)) out.push("data schema");
+  return out;
+}

@@ -1,0 +1,69 @@
+// The coordinator's checkpoint, written atomically after every round (and once at the start):
+// settings, the next round, aggregate history, global values, routing shares and the server
+// optimiser's moments. Nothing per client: updates of an unfinished round live in memory only,
+// and the registry (ids and token hashes) is its own file (registry.ts).
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import type { DataSchema } from "../../data/schema.js";
+import { readCheckpoint, writeCheckpoint } from "../checkpoint.js";
+import type { TrainConfig } from "../config.js";
+
+export const STATE_FILE = "coordinator.ffck";
+
+/** What one round's aggregation saw: aggregates only (minimal logs). */
+export interface RoundSummary {
+  round: number;
+  /** Clients selected (over-selection included) and updates accepted. */
+  selected: number;
+  clients: number;
+  /** Ids of the clients whose updates the aggregate holds, ascending (a replay needs them). */
+  accepted: number[];
+  /** Mean of the accepted clients' training losses. */
+  loss: number;
+  /** Σ of their scored training slots. */
+  samples: number;
+  /** Σ of their update frames' bytes. */
+  updateBytes: number;
+  /** Deadlines that passed with too few updates before it closed. */
+  extensions: number;
+  seconds: number;
+}
+
+export interface CoordinatorHeader {
+  format: 1;
+  config: TrainConfig;
+  schema: DataSchema;
+  /** The next round to run = rounds aggregated into the global values (the model version). */
+  round: number;
+  history: RoundSummary[];
+}
+
+export interface CoordinatorState {
+  header: CoordinatorHeader;
+  /** [shared | group] values. */
+  global: Float32Array;
+  /** Last round's routing shares; empty before the first round. */
+  groupShare: Float64Array;
+  server: { m: Float64Array; v: Float64Array; steps: Int32Array };
+}
+
+export function saveState(dir: string, s: CoordinatorState): void {
+  writeCheckpoint(join(dir, STATE_FILE), {
+    header: s.header,
+    arrays: { global: s.global, groupShare: s.groupShare, serverM: s.server.m, serverV: s.server.v, serverSteps: s.server.steps },
+  });
+}
+
+/** The saved state, or null when the folder holds none. */
+export function loadState(dir: string): CoordinatorState | null {
+  const path = join(dir, STATE_FILE);
+  if (!existsSync(path)) return null;
+  const { header, arrays } = readCheckpoint<CoordinatorHeader>(path);
+  const bad = (why: string) => new Error(`${path}: not a coordinator checkpoint (${why})`);
+  if (header?.format !== 1 || !Number.isInteger(header.round) || !Array.isArray(header.history)) throw bad("unknown header");
+  const { global, groupShare, serverM, serverV, serverSteps } = arrays;
+  if (!(global instanceof Float32Array)) throw bad("'global' is missing");
+  if (!(groupShare instanceof Float64Array)) throw bad("'groupShare' is missing");
+  if (!(serverM instanceof Float64Array && serverV instanceof Float64Array && serverSteps instanceof Int32Array)) throw bad("the server optimiser's state is missing");
+  return { header, global, groupShare, server: { m: serverM, v: serverV, steps: serverSteps } };
+}

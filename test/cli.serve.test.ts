@@ -1,0 +1,76 @@
+// fedfacet serve's command line (usage errors name their option, exit 2), its data spec, and the
+// schema a coordinator reads from a folder's feature tables alone: the same field vocabulary a
+// client gets from loading the whole folder.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { UsageError } from "../src/cli/command.js";
+import { parseDataSpec, parseServeArgs, seconds, serveConfig } from "../src/cli/serve-options.js";
+import { readFolder, readFolderSchema, writeFolder } from "../src/data/folder.js";
+import { dataSchemaOf } from "../src/data/schema.js";
+import { generateSynthetic } from "../src/data/synthetic.js";
+import { tableOf } from "../src/data/table.js";
+
+const BIN = fileURLToPath(new URL("../src/cli/main.js", import.meta.url));
+
+function fedfacet(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", timeout: 60_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test("serve --help lists its options; a bad command line exits 2 naming the problem", () => {
+  const help = fedfacet("serve", "--help");
+  assert.is(help.code, 0, help.err);
+  for (const opt of ["--state", "--data-spec", "--clients-per-round", "--updates-per-round", "--min-clients", "--round-deadline", "--max-body", "--max-clients"]) assert.ok(help.out.includes(opt), opt);
+  const r = fedfacet("serve");
+  assert.is(r.code, 2, r.err);
+  assert.match(r.err, /--state DIR is required/);
+});
+
+test("bad option values are usage errors naming the option", () => {
+  const cases: [string[], RegExp][] = [
+    [["--data-spec", "synthetic:bogus=1"], /--data-spec: 'bogus=1' names no synthetic option/],
+    [["--data-spec", "synthetic:users=many"], /--data-spec: 'users=many' needs a number/],
+    [["--model", "local"], /--model: the coordinator trains mrff or fedsasrec, not local/],
+    [["--clients-per-round", "0"], /--clients-per-round must be an integer >= 1/],
+    [["--lr", "0"], /--lr must be a positive number/],
+    [["--workers", "2"], /'--workers'/],
+  ];
+  for (const [args, msg] of cases) assert.throws(() => serveConfig(parseServeArgs(args)), (e: unknown) => e instanceof UsageError && msg.test(e.message), args.join(" "));
+  assert.throws(() => seconds("round-deadline", "0"), /--round-deadline must be a positive number of seconds/);
+  assert.is(seconds("round-deadline", "1.5"), 1500);
+});
+
+test("data spec: synthetic with options (lists as a/b), or a folder path", () => {
+  assert.equal(parseDataSpec("synthetic"), { kind: "synthetic", options: {} });
+  assert.equal(parseDataSpec("synthetic:users=40,itemFieldSizes=2/22/37,groupReveal=0.5"), { kind: "synthetic", options: { users: 40, itemFieldSizes: [2, 22, 37], groupReveal: 0.5 } });
+  assert.equal(parseDataSpec("data/kuaisar").kind, "folder");
+  assert.throws(() => parseDataSpec("synthetic:users=4/5"), /needs a number/);
+  assert.throws(() => parseDataSpec("synthetic:users"), /is not name=value/);
+});
+
+test("readFolderSchema (feature tables only) equals the schema of the loaded folder, short users dropped or not", () => {
+  const dir = mkdtempSync(join(tmpdir(), "fedfacet-schema-"));
+  try {
+    const { raw } = generateSynthetic({ users: 30, items: 80, userFieldSizes: [5, 3], itemFieldSizes: [4, 9, 2] });
+    // a user with one impression: buildDataset drops it, its feature row still counts for the codes
+    const t = raw.interactions;
+    const col = (name: string) => t.columns.find((c) => c.name === name)!.values;
+    const keep = Array.from({ length: t.rows }, (_, r) => r).filter((r) => col("user_id")[r] !== 0 || r === t.lines.findIndex((_, i) => col("user_id")[i] === 0));
+    const interactions = tableOf(t.file, t.columns, t.columns.map((c) => keep.map((r) => c.values[r]!)));
+    writeFolder(join(dir, "f"), { ...raw, interactions }, "syn");
+    const loaded = readFolder(join(dir, "f"));
+    assert.is(loaded.report.shortUsers, 1);
+    const schema = readFolderSchema(join(dir, "f"));
+    assert.equal(schema, dataSchemaOf(loaded));
+    assert.equal(schema.itemFields.length, 3);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test.run();
