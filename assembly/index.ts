@@ -12,4 +12,5 @@ export * from "./loss";
 export * from "./adam";
 export * from "./vector";
 export * from "./elementwise";
+export * from "./dropout";
 export * from "./compress";

@@ -9,9 +9,12 @@
 // place: whole bands of 5 rows of A in all layouts, and whole 8-column strips of B in A·B and
 // Aᵀ·B. Otherwise it is packed per K-block, k-major (GotoBLAS style): B of A·Bᵀ per panel of NC
 // columns (4×4 SIMD transposes), and the M and N tails (zero-padded). Measured here: 5×8 beat 4×8
-// by ~7%; 6×8 spills in the SIMD build (the separate multiply needs a temporary register); packing
-// A of Aᵀ·B cost 15-20%, reading whole B strips in place gained 5-10%, reading the rows of A of
-// A·B and A·Bᵀ in place instead of packing them gained 3-6% at M = 65.
+// by ~7%; 6×8 spills in the SIMD build (the separate multiply needs a temporary register: 28 instead
+// of 37 GFLOP/s), but the relaxed build, with fused multiply-add, runs its A·B and A·Bᵀ in bands of
+// 6 rows (kernel6x8r): +3-7% there. Packing A of Aᵀ·B cost 15-20%, reading whole B strips in place
+// gained 5-10%, reading the rows of A of A·B and A·Bᵀ in place instead of packing them gained 3-6%
+// at M = 65 (and 2-12% at M = 4096). Unrolling k by two made V8's scheduler hoist the second
+// step's loads above the first step's arithmetic, and the spills ran at 8.5 GFLOP/s.
 import { hsum, madd } from "./simd";
 
 const MR: i32 = 5; // rows of the register tile
@@ -95,6 +98,66 @@ export function kernel5x8(pa: usize, aStep: usize, pb: usize, bStep: usize, kc: 
 /** kernel5x8 reading A in place from 5 rows aRow bytes apart that run along k. */
 function kernel5x8r(pa: usize, aRow: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
   tile5(pa, 4, aRow, pb, bStep, kc, c, ldc, acc, true, true);
+}
+
+/**
+ * C[6×8] (+)= A·B[kc×8] with A's 6 rows read in place (aRow bytes apart, along k) and B 8 floats
+ * per k (bStep apart): 12 accumulators, 2 of B and 1 of A fit the 15 registers V8 allocates only
+ * with fused multiply-add (the separate multiply needs a 16th), so the relaxed build alone uses it.
+ */
+function kernel6x8r(pa: usize, aRow: usize, pb: usize, bStep: usize, kc: i32, c: usize, ldc: usize, acc: bool): void {
+  let c00 = f32x4.splat(0), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+  let c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+  if (acc) {
+    c00 = v128.load(c);
+    c01 = v128.load(c, 16);
+    c10 = v128.load(c + ldc);
+    c11 = v128.load(c + ldc, 16);
+    c20 = v128.load(c + 2 * ldc);
+    c21 = v128.load(c + 2 * ldc, 16);
+    c30 = v128.load(c + 3 * ldc);
+    c31 = v128.load(c + 3 * ldc, 16);
+    c40 = v128.load(c + 4 * ldc);
+    c41 = v128.load(c + 4 * ldc, 16);
+    c50 = v128.load(c + 5 * ldc);
+    c51 = v128.load(c + 5 * ldc, 16);
+  }
+  for (let k = 0; k < kc; k++) {
+    const b0 = v128.load(pb);
+    const b1 = v128.load(pb, 16);
+    let x = v128.load32_splat(pa);
+    c00 = madd(x, b0, c00);
+    c01 = madd(x, b1, c01);
+    x = v128.load32_splat(pa + aRow);
+    c10 = madd(x, b0, c10);
+    c11 = madd(x, b1, c11);
+    x = v128.load32_splat(pa + 2 * aRow);
+    c20 = madd(x, b0, c20);
+    c21 = madd(x, b1, c21);
+    x = v128.load32_splat(pa + 3 * aRow);
+    c30 = madd(x, b0, c30);
+    c31 = madd(x, b1, c31);
+    x = v128.load32_splat(pa + 4 * aRow);
+    c40 = madd(x, b0, c40);
+    c41 = madd(x, b1, c41);
+    x = v128.load32_splat(pa + 5 * aRow);
+    c50 = madd(x, b0, c50);
+    c51 = madd(x, b1, c51);
+    pa += 4;
+    pb += bStep;
+  }
+  v128.store(c, c00);
+  v128.store(c, c01, 16);
+  v128.store(c + ldc, c10);
+  v128.store(c + ldc, c11, 16);
+  v128.store(c + 2 * ldc, c20);
+  v128.store(c + 2 * ldc, c21, 16);
+  v128.store(c + 3 * ldc, c30);
+  v128.store(c + 3 * ldc, c31, 16);
+  v128.store(c + 4 * ldc, c40);
+  v128.store(c + 4 * ldc, c41, 16);
+  v128.store(c + 5 * ldc, c50);
+  v128.store(c + 5 * ldc, c51, 16);
 }
 
 /** For strips of at most 4 columns (N tails): half the work of kernel5x8; A packed when aRow = 0. */
@@ -234,7 +297,24 @@ function gemm(M: i32, N: i32, K: i32, a: usize, aI: usize, aK: usize, b: usize, 
         const w = min(NR, nc - j);
         if (!direct || w < NR) pack(packedB + <usize>(j / NR) * stripBytes, bPanel + <usize>j * bJ, bJ, bK, w, NR, kc);
       }
-      for (let i0 = 0; i0 < M; i0 += MR) {
+      // relaxed build, A's rows along k (A·B, A·Bᵀ), a panel of whole strips: bands of 6 rows
+      let first = 0;
+      if (ASC_FEATURE_RELAXED_SIMD && aK == 4 && aI != 4 && (nc & 7) == 0) {
+        const M6 = M - M % 6;
+        for (let i0 = 0; i0 < M6; i0 += 6) {
+          const pa = a + <usize>i0 * aI + <usize>k0 * aK;
+          for (let j = 0; j < nc; j += NR) {
+            let pb = packedB + <usize>(j / NR) * stripBytes, bStep: usize = NR << 2;
+            if (direct) {
+              pb = bPanel + (<usize>j << 2);
+              bStep = bK;
+            }
+            kernel6x8r(pa, aI, pb, bStep, kc, c + <usize>i0 * ldcB + (<usize>(j0 + j) << 2), ldcB, acc);
+          }
+        }
+        first = M6;
+      }
+      for (let i0 = first; i0 < M; i0 += MR) {
         const rows = min(MR, M - i0);
         // A whole band is read in place: in TN as 5 floats per k, in NN and NT as 5 rows along k
         let pa = a + <usize>i0 * aI + <usize>k0 * aK, aStep = aK, aRow: usize = 0;

@@ -7,6 +7,7 @@ import { place, tensor, write, type HostTensors } from "../src/kernels/ops/harne
 import type { Dims, OpDef } from "../src/kernels/ops/registry.js";
 import type { Timed } from "./measure.js";
 import type { Tf, TfjsRuntime } from "./tfjs.js";
+import { TFJS, TFJS_FRESH } from "./report.js";
 import { TFJS_NO_BACKWARD, TFJS_OPS, type TfjsSpec } from "./tfjs-ops.js";
 
 export type Phase = "fwd" | "fwd+bwd";
@@ -55,7 +56,7 @@ const IN_PLACE_BATCH = 16;
 
 export function tfjsImpl({ tf, noGradients }: TfjsRuntime): Impl {
   return {
-    name: "tfjs-wasm",
+    name: TFJS,
     slow: false,
     unsupported(op, phase) {
       if (!TFJS_OPS[op.name]) return "no TensorFlow.js equivalent";
@@ -93,6 +94,47 @@ export function tfjsImpl({ tf, noGradients }: TfjsRuntime): Impl {
         call,
         reset: () => {},
         dispose: () => tf.dispose([...Object.values(x), ...seeds]),
+      };
+    },
+  };
+}
+
+// Fresh tensors made per sample (untimed): a batch of calls may use at most this many.
+const FRESH_POOL = 64;
+
+/**
+ * TensorFlow.js's x·W with a new W tensor on every call. Its wasm backend keeps XNNPACK's packed
+ * copy of a matMul's right-hand side per tensor and reuses it while that tensor lives, which the
+ * fixed-weight rows (tfjsImpl) measure. Training never reuses it: the optimiser's step makes the
+ * weights a new tensor (Variable.assign takes the new data), and attention's P·V multiplies by a
+ * new V, so each call packs B again. Here each call multiplies by one of a pool of tensors, made
+ * (from the same values) before the sample and disposed after it, outside the timed calls.
+ */
+export function tfjsFreshBImpl({ tf }: TfjsRuntime): Impl {
+  return {
+    name: TFJS_FRESH,
+    slow: false,
+    unsupported: (op, phase) => (op.name === "gemm_ab" && phase === "fwd" ? null : "fresh weights are measured for gemm_ab forward only"),
+    prepare(op, d, host) {
+      const spec = TFJS_OPS[op.name]!(tf, d);
+      const x = tfInputs(tf, op, spec, host);
+      const values = x.b!.dataSync().slice();
+      const shape = x.b!.shape;
+      let pool: Tensor[] = [];
+      let next = 0;
+      return {
+        call: () => {
+          const b = pool[next++];
+          if (!b) throw new Error(`tfjs fresh-weight pool of ${FRESH_POOL} ran out (a batch larger than maxBatch)`);
+          tf.tidy(() => void spec.forward({ ...x, b }));
+        },
+        reset: () => {
+          tf.dispose(pool);
+          pool = Array.from({ length: FRESH_POOL }, () => tf.tensor(values, shape));
+          next = 0;
+        },
+        dispose: () => tf.dispose([...Object.values(x), ...pool]),
+        maxBatch: FRESH_POOL,
       };
     },
   };

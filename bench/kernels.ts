@@ -7,7 +7,7 @@ import { makeInputs, mismatch, runForward, type HostTensors } from "../src/kerne
 import type { Dims } from "../src/kernels/ops/registry.js";
 import { RefBackend } from "../src/kernels/ref-backend.js";
 import { detectSimd, loadWasmBackend, type WasmBackend } from "../src/kernels/wasm-backend.js";
-import { backendImpl, tfjsImpl, tfjsOutputs, type Impl, type Phase } from "./impls.js";
+import { backendImpl, tfjsFreshBImpl, tfjsImpl, tfjsOutputs, type Impl, type Phase } from "./impls.js";
 import { measure, type Budget, type Clock } from "./measure.js";
 import { jsonResults, layout, machineInfo, tableHeader, tableRows, type Machine, type Row } from "./report.js";
 import { checkTargets, targetLines, type TargetResult } from "./targets.js";
@@ -120,7 +120,7 @@ export async function runKernelBench(opts: KernelBenchOptions): Promise<KernelBe
   let tf: { rt: TfjsRuntime; impl: Impl } | undefined;
   if (tfjs.ok) {
     tf = { rt: tfjs.runtime, impl: tfjsImpl(tfjs.runtime) };
-    impls.push(tf.impl);
+    impls.push(tf.impl, tfjsFreshBImpl(tfjs.runtime));
   } else log(`note: ${tfjs.reason}; the TensorFlow.js column is skipped`);
 
   const clock = opts.clock ?? "cpu";

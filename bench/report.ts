@@ -19,6 +19,8 @@ export interface Row {
 }
 
 export const TFJS = "tfjs-wasm";
+/** TensorFlow.js's wasm backend given a new right-hand-side tensor every call (impls.ts). */
+export const TFJS_FRESH = "tfjs-fresh-w";
 export const REF = "ref-f32";
 
 export function shapeText(d: Dims): string {

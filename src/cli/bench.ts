@@ -21,8 +21,8 @@ Options:
   --json FILE   also write {"machine", "results", "targets"} to FILE (atomically)
   -h, --help    show this help
 
-Node 20 measures the relaxed-SIMD build only with --experimental-wasm-relaxed-simd:
-  node --experimental-wasm-relaxed-simd $(which fedfacet) bench kernels
+Both WASM builds are measured where the runtime has relaxed SIMD. On Node 20 the fedfacet command
+restarts node with --experimental-wasm-relaxed-simd for that (FEDFACET_NO_REEXEC=1: it does not).
 
 Ops: ${ALL_OPS.map((op) => op.name).join(", ")}`;
 

@@ -1,64 +1,10 @@
 #!/usr/bin/env node
-// The `fedfacet` command: dispatches to a subcommand. Exit codes: 0 success, 1 failure while
-// running, 2 a wrong command line (the message names the bad argument).
-import { readFileSync } from "node:fs";
-import { benchCommand } from "./bench.js";
-import { UsageError, type Command } from "./command.js";
-import { evalCommand } from "./eval.js";
-import { trainCommand } from "./train.js";
+// The `fedfacet` command. On Node 20, whose V8 runs relaxed SIMD only behind a flag, it first
+// restarts itself once with that flag (relaunch.ts), so the CLI trains on the fused-multiply-add
+// build as on newer runtimes; the commands are loaded only in the process that runs them.
+import { relaunchWithRelaxedSimd } from "./relaunch.js";
 
-const COMMANDS: Command[] = [trainCommand, evalCommand, benchCommand];
-
-function help(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  return `Usage: fedfacet <command> [options]
-
-Trains and serves MRFF, a multifaceted sequential recommender, on-device with federated learning.
-
-Commands:
-${COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`).join("\n")}
-
-Options:
-  -h, --help     show this help (fedfacet <command> --help for a command's options)
-  -V, --version  show the version`;
+if (!relaunchWithRelaxedSimd()) {
+  const { runCli } = await import("./dispatch.js");
+  await runCli(process.argv.slice(2));
 }
-
-function version(): string {
-  // dist/src/cli/main.js -> the package root
-  return JSON.parse(readFileSync(new URL("../../../package.json", import.meta.url), "utf8")).version;
-}
-
-async function main(argv: string[]): Promise<number> {
-  const [first, ...rest] = argv;
-  if (first === undefined) {
-    console.error(help());
-    return 2;
-  }
-  if (first === "-h" || first === "--help" || first === "help") {
-    console.log(help());
-    return 0;
-  }
-  if (first === "-V" || first === "--version") {
-    console.log(version());
-    return 0;
-  }
-  if (first.startsWith("-")) throw new UsageError(`unknown option '${first}'`);
-  const cmd = COMMANDS.find((c) => c.name === first);
-  if (!cmd) throw new UsageError(`unknown command '${first}' (commands: ${COMMANDS.map((c) => c.name).join(", ")})`);
-  return cmd.run(rest);
-}
-
-main(process.argv.slice(2)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    if (e instanceof UsageError) {
-      console.error(`fedfacet: ${e.message}\nRun 'fedfacet --help' for usage.`);
-      process.exitCode = 2;
-    } else {
-      console.error(`fedfacet: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      process.exitCode = 1;
-    }
-  },
-);

@@ -74,7 +74,7 @@ export class TrainDisplay {
       this.log(`test     ${f4(b.test_auc)}   ${f4(b.test_logloss)}   (95% CI ${b.test_auc_ci[0].toFixed(3)}–${b.test_auc_ci[1].toFixed(3)})`);
       this.log(`best round ${b.round} of ${r.rounds.length}`);
     }
-    this.log(`${r.config.regime} on ${r.dataset.users} clients · ${secs.toFixed(2)} s/round · ${r.workers} worker${r.workers === 1 ? "" : "s"} · peak RSS ${r.peak_rss_mb} MB`);
+    this.log(`${r.config.regime} on ${r.dataset.users} clients · ${secs.toFixed(2)} s/round · ${r.workers} worker${r.workers === 1 ? "" : "s"} · ${r.kernels} · peak RSS ${r.peak_rss_mb} MB`);
     if (!r.completed) this.log(`stopped after round ${r.rounds.length} of ${r.config.rounds}: continue with --resume`);
     for (const f of files) this.log(`wrote ${f}`);
   }

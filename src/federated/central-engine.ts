@@ -7,6 +7,7 @@ import { Tape } from "../autograd/tape.js";
 import type { Dataset } from "../data/dataset.js";
 import { allocWindows, fillPhaseWindow, leaveOneOut, type LeaveOneOut, type Windows } from "../data/split.js";
 import { Arena } from "../kernels/arena.js";
+import type { BackendName } from "../kernels/backend.js";
 import { loadWasmBackend } from "../kernels/wasm-backend.js";
 import { createModel, schemaOf } from "../model/index.js";
 import type { BatchInputs, Recommender } from "../model/types.js";
@@ -24,6 +25,7 @@ const ARENA_CHUNK = 1 << 24;
 
 export class CentralEngine implements Engine {
   readonly workers = 1;
+  readonly kernels: BackendName;
   readonly params: { shared: number; group: number; private: number };
   private readonly tape: Tape;
   private readonly adam: Adam;
@@ -49,6 +51,7 @@ export class CentralEngine implements Engine {
     this.tape = new Tape(store.be, new Arena(store.be, ARENA_CHUNK));
     // ordinary training: the optimiser keeps its state across the run
     this.adam = new Adam(store, { ...ADAM_DEFAULTS, lr: config.local.lr, weightDecay: config.local.weightDecay });
+    this.kernels = store.be.name;
     this.params = { shared: store.buffer("shared").size, group: store.buffer("group").size, private: store.buffer("private").size };
   }
 

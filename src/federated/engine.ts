@@ -1,6 +1,7 @@
 // What the round loop (trainer.ts) needs of a regime: train one round, predict every user's
 // validation and test targets, and save / restore the state a checkpoint carries.
 import type { Dataset } from "../data/dataset.js";
+import type { BackendName } from "../kernels/backend.js";
 import type { LeaveOneOut } from "../data/split.js";
 import type { CheckpointArray } from "./checkpoint.js";
 
@@ -33,6 +34,8 @@ export interface Engine {
   readonly params: { shared: number; group: number; private: number };
   /** Threads that train (1: this one). */
   readonly workers: number;
+  /** The kernel build the numbers come from: the relaxed (FMA) and plain SIMD builds round differently. */
+  readonly kernels: BackendName;
   trainRound(round: number, progress: PhaseProgress): Promise<RoundStats>;
   evaluate(progress: PhaseProgress): Promise<Predictions>;
   /** State beyond the loop's own (parameters, optimiser, routing shares). */

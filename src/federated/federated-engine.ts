@@ -3,6 +3,7 @@
 import { ParamStore } from "../autograd/params.js";
 import type { Dataset } from "../data/dataset.js";
 import { leaveOneOut, type LeaveOneOut } from "../data/split.js";
+import type { BackendName } from "../kernels/backend.js";
 import { loadWasmBackend } from "../kernels/wasm-backend.js";
 import { createModel, schemaOf } from "../model/index.js";
 import { Rng } from "../util/rng.js";
@@ -43,6 +44,7 @@ export class FederatedEngine implements Engine {
     private readonly blocks: number,
     /** Bytes of the task frame each participant downloads. */
     private readonly taskBytes: number,
+    readonly kernels: BackendName,
     init: RunnerInit,
   ) {
     this.global = new Float32Array(init.global);
@@ -88,7 +90,7 @@ export class FederatedEngine implements Engine {
     store.dispose();
     const exec = await startExecutor(init, workers);
     const server = new ServerOptimizer(shared.size + group.size, config.server);
-    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, down, init);
+    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, down, be.name, init);
   }
 
   get workers(): number {

@@ -99,6 +99,7 @@ export function renderReportHtml(r: TrainReport): string {
     ["skipped interactions", `${d.skipped} (${d.skipped_users} users)`],
     ["parameters shared / group / private", `${r.params.shared} / ${r.params.group} / ${r.params.private}`],
     ["workers", String(r.workers)],
+    ["kernels", r.kernels],
     ...settings(r.config),
   ];
   return `<!doctype html>

@@ -63,6 +63,8 @@ export interface TrainReport {
   dataset: { users: number; items: number; interactions: number; skipped: number; skipped_users: number };
   params: { shared: number; group: number; private: number };
   workers: number;
+  /** The kernel build that trained (wasm-relaxed or wasm-simd): they round differently. */
+  kernels: string;
   rounds: RoundRow[];
   /** The evaluated round of highest validation AUC (the first, on ties). */
   best: Best | null;
@@ -162,6 +164,7 @@ async function loop(engine: Engine, state: CheckpointHeader, opts: RunOptions): 
     },
     params: engine.params,
     workers: engine.workers,
+    kernels: engine.kernels,
     rounds: state.history,
     best: state.best,
     completed: state.round >= config.rounds,

@@ -135,6 +135,15 @@ export interface Kernels {
   /** dx += dy where x > 0. */
   reluBackward(dy: number, x: number, dx: number, n: number): void;
 
+  // ---- Dropout masks (assembly/dropout.ts) -------------------------------------------------
+  /**
+   * Inverted-dropout mask: out[j] = 0 when u_j < p, else 1/(1 − p) (rounded to the backend's
+   * floats), where u_j = draw_j / 2³² and draw_j is the j-th output of the xoshiro128** generator
+   * of src/util/rng.ts run from the 4 i32 state words at `state` (Rng.getState's words); the
+   * words are advanced past the n draws (Rng.setState continues from them). 0 ≤ p < 1.
+   */
+  dropoutMask(state: number, out: number, n: number, p: number): void;
+
   // ---- Update compression (assembly/compress.ts) -------------------------------------------
   /** out = next − prev. */
   delta(next: number, prev: number, out: number, n: number): void;
@@ -183,6 +192,11 @@ export function int8ScaleCount(n: number, block: number): number {
 /** Elements (4-byte units) that an int8 buffer of n values occupies. */
 export function int8Elements(n: number): number {
   return Math.ceil(n / 4);
+}
+
+/** A dropout probability outside [0, 1) would scale kept values by ∞ or a negative number. */
+export function checkDropoutP(p: number): void {
+  if (!(p >= 0 && p < 1)) throw new RangeError(`fedfacet: dropout probability must be in [0, 1), got ${p}`);
 }
 
 /** The int8 kernels loop per block: a block below 1 would never advance, so backends refuse it. */

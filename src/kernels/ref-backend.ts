@@ -3,10 +3,11 @@
 // finite-difference gradient checks). It is the oracle, never the fast path.
 import type { Backend, BackendName, FloatArray } from "./backend.js";
 import { Heap } from "./heap.js";
-import { checkInt8Block, type Flag } from "./kernels.js";
+import { checkDropoutP, checkInt8Block, type Flag } from "./kernels.js";
 import * as adam from "./ref/adam.js";
 import * as attention from "./ref/attention.js";
 import * as compress from "./ref/compress.js";
+import * as dropout from "./ref/dropout.js";
 import * as elementwise from "./ref/elementwise.js";
 import * as embedding from "./ref/embedding.js";
 import * as ffn from "./ref/ffn.js";
@@ -159,6 +160,10 @@ export class RefBackend implements Backend {
   }
   reluBackward(dy: number, x: number, dx: number, n: number): void {
     elementwise.reluBackward(this, dy, x, dx, n);
+  }
+  dropoutMask(state: number, out: number, n: number, p: number): void {
+    checkDropoutP(p);
+    dropout.dropoutMask(this, state, out, n, p);
   }
   delta(next: number, prev: number, out: number, n: number): void {
     compress.delta(this, next, prev, out, n);

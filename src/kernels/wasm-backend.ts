@@ -3,7 +3,7 @@
 // it loads unchanged in Node 20+, browsers, Deno and Workers.
 import type { Backend, BackendName } from "./backend.js";
 import { Heap } from "./heap.js";
-import { checkInt8Block, type Flag } from "./kernels.js";
+import { checkDropoutP, checkInt8Block, type Flag } from "./kernels.js";
 import { SIMD_WASM_BASE64, RELAXED_WASM_BASE64 } from "./wasm-binaries.generated.js";
 
 /**
@@ -24,7 +24,7 @@ const REQUIRED_EXPORTS = [
   "gemm_ab", "gemm_abt", "gemm_atb", "attention_forward", "attention_backward", "ffn_forward", "ffn_backward",
   "layernorm_forward", "layernorm_backward", "embedding_gather", "embedding_scatter_add", "bce_forward",
   "bce_backward", "adam_step", "axpy", "scale", "weighted_sum", "l2_norm", "clip_by_norm", "non_finite_index",
-  "add", "mul", "mul_row_mask", "add_row_vector", "col_sum_acc", "relu_forward", "relu_backward", "delta",
+  "add", "mul", "mul_row_mask", "add_row_vector", "col_sum_acc", "relu_forward", "relu_backward", "dropout_mask", "delta",
   "topk_select", "quantize_int8", "dequantize_int8",
 ];
 
@@ -296,6 +296,10 @@ export class WasmBackend implements Backend {
   }
   reluBackward(dy: number, x: number, dx: number, n: number): void {
     this.k.relu_backward(dy * 4, x * 4, dx * 4, n);
+  }
+  dropoutMask(state: number, out: number, n: number, p: number): void {
+    checkDropoutP(p);
+    this.k.dropout_mask(state * 4, out * 4, n, p);
   }
   delta(next: number, prev: number, out: number, n: number): void {
     this.k.delta(next * 4, prev * 4, out * 4, n);

@@ -39,6 +39,24 @@ export class Rng {
     return result;
   }
 
+  /** The four state words (u32): with setState, how a kernel continues this very stream (dropout masks). */
+  getState(): [number, number, number, number] {
+    // the xor updates leave words as signed int32: report their bits as u32
+    return [this.s0 >>> 0, this.s1 >>> 0, this.s2 >>> 0, this.s3 >>> 0];
+  }
+
+  /** Continues from four state words (as getState returns them; i32 words are read as their bits). */
+  setState(s: ArrayLike<number>): void {
+    if (s.length !== 4) throw new RangeError(`Rng.setState: needs 4 state words, got ${s.length}`);
+    const w = Array.from(s, (x, k) => {
+      if (!Number.isInteger(x)) throw new RangeError(`Rng.setState: word ${k} is not an integer (${x})`);
+      return x >>> 0;
+    });
+    // xoshiro's all-zero state is a fixed point: the generator would return 0 for ever
+    if (w.every((x) => x === 0)) throw new RangeError("Rng.setState: the state must not be all zero");
+    [this.s0, this.s1, this.s2, this.s3] = w as [number, number, number, number];
+  }
+
   /** Uniform in [0, 1) with 32 bits of resolution. */
   next(): number {
     return this.nextU32() / 4294967296;

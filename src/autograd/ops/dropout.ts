@@ -1,6 +1,9 @@
 // Inverted dropout: each value is kept with probability 1 − p and scaled by 1/(1 − p), so the
 // expected output equals the input and evaluation needs no rescaling. The mask is drawn from an
-// explicit Rng into the arena (the FFN kernel takes the same kind of mask for its hidden layer).
+// explicit Rng into the arena (the FFN kernel takes the same kind of mask for its hidden layer),
+// by the backend's dropoutMask kernel running that Rng's own stream: the same mask, and the same
+// Rng state afterwards, as drawing it here in JS, one rng.next() per element.
+import { readI, writeI } from "../../kernels/backend.js";
 import type { Rng } from "../../util/rng.js";
 import type { Tape } from "../tape.js";
 import type { Tensor } from "../tensor.js";
@@ -9,10 +12,12 @@ import { need } from "./check.js";
 /** An arena buffer of n multipliers, each 0 with probability p and 1/(1 − p) otherwise. */
 export function dropoutMask(tp: Tape, n: number, p: number, rng: Rng): number {
   need(p >= 0 && p < 1, "dropout", () => `p must be in [0, 1), got ${p}`);
+  const be = tp.be;
   const m = tp.arena.alloc(n);
-  const f = tp.be.f;
-  const keep = 1 / (1 - p);
-  for (let j = 0; j < n; j++) f[m + j] = rng.next() < p ? 0 : keep;
+  const state = tp.arena.alloc(4);
+  writeI(be, state, rng.getState());
+  be.dropoutMask(state, m, n, p);
+  rng.setState(readI(be, state, 4));
   return m;
 }
 

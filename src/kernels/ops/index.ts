@@ -2,6 +2,7 @@
 import { adamOps } from "./adam.js";
 import { attentionOps } from "./attention.js";
 import { compressOps } from "./compress.js";
+import { dropoutOps } from "./dropout.js";
 import { elementwiseOps } from "./elementwise.js";
 import { embeddingOps } from "./embedding.js";
 import { ffnOps } from "./ffn.js";
@@ -21,6 +22,7 @@ export const ALL_OPS: OpDef[] = [
   ...adamOps,
   ...vectorOps,
   ...elementwiseOps,
+  ...dropoutOps,
   ...compressOps,
 ];
 
