@@ -71,6 +71,8 @@ const LAST = 5;
 interface Run {
   setting: string;
   seed: number;
+  /** Taken from an earlier invocation's run folder (--reuse). */
+  reused: boolean;
   bytes_up: number;
   bytes_down: number;
   best_round: number;
@@ -93,6 +95,7 @@ function completed(dir: string): TrainReport | null {
 async function runOne(s: Setting, seed: number): Promise<Run> {
   const dir = join(runsDir, `${s.label.replace(/[^a-z0-9.-]+/gi, "_")}-seed${seed}`);
   let r = a.reuse ? completed(dir) : null;
+  const trained = r === null;
   if (r) console.error(`\n== ${s.label}, seed ${seed}: reusing ${dir}`);
   else {
     const args = [...process.execArgv, CLI, "train", "--data", data, "--rounds", a.rounds!, "--seed", String(seed), "--workers", a.workers!, "--out", dir, "--force", ...s.args];
@@ -110,6 +113,7 @@ async function runOne(s: Setting, seed: number): Promise<Run> {
   return {
     setting: s.label,
     seed,
+    reused: !trained,
     bytes_up: perRound("bytes_up"),
     bytes_down: perRound("bytes_down"),
     best_round: r.best.round,
@@ -156,11 +160,13 @@ const table = [
       `| ${r.setting} | ${mb(r.bytes_up)} | ${(ref.bytes_up / r.bytes_up).toFixed(1)}× smaller | ${mb(r.bytes_down)} | ${r.best_rounds} | ${r.val_auc.toFixed(4)} | ${r.test_auc.toFixed(4)} | ${signed(r.test_auc - ref.test_auc)} | ${r.test_auc_last.toFixed(4)} | ${signed(r.test_auc_last - ref.test_auc_last)} | ${r.test_logloss.toFixed(4)} | ${r.seconds_per_round.toFixed(1)} | ${r.peak_rss_mb} |`,
   ),
 ].join("\n");
+const reused = runs.filter((r) => r.reused).length;
+const reusedNote = reused > 0 ? ` (${reused} of the ${runs.length} runs were trained earlier and read back from their folders with --reuse)` : "";
 const command = `node dist/bench/compression.js ${process.argv.slice(2).join(" ")}`.trim();
 const md = `# Uplink compression: ${data}
 
 MRFF, reference settings, every client every round, ${a.rounds} rounds, seeds ${seeds.join(",")} (a row: their means), ${a.workers} workers on ${cpus().length} shared cores
-(node ${process.version}), ${started.toISOString()} – ${new Date().toISOString()}.
+(node ${process.version}), ${started.toISOString()} – ${new Date().toISOString()}${reusedNote}.
 Each client's update (delta of the shared partition and of its chosen expert per block, routes, [samples, loss])
 goes through the wire format (src/federated/wire) with the setting's encoding and the client's error feedback;
 f32 sums the trained values directly and counts the raw f32 frame's bytes. "MB up": all update frames of a
