@@ -17,7 +17,12 @@ export interface LoadWorkerData {
   expertSizes: number[];
 }
 
-export type LoadMessage = { kind: "registered" } | { kind: "accepted"; round: number } | { kind: "refused"; status: number; error: string } | { kind: "done"; downloaded: number };
+export type LoadMessage =
+  | { kind: "registered" }
+  | { kind: "accepted"; round: number }
+  | { kind: "refused"; status: number; error: string }
+  | { kind: "retried"; reason: string }
+  | { kind: "done"; downloaded: number };
 
 const w = workerData as LoadWorkerData;
 const post = (m: LoadMessage) => parentPort!.postMessage(m);
@@ -58,12 +63,26 @@ function updateFor(round: number, i: number): Uint8Array {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 let downloaded = 0;
 
+/** fetch, retried on network errors (a device's transport does the same), each retry reported. */
+async function send(url: string, init?: RequestInit): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (e) {
+      if (attempt >= 8) throw e;
+      const cause = e instanceof Error && e.cause instanceof Error ? e.cause.message : String(e);
+      post({ kind: "retried", reason: cause });
+      await sleep(100 * 2 ** attempt * (0.5 + rng.next()));
+    }
+  }
+}
+
 async function device(i: number): Promise<void> {
   // stagger the registrations a little, as devices coming online would
   await sleep(rng.next() * 200);
   let reg: Response;
   for (;;) {
-    reg = await fetch(`${w.url}/v1/register`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+    reg = await send(`${w.url}/v1/register`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
     if (reg.status === 200) break;
     await reg.arrayBuffer();
     await sleep(500);
@@ -72,7 +91,7 @@ async function device(i: number): Promise<void> {
   post({ kind: "registered" });
   const headers = { "x-fedfacet-client": String(client), authorization: `Bearer ${token}` };
   for (;;) {
-    const t = await fetch(`${w.url}/v1/task`, { headers });
+    const t = await send(`${w.url}/v1/task`, { headers });
     const body = await t.arrayBuffer();
     downloaded += body.byteLength;
     if (t.status === 204) {
@@ -84,9 +103,10 @@ async function device(i: number): Promise<void> {
     }
     if (t.status !== 200) throw new Error(`GET /v1/task: ${t.status} ${new TextDecoder().decode(body)}`);
     const round = Number(t.headers.get("x-fedfacet-round"));
-    const u = await fetch(`${w.url}/v1/update`, { method: "POST", body: updateFor(round, i) as BodyInit, headers: { ...headers, "content-type": "application/octet-stream" } });
+    const u = await send(`${w.url}/v1/update`, { method: "POST", body: updateFor(round, i) as BodyInit, headers: { ...headers, "content-type": "application/octet-stream" } });
     const answer = (await u.json()) as { error?: string };
-    if (u.status === 200) post({ kind: "accepted", round });
+    // a retried POST whose first attempt got in is a duplicate
+    if (u.status === 200 || answer.error === "duplicate") post({ kind: "accepted", round });
     else post({ kind: "refused", status: u.status, error: answer.error ?? "" });
   }
 }

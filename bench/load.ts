@@ -12,14 +12,9 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
-import { ParamStore } from "../src/autograd/params.js";
-import { groupLayout } from "../src/federated/aggregate.js";
 import { loadState } from "../src/federated/coordinator/state.js";
-import { schemaOfSource } from "../src/federated/source.js";
-import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
-import { createModel, DEFAULT_CONFIG, schemaOf } from "../src/model/index.js";
-import { Rng } from "../src/util/rng.js";
 import type { LoadMessage, LoadWorkerData } from "./load-worker.js";
+import { referenceShape } from "./model-shape.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const MAIN = join(here, "../src/cli/main.js");
@@ -33,15 +28,8 @@ if (!counts.every((n) => Number.isInteger(n) && n >= workers)) throw new Error(`
 const TICK = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim());
 
 // the update's shape at the reference model size on this data's fields
-const schema = schemaOfSource({ kind: "folder", dir: data });
-const be = await loadWasmBackend();
-const model = createModel(DEFAULT_CONFIG, schemaOf(schema));
-const store = new ParamStore(be, model.specs, new Rng(1));
-const layout = groupLayout(model, store)!;
-const S = store.buffer("shared").size;
-const G = store.buffer("group").size;
+const { shared: S, group: G, layout, updateValues } = await referenceShape(data);
 const expertSizes = Array.from(layout.size);
-const updateValues = S + Array.from({ length: layout.blocks }, (_, l) => expertSizes[l * layout.groups]!).reduce((x, y) => x + y, 0);
 
 interface Sample {
   t: number;
@@ -67,6 +55,8 @@ interface Row {
   registerCpuMsPerClient: number;
   updates: number;
   refused: number;
+  /** Requests retried after a network error (e.g. ECONNRESET on a reused keep-alive socket), by cause. */
+  retried: Record<string, number>;
   roundSeconds: number[];
   updatesPerSecond: number;
   cpuSeconds: number;
@@ -100,6 +90,7 @@ async function run(n: number): Promise<Row> {
     const started = sample(pid);
     let registered = 0;
     let refused = 0;
+    const retried: Record<string, number> = {};
     let downloaded = 0;
     let atRegistered: Sample | null = null;
     let maxSeen = started;
@@ -116,6 +107,7 @@ async function run(n: number): Promise<Row> {
           worker.on("message", (m: LoadMessage) => {
             if (m.kind === "registered" && ++registered === n) atRegistered = sample(pid);
             if (m.kind === "refused") refused++;
+            if (m.kind === "retried") retried[m.reason] = (retried[m.reason] ?? 0) + 1;
             if (m.kind === "done") downloaded += m.downloaded;
           });
           worker.on("error", reject);
@@ -137,6 +129,7 @@ async function run(n: number): Promise<Row> {
       registerCpuMsPerClient: ((reg.cpu - started.cpu) * 1000) / n,
       updates,
       refused,
+      retried,
       roundSeconds: history.map((h) => h.seconds),
       updatesPerSecond: updates / wall,
       cpuSeconds: end.cpu - reg.cpu,

@@ -1,8 +1,9 @@
 // The kernels load in a browser with no bundler or configuration: headless Chromium imports the
 // compiled ES modules straight from a loopback HTTP server, instantiates the embedded WASM and
-// checks a GEMM against the reference backend; and a secure-aggregation round runs there on the
-// browser's own WebCrypto. CI installs Debian's chromium (.ci/run); elsewhere the test says how to
-// get it and passes over the browser when it is missing.
+// checks a GEMM against the reference backend (and the privacy accountant computes there); and a
+// secure-aggregation round runs there on the browser's own WebCrypto. CI installs Debian's
+// chromium (.ci/run); elsewhere the test says how to get it and passes over the browser when it
+// is missing.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer, type Server } from "node:http";
@@ -17,6 +18,7 @@ const TYPES: Record<string, string> = { ".js": "text/javascript", ".html": "text
 const PAGE = `<!doctype html><meta charset="utf-8"><title>fedfacet kernels</title>
 <script type="module">
 import { loadWasmBackend, RefBackend, upload, readF, detectSimd } from "/dist/src/kernels/index.js";
+import { epsilonOf } from "/dist/src/privacy/index.js";
 try {
   const wasm = await loadWasmBackend();
   const ref = new RefBackend("f32");
@@ -25,7 +27,7 @@ try {
   const b = Array.from({ length: K * N }, (_, i) => Math.cos(i));
   const run = (be) => { const c = be.alloc(M * N); be.gemmAB(upload(be, a), upload(be, b), c, M, N, K, 0); return Array.from(readF(be, c, M * N)); };
   const got = run(wasm), want = run(ref);
-  window.__result = { backend: wasm.name, simd: detectSimd(), maxDiff: Math.max(...got.map((g, i) => Math.abs(g - want[i]))) };
+  window.__result = { backend: wasm.name, simd: detectSimd(), maxDiff: Math.max(...got.map((g, i) => Math.abs(g - want[i]))), epsilon: epsilonOf(0.04, 1.5, 2250, 1e-5).epsilon };
 } catch (e) {
   window.__result = { error: String(e && e.stack || e) };
 }
@@ -103,12 +105,14 @@ async function inChromium(page: string): Promise<Record<string, unknown> | null>
   }
 }
 
-test("kernels load and compute in headless Chromium without a bundler", async () => {
+test("kernels and the privacy accountant load and compute in headless Chromium without a bundler", async () => {
   const result = await inChromium(PAGE);
   if (!result) return;
   assert.is(result.error, undefined, String(result.error));
   assert.ok((result.maxDiff as number) < 1e-5, `GEMM in the browser differs from the reference by ${result.maxDiff}`);
   assert.match(String(result.backend), /^wasm-/);
+  // Opacus's published figure, as in test/privacy.test.ts
+  assert.ok(Math.abs((result.epsilon as number) - 7.32911117143) < 1e-8, `epsilon in the browser: ${result.epsilon}`);
 });
 
 test("a secure-aggregation round runs in headless Chromium on its WebCrypto (X25519, HKDF, AES)", async () => {

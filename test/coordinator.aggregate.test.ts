@@ -125,7 +125,7 @@ test("addDelta refuses a wrong length, a route out of range, a bad weight, and a
   assert.is(totals.clients, 0, "nothing was folded in");
   assert.equal([...g], new Array(3 + groupSize).fill(0));
   agg.addDelta(ok());
-  const chunk = { chunk: 0, sums: new Float32Array(3 + groupSize), groupWeight: new Float64Array(4), routeCount: new Int32Array(4), weight: 1, clients: 1, loss: 0, samples: 0 };
+  const chunk = { chunk: 0, sums: new Float32Array(3 + groupSize), groupWeight: new Float64Array(4), routeCount: new Int32Array(4), weight: 1, clients: 1, loss: 0, samples: 0, bytesUp: 0 };
   assert.throws(() => agg.add(chunk), /deltas/);
 });
 

@@ -17,8 +17,8 @@ test("every malformed update: its 4xx, and nothing changes", async () => {
   const t = tempDir();
   try {
     const c = await Coordinator.create({ config, schema: smallSchema(config), stateDir: t.dir, minClients: 3 });
-    const [a, b, third] = [c.register(), c.register(), c.register()];
-    const extra = c.register(); // registered after the round opened: not selected
+    const [a, b, third] = [await c.register(), await c.register(), await c.register()];
+    const extra = await c.register(); // registered after the round opened: not selected
     c.submit(b.client, b.token, updateFrame(c.shape, 0, someValues(1)));
     const snapshot = () =>
       JSON.stringify(c.status()) + Buffer.from(c.globalValues().buffer).toString("base64") + readFileSync(join(t.dir, "coordinator.ffck")).toString("base64") + readFileSync(join(t.dir, "clients.json"), "utf8");

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Coordinator, type CoordinatorOptions } from "../src/federated/coordinator/coordinator.js";
 import { ApiError } from "../src/federated/coordinator/errors.js";
+import { ClientRegistry } from "../src/federated/coordinator/registry.js";
 import { decodeFrame, encodeFrame, type WirePartition } from "../src/federated/wire/index.js";
 import { deltaArrays, smallConfig, smallSchema, someValues, tempDir, updateFrame, type UpdateValues } from "./coordinator-fixtures.js";
 
@@ -49,9 +50,9 @@ test("a round: selected clients get the task, the round closes at updatesPerRoun
   const t = tempDir();
   try {
     const c = await coordinator(t.dir, { minClients: 3, updatesPerRound: 3 });
-    const regs = [c.register(), c.register()];
+    const regs = [await c.register(), await c.register()];
     assert.is(c.status().open, false, "fewer than minClients: no round yet");
-    regs.push(c.register(), c.register());
+    regs.push(await c.register(), await c.register());
     assert.equal(regs.map((r) => r.client), [1, 2, 3, 4]);
     assert.equal(regs[0]!.schema, schema);
     assert.is(regs[0]!.config.model.blocks, 2);
@@ -67,7 +68,7 @@ test("a round: selected clients get the task, the round closes at updatesPerRoun
     assert.equal(f.partitions.map((p) => [p.name, p.length]), [["shared", c.shape.sharedSize], ["group", start.length - c.shape.sharedSize], ["groupShare", 0], ["meta", 1]]);
     assert.equal([...f.partitions[0]!.values], [...start.subarray(0, c.shape.sharedSize)]);
     const late = c.task(4, regs[3]!.token);
-    assert.equal(late, { kind: "wait", retryAfter: 10, finished: false, aggregated: -1 }, "client 4 registered after the round opened");
+    assert.equal(late, { kind: "wait", retryAfter: 1, finished: false, aggregated: -1 }, "client 4 registered after the round opened");
     // submitted out of id order: the sums still go 1, 2, 3
     const sent = new Map<number, UpdateValues>();
     for (const id of [3, 1, 2]) {
@@ -103,11 +104,11 @@ test("deadline: too few updates extends the round and selects a late joiner; eno
   const clk = clock();
   try {
     const c = await coordinator(t.dir, { minClients: 2, updatesPerRound: 2, now: clk.now });
-    const a = c.register();
-    const b = c.register();
+    const a = await c.register();
+    const b = await c.register();
     c.submit(a.client, a.token, updateFrame(c.shape, 0, someValues(0)));
     // b died; c joins late
-    const late = c.register();
+    const late = await c.register();
     assert.is(c.task(late.client, late.token).kind, "wait");
     clk.advance(10_001);
     c.tick();
@@ -127,8 +128,8 @@ test("deadline: too few updates extends the round and selects a late joiner; eno
     // with enough updates, the deadline closes a round before everybody selected sent theirs
     const t2 = tempDir();
     const c2 = await coordinator(t2.dir, { minClients: 1, now: clk.now });
-    const x = c2.register();
-    c2.register();
+    const x = await c2.register();
+    await c2.register();
     // round 0 opened at the first registration, with x alone; round 1 selects both
     c2.submit(x.client, x.token, updateFrame(c2.shape, 0, someValues(0)));
     c2.submit(x.client, x.token, updateFrame(c2.shape, 1, someValues(0)));
@@ -146,11 +147,11 @@ test("resume: a new coordinator on the state folder continues the round and keep
   const t = tempDir();
   try {
     const c = await coordinator(t.dir, { minClients: 2 });
-    const a = c.register();
-    const b = c.register();
+    const a = await c.register();
+    const b = await c.register();
     c.submit(a.client, a.token, updateFrame(c.shape, 0, someValues(0)));
     c.submit(b.client, b.token, updateFrame(c.shape, 0, someValues(1)));
-    const third = c.register();
+    const third = await c.register();
     c.submit(a.client, a.token, updateFrame(c.shape, 1, someValues(2)));
     const global = c.globalValues();
     // the coordinator dies with round 1 half done
@@ -181,7 +182,7 @@ test("the last round ends training: tasks answer finished, updates are refused",
   const t = tempDir();
   try {
     const c = await Coordinator.create({ config: smallConfig(1), schema, stateDir: t.dir });
-    const a = c.register();
+    const a = await c.register();
     c.submit(a.client, a.token, updateFrame(c.shape, 0, someValues(0)));
     assert.equal(c.status().finished, true);
     assert.equal(c.task(a.client, a.token), { kind: "wait", retryAfter: 1, finished: true, aggregated: 0 });
@@ -197,7 +198,7 @@ test("fedsasrec (no group partition): updates carry shared, zero routes and meta
     const fs = { ...smallConfig(2), regime: "fedsasrec" as const, model: { ...smallConfig().model, kind: "fedsasrec" as const } };
     const c = await Coordinator.create({ config: fs, schema, stateDir: t.dir, minClients: 2 });
     assert.is(c.shape.layout, null);
-    const [a, b] = [c.register(), c.register()];
+    const [a, b] = [await c.register(), await c.register()];
     const S = c.shape.sharedSize;
     const frame = (shared: number, routes = [0, 0], extra: WirePartition[] = []) =>
       encodeFrame({
@@ -228,9 +229,14 @@ test("registry: ids and token hashes only on disk, unknown client and bad token 
   const t = tempDir();
   try {
     const c = await coordinator(t.dir, { maxClients: 2 });
-    const a = c.register();
-    c.register();
-    refused(() => c.register(), 503, "full");
+    const a = await c.register();
+    await c.register();
+    try {
+      await c.register();
+      assert.unreachable("a third client registered");
+    } catch (e) {
+      assert.is(e instanceof ApiError && `${e.status} ${e.code}`, "503 full");
+    }
     const saved = readFileSync(join(t.dir, "clients.json"), "utf8");
     assert.not.ok(saved.includes(a.token), "the token is not stored");
     assert.equal(JSON.parse(saved).clients.map((x: { id: number }) => x.id), [1, 2]);
@@ -238,6 +244,32 @@ test("registry: ids and token hashes only on disk, unknown client and bad token 
     refused(() => c.task(3, a.token), 401, "unknown-client");
     refused(() => c.task(2, a.token), 401, "bad-token");
     refused(() => c.task(1, ""), 401, "bad-token");
+  } finally {
+    t.remove();
+  }
+});
+
+test("registry: a burst of concurrent registrations: all durable, ids in call order, within the limit; a failed write refuses", async () => {
+  const t = tempDir();
+  try {
+    const path = join(t.dir, "clients.json");
+    const reg = new ClientRegistry(path, 150);
+    const results = await Promise.allSettled(Array.from({ length: 200 }, () => reg.register()));
+    const ok = results.flatMap((r) => (r.status === "fulfilled" ? [r.value] : []));
+    assert.equal(ok.map((r) => r.id), Array.from({ length: 150 }, (_, i) => i + 1), "ids in call order, up to the limit");
+    assert.ok(results.slice(150).every((r) => r.status === "rejected" && r.reason instanceof ApiError && r.reason.code === "full"));
+    const again = new ClientRegistry(path, 150);
+    for (const r of ok) again.authenticate(r.id, r.token);
+    assert.is(again.size, 150);
+    const lost = new ClientRegistry(join(t.dir, "no-such-folder", "clients.json"), 5);
+    try {
+      await lost.register();
+      assert.unreachable("registered without a registry file");
+    } catch (e) {
+      assert.match(String(e), /ENOENT/);
+    }
+    assert.is(lost.size, 0);
+    assert.throws(() => lost.authenticate(1, "00"), /no client 1/);
   } finally {
     t.remove();
   }

@@ -75,7 +75,7 @@ function runChunks(store: ParamStore, layout: GroupLayout, clients: Client[], ch
     sums.clear();
     for (const c of clients.slice(at, at + chunk)) {
       load(store, layout, c);
-      sums.add(weighted ? c.samples : 1, c.routes, 0.5, c.samples);
+      sums.add(weighted ? c.samples : 1, c.routes, 0.5, c.samples, 0);
     }
     out.push(sums.result(i));
   }
@@ -213,7 +213,7 @@ test("a route outside the groups is an error naming the block", async () => {
   const { store, layout } = await setup();
   const sums = new ChunkSums(store, layout);
   sums.clear();
-  assert.throws(() => sums.add(1, [0, K], 0, 1), /route 3 at block 1/);
+  assert.throws(() => sums.add(1, [0, K], 0, 1, 0), /route 3 at block 1/);
   sums.dispose();
 });
 

@@ -184,6 +184,8 @@ test("a worker that cannot start fails the run with its error; so does the in-pr
     weighting: c.weighting,
     global: new SharedArrayBuffer(4),
     privates: new SharedArrayBuffer(4),
+    compression: c.compression,
+    residuals: null,
   };
   for (const workers of [0, 2]) {
     try {

@@ -1,6 +1,7 @@
 // The whole network path with real processes on loopback: `fedfacet serve` and `fedfacet client`s
-// as child processes. One device is killed mid-round, one joins late, the coordinator is killed
-// (SIGKILL, with an accepted update in memory) and restarted from its checkpoint. Training still
+// as child processes. One device is killed mid-round (in a round that selected it, before it sends
+// its update), one joins late, the coordinator is killed (SIGKILL, with an accepted update in
+// memory) and restarted from its checkpoint. Training still
 // completes; every round's aggregate holds exactly the updates its coordinator accepted (its log
 // says which); and the final model equals an in-process replay of those updates.
 import { test } from "uvu";
@@ -88,19 +89,28 @@ test("devices and a coordinator as processes survive a killed device, a late one
     const port = new URL(url).port;
     const a = device(0);
     const b = device(1);
+    await first.waitFor(/round 0 open/);
+    // c registers while a round is open without it (it is told to come back in a second or two),
+    // is frozen at once, and is killed in the first round that selects it: that round closes at
+    // its deadline without c's update
     const c = device(2);
-    // c dies as soon as it has a task of round 1: it never sends that update
-    await c.waitFor(/round 1: task received/);
+    const cId = (await c.waitFor(/registered as client (\d+)/))[1]!;
+    c.kill("SIGSTOP");
+    const open = await first.waitFor(new RegExp(`round (\\d+) open: clients (?:\\d+,)*${cId}(?:,\\d+)* selected`));
     c.kill("SIGKILL");
-    // d joins once round 2 is done
-    await first.waitFor(/round 2 closed/);
+    const killedIn = Number(open[1]);
+    // d joins once that round is done
+    await first.waitFor(new RegExp(`round ${killedIn} closed`));
     const d = device(3);
-    // the coordinator dies with round 3 open and an update accepted in memory
-    await first.waitFor(/round 3: update from client \d+ accepted/);
+    // the coordinator dies in the next round, with an update accepted in memory (the round waits
+    // for dead c's update until its deadline, so it is still open)
+    const crashed = killedIn + 1;
+    assert.ok(crashed <= ROUNDS - 2, `c was selected only in round ${killedIn}`);
+    await first.waitFor(new RegExp(`round ${crashed}: update from client \\d+ accepted`));
     first.kill("SIGKILL");
     await first.exited;
     const second = start("coordinator (restarted)", serveArgs(port));
-    await second.waitFor(/resumed from .* at round 3/);
+    await second.waitFor(new RegExp(`resumed from .* at round ${crashed}`));
     for (const p of [a, b, d]) assert.is(await p.exited, 0, `${p.name} failed:\n${p.lines.join("\n")}`);
     await second.waitFor(/training finished/);
 
@@ -132,11 +142,15 @@ test("devices and a coordinator as processes survive a killed device, a late one
     }
     const idOf = (u: number) => [...users].filter(([, v]) => v === u).map(([id]) => id);
     const rounds = (u: number) => history.filter((h) => h.accepted.some((id) => idOf(u).includes(id))).map((h) => h.round);
-    assert.not.ok(rounds(2).some((r) => r >= 1), "the killed device's round-1 update (never sent) is in an aggregate");
-    assert.ok(rounds(3).length > 0 && rounds(3)[0]! >= 3, `the late device took part in rounds ${rounds(3)}`);
+    assert.equal(rounds(2), [], "the killed device sent no update, yet one is in an aggregate");
+    assert.ok(history[killedIn]!.selected > history[killedIn]!.clients, `round ${killedIn} selected the killed device`);
+    assert.ok(rounds(3).length > 0 && rounds(3)[0]! >= crashed, `the late device took part in rounds ${rounds(3)}`);
     assert.ok(rounds(0).length >= ROUNDS - 2 && rounds(1).length >= ROUNDS - 2, `the steady devices took part in rounds ${rounds(0)} and ${rounds(1)} only`);
-    // the update the crash lost was retrained, not counted
-    assert.ok([a, b, d].some((p) => p.lines.some((l) => /round 3: update not aggregated/.test(l))), "no device saw its round-3 update lost");
+    // the crashed round's updates that died with the first coordinator count only if sent to the
+    // second (checked with each aggregate above): a device either learns its update was lost and
+    // retrains it (as net-client.run.test.ts forces), or, when the crash also ate the answer, its
+    // transport resends the same update; which one happens here is a race
+    assert.not.ok(first.lines.some((l) => new RegExp(`round ${crashed} closed`).test(l)), "the crash came after its round closed");
 
     const config = defaultConfig("mrff");
     config.data = { kind: "synthetic", options: SYNTHETIC };

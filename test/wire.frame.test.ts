@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { crc32, decodeFrame, encodeFrame, WireError, type Frame, type WireErrorCode } from "../src/federated/wire/index.js";
+import { crc32, decodeFrame, encodeFrame, rawFrameBytes, WireError, type Frame, type WireErrorCode } from "../src/federated/wire/index.js";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,6 +42,16 @@ test("frame: type, round, names, encodings and lengths round-trip; f32, i32 and 
       });
     }),
     { numRuns: 200 },
+  );
+});
+
+test("rawFrameBytes: the size of a frame of raw partitions, from names and lengths", () => {
+  fc.assert(
+    fc.property(frameArb, (frame) => {
+      const raw = { ...frame, partitions: frame.partitions.filter((p) => p.encoding === "f32" || p.encoding === "i32" || p.encoding === "u32") };
+      assert.is(rawFrameBytes(raw.partitions), encodeFrame(raw).length);
+    }),
+    { numRuns: 100 },
   );
 });
 
@@ -177,7 +187,7 @@ test("decode: lying lengths are caught before anything is allocated from them", 
   assert.is(codeOf(() => decodeFrame(reseal(zeroBlock))), "bad-partition", "block 0");
 });
 
-test("decode: NaN or Inf in an f32 value, a top-k value or an int8 scale is 'non-finite'", () => {
+test("decode: NaN or Inf in an f32 value, a top-k value, an int8 scale or an int8 product is 'non-finite'", () => {
   const cases: [Parameters<typeof partition>[1], number][] = [["f32", 4], ["topk", 4 + 8], ["int8", 4], ["topk-int8", 8 + 8]];
   for (const [enc, off] of cases) {
     const bytes = encodeFrame({ type: "update", round: 1, partitions: [partition("p", enc, [1, -2])] }, { k: 2, block: 2 });
@@ -187,6 +197,12 @@ test("decode: NaN or Inf in an f32 value, a top-k value or an int8 scale is 'non
       // f32: value 1; topk: value 0 (after count and 2 indices); int8: scale 0; topk-int8: scale 0
       new DataView(b.buffer).setFloat32(payload + off, bad, true);
       assert.is(codeOf(() => decodeFrame(reseal(b))), "non-finite", `${enc} with ${bad}`);
+    }
+    if (enc === "int8" || enc === "topk-int8") {
+      // a finite scale so large that q·scale overflows f32
+      const b = bytes.slice();
+      new DataView(b.buffer).setFloat32(payload + off, 3e38, true);
+      assert.is(codeOf(() => decodeFrame(reseal(b))), "non-finite", `${enc} with scale 3e38`);
     }
   }
 });

@@ -6,10 +6,11 @@ import { benchCommand } from "./bench.js";
 import { clientCommand } from "./client.js";
 import { UsageError, type Command } from "./command.js";
 import { evalCommand } from "./eval.js";
+import { privacyCommand } from "./privacy.js";
 import { serveCommand } from "./serve.js";
 import { trainCommand } from "./train.js";
 
-const COMMANDS: Command[] = [trainCommand, evalCommand, serveCommand, clientCommand, benchCommand];
+const COMMANDS: Command[] = [trainCommand, evalCommand, serveCommand, clientCommand, benchCommand, privacyCommand];
 
 function help(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -14,6 +14,8 @@ function clock(seconds: number): string {
   return h > 0 ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
+const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
+
 export class TrainDisplay {
   private readonly started = performance.now();
   private roundsDone = 0;
@@ -55,7 +57,10 @@ export class TrainDisplay {
     const mark = best?.round === row.round ? "  *" : "";
     this.log(
       `round ${String(row.round).padStart(4)}  ${row.seconds.toFixed(2).padStart(6)}s  loss ${f4(row.train_loss)}  ` +
-        `val AUC ${f4(row.val_auc)} LL ${f4(row.val_logloss)}  test AUC ${f4(row.test_auc)} LL ${f4(row.test_logloss)}${mark}`,
+        `val AUC ${f4(row.val_auc)} LL ${f4(row.val_logloss)}  test AUC ${f4(row.test_auc)} LL ${f4(row.test_logloss)}` +
+        (row.epsilon !== undefined ? `  ε ${row.epsilon.toFixed(3)}` : "") +
+        (row.bytes_up !== undefined ? `  up ${mb(row.bytes_up)} down ${mb(row.bytes_down!)} MB` : "") +
+        mark,
     );
   }
 
@@ -71,7 +76,12 @@ export class TrainDisplay {
       this.log(`best round ${b.round} of ${r.rounds.length}`);
     }
     this.log(`${r.config.regime} on ${r.dataset.users} clients · ${secs.toFixed(2)} s/round · ${r.workers} worker${r.workers === 1 ? "" : "s"} · ${r.kernels} · peak RSS ${r.peak_rss_mb} MB`);
-    if (!r.completed) this.log(`stopped after round ${r.rounds.length} of ${r.config.rounds}: continue with --resume`);
+    if (r.config.dp) {
+      const spent = r.rounds.at(-1)?.epsilon ?? 0;
+      this.log(`differential privacy: epsilon ${spent.toFixed(3)} of ${r.config.dp.epsilon} spent (delta ${r.config.dp.delta}, noise multiplier ${r.config.dp.noiseMultiplier}, clip ${r.config.dp.clip}, ${r.config.dp.noise} noise)`);
+    }
+    if (r.stopped !== undefined) this.log(`stopped after round ${r.rounds.length} of ${r.config.rounds}: ${r.stopped}`);
+    else if (!r.completed) this.log(`stopped after round ${r.rounds.length} of ${r.config.rounds}: continue with --resume`);
     for (const f of files) this.log(`wrote ${f}`);
   }
 

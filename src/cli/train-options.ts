@@ -2,7 +2,9 @@
 // is a UsageError that names its option.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { defaultConfig, REGIMES, type Regime, type TrainConfig } from "../federated/config.js";
+import { COMPRESSIONS, defaultConfig, REGIMES, type Compression, type Regime, type TrainConfig } from "../federated/config.js";
+import { DEFAULT_CLIP, DP_NOISES, planDp, samplingRate } from "../federated/dp-config.js";
+import { DEFAULT_BLOCK } from "../federated/wire/index.js";
 import { optionError, UsageError } from "./command.js";
 
 export const TRAIN_OPTIONS = {
@@ -37,7 +39,14 @@ export const TRAIN_OPTIONS = {
   "click-input": { type: "boolean" },
   "gate-clicks": { type: "boolean" },
   chunk: { type: "string" },
+  compression: { type: "string" },
+  topk: { type: "string" },
+  "int8-block": { type: "string" },
   bootstrap: { type: "string" },
+  "dp-epsilon": { type: "string" },
+  "dp-delta": { type: "string" },
+  "dp-clip": { type: "string" },
+  "dp-noise": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -115,7 +124,55 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   if (a["gate-weighted"]) m.gateWeighted = true;
   if (a["click-input"]) m.clickInput = true;
   if (a["gate-clicks"]) m.gateClicks = true;
+  c.compression = compressionFromArgs(a, regime);
   c.chunk = int("chunk", a.chunk, 1) ?? c.chunk;
   c.bootstrap = int("bootstrap", a.bootstrap, 1) ?? c.bootstrap;
+  dpFromArgs(a, c);
   return c;
+}
+
+/** --dp-*: DP-FedAvg with the noise calibrated to the budget over the planned rounds. */
+function dpFromArgs(a: TrainArgs, c: TrainConfig): void {
+  const epsilon = num("dp-epsilon", a["dp-epsilon"], (n) => n > 0, "a positive number");
+  if (epsilon === undefined) {
+    const stray = (["dp-delta", "dp-clip", "dp-noise"] as const).filter((k) => a[k] !== undefined);
+    if (stray.length > 0) throw new UsageError(`--${stray[0]} needs --dp-epsilon (the privacy budget)`);
+    return;
+  }
+  const delta = num("dp-delta", a["dp-delta"], (n) => n > 0 && n < 1, "in (0, 1)");
+  if (delta === undefined) throw new UsageError("--dp-epsilon needs --dp-delta (e.g. 1e-5, well below 1/clients)");
+  if (c.regime !== "mrff" && c.regime !== "fedsasrec") throw new UsageError(`--dp-epsilon applies to --model mrff and fedsasrec, not ${c.regime}`);
+  if (c.compression.kind !== "f32") throw new UsageError(`--dp-epsilon takes uncompressed updates, not --compression ${c.compression.kind}`);
+  if (c.weighting !== "uniform") throw new UsageError("--dp-epsilon needs --weighting uniform (clipping bounds a client's update at weight 1)");
+  if (!("ratio" in c.participation)) throw new UsageError("--dp-epsilon needs --client-ratio (the sampling rate the accountant uses), not --clients");
+  const clip = num("dp-clip", a["dp-clip"], (n) => n > 0, "a positive number") ?? DEFAULT_CLIP;
+  const noise = oneOf("dp-noise", a["dp-noise"], DP_NOISES) ?? "central";
+  try {
+    c.dp = planDp({ epsilon, delta, clip, noise }, samplingRate(c.participation), c.rounds, c.regime === "mrff");
+  } catch (e) {
+    throw new UsageError(`--dp-epsilon: ${(e as Error).message}`);
+  }
+}
+
+/** --compression, --topk, --int8-block: how a client's update is encoded on the wire. */
+function compressionFromArgs(a: TrainArgs, regime: Regime): Compression {
+  const kind = oneOf("compression", a.compression, COMPRESSIONS) ?? "f32";
+  const topk = num("topk", a.topk, (n) => n > 0 && (n < 1 || Number.isInteger(n)), "a fraction in (0, 1) or an integer count >= 1");
+  const block = int("int8-block", a["int8-block"], 1);
+  if (kind !== "f32" && regime !== "mrff" && regime !== "fedsasrec") throw new UsageError(`--compression applies to --model mrff and fedsasrec (${regime} sends no updates)`);
+  const usesK = kind === "topk" || kind === "topk-int8";
+  const usesBlock = kind === "int8" || kind === "topk-int8";
+  if (topk !== undefined && !usesK) throw new UsageError(`--topk applies to --compression topk and topk-int8, not ${kind}`);
+  if (block !== undefined && !usesBlock) throw new UsageError(`--int8-block applies to --compression int8 and topk-int8, not ${kind}`);
+  if (usesK && topk === undefined) throw new UsageError(`--compression ${kind} needs --topk (a fraction in (0, 1) or a count)`);
+  switch (kind) {
+    case "f32":
+      return { kind };
+    case "int8":
+      return { kind, block: block ?? DEFAULT_BLOCK };
+    case "topk":
+      return { kind, k: topk! };
+    case "topk-int8":
+      return { kind, k: topk!, block: block ?? DEFAULT_BLOCK };
+  }
 }

@@ -38,6 +38,10 @@ Federated procedure:
   --server-lr X       FedAdam's learning rate (default 0.01)
   --weighting W       uniform | samples: how participants are averaged (default uniform)
   --chunk N           clients summed per task; fixes the summation order (default 32)
+  --compression C     how updates travel: f32 (raw, default) | int8 | topk | topk-int8; all but
+                      f32 send the delta through the wire format with error feedback
+  --topk F            topk, topk-int8: entries sent per partition, a fraction in (0, 1) or a count
+  --int8-block N      int8, topk-int8: values per quantisation scale (default 128)
   --batch-size N      central: users per minibatch (default 64)
 
 Model:
@@ -45,6 +49,16 @@ Model:
   --gate-weighted     H = g_k·FFN_k(X) + FFN_user(X)
   --click-input       add a clicked / not-clicked embedding to history items
   --gate-clicks       the gate also reads the clicked − unclicked mean of X
+
+Differential privacy (user-level DP-FedAvg; README "Differential privacy"):
+  --dp-epsilon E      privacy budget: the noise is calibrated so that --rounds rounds spend at
+                      most E; a run stops before a round that would exceed it
+  --dp-delta D        the budget's delta (required with --dp-epsilon; well below 1/clients)
+  --dp-clip C         L2 bound of one client's update (default 18: about the median update norm
+                      of the reference MRFF on KuaiSAR-R)
+  --dp-noise WHERE    central (the coordinator adds noise to the sum) | local (each client
+                      noises its own update) (default central)
+  Clients are then Poisson-sampled at --client-ratio (default 1) each round.
 
 Report:
   --bootstrap N       resamples for the test AUC interval (default 1000)
@@ -96,8 +110,9 @@ export const trainCommand: Command = {
         result = await train(config, { ...opts, out });
       }
       display.finish(result.report, [join(out, REPORT_JSON), join(out, REPORT_HTML)]);
-      // stopped by Ctrl-C: the shell's convention for a run ended by SIGINT
-      return result.report.completed ? 0 : 130;
+      // stopped by Ctrl-C: the shell's convention for a run ended by SIGINT (the privacy budget
+      // ending a run early is a normal end)
+      return result.report.completed || result.report.stopped !== undefined ? 0 : 130;
     } finally {
       process.off("SIGINT", onSigint);
     }

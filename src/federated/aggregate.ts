@@ -8,6 +8,7 @@
 // (Aggregator, f64), whatever order they arrive in.
 import type { ParamStore } from "../autograd/params.js";
 import type { Recommender } from "../model/types.js";
+import type { Release } from "./dp-aggregation.js";
 import type { ServerOptimizer } from "./server-opt.js";
 
 /** Where each group expert (block l, group k) sits in the group partition. */
@@ -60,6 +61,8 @@ export interface ChunkResult {
   loss: number;
   /** Σ of the scored training slots. */
   samples: number;
+  /** Σ of the clients' update frame sizes (bytes sent up). */
+  bytesUp: number;
 }
 
 /**
@@ -79,8 +82,9 @@ export class ChunkSums {
   private clients = 0;
   private loss = 0;
   private samples = 0;
+  private bytesUp = 0;
 
-  constructor(private readonly store: ParamStore, private readonly layout: GroupLayout | null) {
+  constructor(private readonly store: ParamStore, readonly layout: GroupLayout | null) {
     this.sharedSize = store.buffer("shared").size;
     this.groupSize = store.buffer("group").size;
     this.sums = store.be.alloc(this.sharedSize + this.groupSize);
@@ -94,24 +98,27 @@ export class ChunkSums {
     this.store.be.f.fill(0, this.sums, this.sums + this.sharedSize + this.groupSize);
     this.groupWeight = new Float64Array(this.cells);
     this.routeCount = new Int32Array(this.cells);
-    this.weight = this.clients = this.loss = this.samples = 0;
+    this.weight = this.clients = this.loss = this.samples = this.bytesUp = 0;
   }
 
   /**
    * Adds the client whose trained values are in the store now, with weight w, routed to
-   * routes[l] at block l.
+   * routes[l] at block l; its update took `bytes` on the wire. `allExperts`: its whole group
+   * buffer (a DP client's message in local mode, noise on the experts it did not choose too), not
+   * only the chosen experts.
    */
-  add(w: number, routes: ArrayLike<number>, loss: number, samples: number): void {
+  add(w: number, routes: ArrayLike<number>, loss: number, samples: number, bytes: number, allExperts = false): void {
     const be = this.store.be;
     if (this.sharedSize > 0) be.axpy(this.sums, this.store.buffer("shared").values, this.sharedSize, w);
     const lay = this.layout;
     if (lay) {
       const group = this.store.buffer("group").values;
+      if (allExperts) be.axpy(this.sums + this.sharedSize, group, this.groupSize, w);
       for (let l = 0; l < lay.blocks; l++) {
         const k = routes[l]!;
         if (!(Number.isInteger(k) && k >= 0 && k < lay.groups)) throw new RangeError(`ChunkSums: route ${k} at block ${l} is not a group in [0, ${lay.groups})`);
         const cell = l * lay.groups + k;
-        be.axpy(this.sums + this.sharedSize + lay.start[cell]!, group + lay.start[cell]!, lay.size[cell]!, w);
+        if (!allExperts) be.axpy(this.sums + this.sharedSize + lay.start[cell]!, group + lay.start[cell]!, lay.size[cell]!, w);
         this.groupWeight[cell] += w;
         this.routeCount[cell]++;
       }
@@ -120,6 +127,7 @@ export class ChunkSums {
     this.clients++;
     this.loss += loss;
     this.samples += samples;
+    this.bytesUp += bytes;
   }
 
   /** The chunk's sums, copied out of backend memory (transferable). */
@@ -134,6 +142,7 @@ export class ChunkSums {
       clients: this.clients,
       loss: this.loss,
       samples: this.samples,
+      bytesUp: this.bytesUp,
     };
   }
 
@@ -150,6 +159,8 @@ export interface RoundTotals {
   samples: number;
   /** Fraction n_k/N of the participants that chose group k at block l (next round's balance loss). */
   groupShare: Float64Array;
+  /** Bytes of the participants' update frames. */
+  bytesUp: number;
 }
 
 /**
@@ -198,6 +209,7 @@ export class Aggregator {
   private samples = 0;
   /** What the sums hold since the last finish: trained values (chunks) or deltas (clients); null when empty. */
   private holds: "values" | "deltas" | null = null;
+  private bytesUp = 0;
 
   constructor(private readonly sharedSize: number, groupSize: number, private readonly layout: GroupLayout | null) {
     this.total = new Float64Array(sharedSize + groupSize);
@@ -291,30 +303,39 @@ export class Aggregator {
 
   /**
    * Moves `global` ([shared | group] values) to the averages (through `server`) and starts over
-   * for the next round. Throws if a chunk below `chunks` is missing (0 after addDelta).
+   * for the next round. Throws if a chunk below `chunks` is missing (0 after addDelta). With
+   * `release` (differential privacy, DpAggregation.release), the sums are of clipped updates and
+   * `release` turns them into the values `server` moves to, in place of the plain averages.
    */
-  finish(global: Float32Array, chunks: number, server: ServerOptimizer): RoundTotals {
+  finish(global: Float32Array, chunks: number, server: ServerOptimizer, release?: (total: Float64Array, routeCount: Float64Array, clients: number) => Release): RoundTotals {
     if (this.next !== chunks || this.pending.size > 0) throw new Error(`Aggregator: ${this.next} of ${chunks} chunks folded (${this.pending.size} waiting)`);
     const S = this.sharedSize;
-    const deltas = this.holds === "deltas";
-    // the server optimiser moves towards sums·scale, the average values: Σw·δ becomes Σw·(global + δ)
-    const apply = (from: number, to: number, weight: number) => {
-      if (deltas) for (let j = from; j < to; j++) this.total[j] += weight * global[j]!;
-      server.apply(global, this.total, from, to, 1 / weight);
-    };
-    if (this.weight > 0) apply(0, S, this.weight);
     const lay = this.layout;
-    const groupShare = new Float64Array(this.routeCount.length);
-    if (lay) {
-      for (let cell = 0; cell < lay.blocks * lay.groups; cell++) {
-        groupShare[cell] = this.clients > 0 ? this.routeCount[cell]! / this.clients : 0;
-        const w = this.groupWeight[cell]!;
-        if (w === 0) continue;
-        const from = S + lay.start[cell]!;
-        apply(from, from + lay.size[cell]!, w);
+    let groupShare: Float64Array = new Float64Array(this.routeCount.length);
+    if (release) {
+      if (this.holds === "deltas") throw new Error("Aggregator: differential privacy's release takes chunk sums of values, not deltas");
+      const r = release(this.total, this.routeCount, this.clients);
+      for (const { from, to, scale } of r.ranges) server.apply(global, this.total, from, to, scale);
+      groupShare = r.groupShare;
+    } else {
+      const deltas = this.holds === "deltas";
+      // the server optimiser moves towards sums·scale, the average values: Σw·δ becomes Σw·(global + δ)
+      const apply = (from: number, to: number, weight: number) => {
+        if (deltas) for (let j = from; j < to; j++) this.total[j] += weight * global[j]!;
+        server.apply(global, this.total, from, to, 1 / weight);
+      };
+      if (this.weight > 0) apply(0, S, this.weight);
+      if (lay) {
+        for (let cell = 0; cell < lay.blocks * lay.groups; cell++) {
+          groupShare[cell] = this.clients > 0 ? this.routeCount[cell]! / this.clients : 0;
+          const w = this.groupWeight[cell]!;
+          if (w === 0) continue;
+          const from = S + lay.start[cell]!;
+          apply(from, from + lay.size[cell]!, w);
+        }
       }
     }
-    const totals: RoundTotals = { clients: this.clients, loss: this.clients > 0 ? this.loss / this.clients : NaN, samples: this.samples, groupShare };
+    const totals: RoundTotals = { clients: this.clients, loss: this.clients > 0 ? this.loss / this.clients : NaN, samples: this.samples, groupShare, bytesUp: this.bytesUp };
     this.reset();
     return totals;
   }
@@ -336,6 +357,7 @@ export class Aggregator {
     this.clients += c.clients;
     this.loss += c.loss;
     this.samples += c.samples;
+    this.bytesUp += c.bytesUp;
   }
 
   private reset(): void {
@@ -344,7 +366,7 @@ export class Aggregator {
     this.routeCount.fill(0);
     this.pending.clear();
     this.next = 0;
-    this.weight = this.clients = this.loss = this.samples = 0;
+    this.weight = this.clients = this.loss = this.samples = this.bytesUp = 0;
     this.holds = null;
   }
 }

@@ -8,6 +8,7 @@ import type { Weighting } from "./runner.js";
 import type { Participation } from "./sample.js";
 import { SERVER_DEFAULTS, type ServerOptions } from "./server-opt.js";
 import type { DataSource } from "./source.js";
+import { checkDpConfig, samplingRate, type DpConfig } from "./dp-config.js";
 
 /**
  * mrff and fedsasrec: federated (METHOD.md); local: every client trains its own model, nothing is
@@ -16,6 +17,21 @@ import type { DataSource } from "./source.js";
 export type Regime = "mrff" | "fedsasrec" | "local" | "central";
 export const REGIMES: readonly Regime[] = ["mrff", "fedsasrec", "local", "central"];
 
+
+/**
+ * How each client's update travels to the coordinator (federated regimes). f32: the trained values
+ * are summed as they are (no wire path; bytes counted from the raw frame's layout). Otherwise the
+ * delta (trained − global) of the shared partition and of each chosen expert goes through the wire
+ * format with that encoding and the client's error feedback, and the decoded delta is what the
+ * coordinator sums.
+ */
+export type Compression =
+  | { kind: "f32" }
+  | { kind: "int8"; block: number }
+  /** k: entries sent per partition, a fraction in (0, 1) of it or a count. */
+  | { kind: "topk"; k: number }
+  | { kind: "topk-int8"; k: number; block: number };
+export const COMPRESSIONS = ["f32", "int8", "topk", "topk-int8"] as const;
 
 export interface TrainConfig {
   regime: Regime;
@@ -31,6 +47,8 @@ export interface TrainConfig {
   server: ServerOptions;
   /** Shared and group averages: plain means over participants, or weighted by training slots. */
   weighting: Weighting;
+  /** Uplink compression of client updates (federated regimes). */
+  compression: Compression;
   /** Clients summed together by one worker; fixes the order of the sums (part of the numbers). */
   chunk: number;
   /** Evaluate every this many rounds (and always after the last one). */
@@ -39,6 +57,8 @@ export interface TrainConfig {
   bootstrap: number;
   /** central: users per minibatch. */
   batchSize: number;
+  /** User-level differential privacy (DP-FedAvg, dp-config.ts); absent: none. */
+  dp?: DpConfig;
 }
 
 /** METHOD.md's reference settings for a regime, on the embedded synthetic data. */
@@ -54,6 +74,7 @@ export function defaultConfig(regime: Regime = "mrff"): TrainConfig {
     local: { localSteps: 1, optimizer: "adam", lr: regime === "central" ? 0.001 : 0.1, weightDecay: 0 },
     server: { ...SERVER_DEFAULTS },
     weighting: "uniform",
+    compression: { kind: "f32" },
     chunk: 32,
     evalEvery: 1,
     bootstrap: 1000,
@@ -86,5 +107,25 @@ export function checkConfig(c: TrainConfig): void {
   if ("ratio" in p ? !(p.ratio > 0 && p.ratio <= 1) : !(Number.isInteger(p.count) && p.count >= 1)) {
     throw new RangeError(`participation must be a ratio in (0, 1] or a count >= 1, got ${JSON.stringify(p)}`);
   }
+  checkCompression(c);
   if (c.weighting !== "uniform" && c.weighting !== "samples") throw new RangeError(`weighting must be uniform or samples, got '${c.weighting}'`);
+  if (c.dp) {
+    if (c.regime !== "mrff" && c.regime !== "fedsasrec") throw new RangeError(`differential privacy applies to the federated regimes (mrff, fedsasrec), not ${c.regime}`);
+    // a client's weight would be part of its contribution, which clipping bounds only at weight 1
+    if (c.weighting !== "uniform") throw new RangeError("differential privacy needs weighting uniform");
+    // clipping bounds the update before encoding; a lossy encoding with error feedback would send
+    // residuals the accountant never saw
+    if (c.compression.kind !== "f32") throw new RangeError(`differential privacy takes uncompressed updates, not compression ${c.compression.kind}`);
+    samplingRate(c.participation);
+    checkDpConfig(c.dp);
+  }
+}
+
+function checkCompression(c: TrainConfig): void {
+  const z = c.compression;
+  if (!COMPRESSIONS.includes(z.kind)) throw new RangeError(`compression must be one of ${COMPRESSIONS.join(", ")}, got '${z.kind}'`);
+  if (z.kind === "f32") return;
+  if (c.regime !== "mrff" && c.regime !== "fedsasrec") throw new RangeError(`compression ${z.kind} applies to the federated regimes (mrff, fedsasrec), not ${c.regime}`);
+  if ("block" in z && !(Number.isInteger(z.block) && z.block >= 1)) throw new RangeError(`compression block must be a positive integer, got ${z.block}`);
+  if ("k" in z && !(z.k > 0 && (z.k < 1 || Number.isInteger(z.k)))) throw new RangeError(`compression k must be a fraction in (0, 1) or a positive integer count, got ${z.k}`);
 }

@@ -20,6 +20,10 @@ export interface RoundStats {
   loss: number;
   /** Fraction of them that chose group k at block l ([l·groups + k]); empty without groups. */
   groupShare: Float64Array;
+  /** Differential privacy: ε spent so far, this round included. */
+  epsilon?: number;
+  /** Bytes the round's frames took: updates up, tasks down (federated regimes only). */
+  bytes?: { up: number; down: number };
 }
 
 /** Called when a phase starts (done = 0) and as its work completes: `done` of `total` clients. */
@@ -35,6 +39,8 @@ export interface Engine {
   /** The kernel build the numbers come from: the relaxed (FMA) and plain SIMD builds round differently. */
   readonly kernels: BackendName;
   trainRound(round: number, progress: PhaseProgress): Promise<RoundStats>;
+  /** Differential privacy: why the next round may not run (its budget), or null. */
+  budgetStop?(): string | null;
   evaluate(progress: PhaseProgress): Promise<Predictions>;
   /** State beyond the loop's own (parameters, optimiser, routing shares). */
   save(): Record<string, CheckpointArray>;

@@ -17,7 +17,10 @@ import type { RunnerInit, Task } from "./runner.js";
 import { chunksOf, sampleClients } from "./sample.js";
 import { deriveSeed, Stream } from "./seed.js";
 import { regimeSpecs } from "./regime.js";
+import { DpAggregation } from "./dp-aggregation.js";
+import { poissonSample, samplingRate } from "./dp-config.js";
 import { loadData, shareDataset } from "./source.js";
+import { taskBytes } from "./uplink.js";
 
 /** Users predicted per evaluation task (results are tiny, so larger than the training chunk). */
 const EVAL_CHUNK = 64;
@@ -25,6 +28,8 @@ const EVAL_CHUNK = 64;
 export class FederatedEngine implements Engine {
   private readonly global: Float32Array;
   private readonly privates: Float32Array;
+  /** clients × [shared | group] error-feedback residuals of compressed updates, or null. */
+  private readonly residuals: Float32Array | null;
   /** Last round's routing shares (the balance loss's n_k/N); null before the first round. */
   private groupShare: Float64Array | null = null;
   /** Bumped whenever `global` changes, so that runners know to re-read it. */
@@ -40,10 +45,15 @@ export class FederatedEngine implements Engine {
     private readonly server: ServerOptimizer,
     private readonly blocks: number,
     readonly kernels: BackendName,
+    /** Bytes of the task frame each participant downloads. */
+    private readonly taskBytes: number,
     init: RunnerInit,
+    /** Differential privacy's noise and accountant; null: off. */
+    private readonly dp: DpAggregation | null,
   ) {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
+    this.residuals = init.residuals && new Float32Array(init.residuals);
   }
 
   static async create(config: TrainConfig, workers: number): Promise<FederatedEngine> {
@@ -67,6 +77,9 @@ export class FederatedEngine implements Engine {
       weighting: config.weighting,
       global: new SharedArrayBuffer(4 * (shared.size + group.size)),
       privates: new SharedArrayBuffer(4 * priv.size * ds.numUsers),
+      ...(config.dp && { dp: config.dp }),
+      compression: config.compression,
+      residuals: config.compression.kind === "f32" ? null : new SharedArrayBuffer(4 * (shared.size + group.size) * ds.numUsers),
     };
     const global = new Float32Array(init.global);
     global.set(be.f.subarray(shared.values, shared.values + shared.size), 0);
@@ -74,12 +87,18 @@ export class FederatedEngine implements Engine {
     const privates = new Float32Array(init.privates);
     const initial = be.f.subarray(priv.values, priv.values + priv.size);
     for (let u = 0; u < ds.numUsers; u++) privates.set(initial, u * priv.size);
-    const aggregator = new Aggregator(shared.size, group.size, groupLayout(model, store));
+    const layout = groupLayout(model, store);
+    const aggregator = new Aggregator(shared.size, group.size, layout);
+    const dp = config.dp
+      ? new DpAggregation(config.dp, { seed: config.seed, population: ds.numUsers, rate: samplingRate(config.participation), sharedSize: shared.size, groupSize: group.size, layout })
+      : null;
+    // local training communicates nothing
+    const down = shared.size + group.size > 0 ? taskBytes(shared.size, group.size, layout) : 0;
     const params = { shared: shared.size, group: group.size, private: priv.size };
     store.dispose();
     const exec = await startExecutor(init, workers);
     const server = new ServerOptimizer(shared.size + group.size, config.server);
-    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, be.name, init);
+    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, be.name, down, init, dp);
   }
 
   get workers(): number {
@@ -87,7 +106,9 @@ export class FederatedEngine implements Engine {
   }
 
   async trainRound(round: number, progress: PhaseProgress): Promise<RoundStats> {
-    const ids = sampleClients(this.ds.numUsers, this.config.participation, this.config.seed, round);
+    const dp = this.dp;
+    // DP: the accountant's analysis assumes Poisson sampling
+    const ids = dp ? poissonSample(this.ds.numUsers, samplingRate(this.config.participation), this.config.seed, round) : sampleClients(this.ds.numUsers, this.config.participation, this.config.seed, round);
     const chunks = chunksOf(ids, this.config.chunk);
     const tasks: Task[] = chunks.map((clients, chunk) => ({ kind: "train", round, chunk, clients, groupShare: this.groupShare, version: this.version }));
     let done = 0;
@@ -98,10 +119,15 @@ export class FederatedEngine implements Engine {
       done += r.result.clients;
       progress(done, ids.length);
     });
-    const totals = this.aggregator.finish(this.global, chunks.length, this.server);
+    const release = dp ? (total: Float64Array, routeCount: Float64Array, clients: number) => dp.release(round, total, routeCount, clients, this.global) : undefined;
+    const totals = this.aggregator.finish(this.global, chunks.length, this.server, release);
     this.version++;
     if (this.params.group > 0) this.groupShare = totals.groupShare;
-    return { clients: totals.clients, loss: totals.loss, groupShare: totals.groupShare };
+    return { clients: totals.clients, loss: totals.loss, groupShare: totals.groupShare, bytes: { up: totals.bytesUp, down: ids.length * this.taskBytes }, ...(dp && { epsilon: dp.spent().epsilon }) };
+  }
+
+  budgetStop(): string | null {
+    return this.dp?.budgetStop() ?? null;
   }
 
   async evaluate(progress: PhaseProgress): Promise<Predictions> {
@@ -135,11 +161,14 @@ export class FederatedEngine implements Engine {
       serverM: server.m,
       serverV: server.v,
       serverSteps: server.steps,
+      ...(this.dp && { dpRdp: this.dp.save() }),
+      ...(this.residuals ? { residuals: this.residuals } : {}),
     };
   }
 
   restore(arrays: Record<string, CheckpointArray>): void {
-    const { global, privates, groupShare, serverM, serverV, serverSteps } = arrays;
+    const { global, privates, groupShare, serverM, serverV, serverSteps, residuals } = arrays;
+    if (this.residuals && !(residuals instanceof Float32Array && residuals.length === this.residuals.length)) throw new Error(`checkpoint: 'residuals' (error feedback of compressed updates, ${this.residuals.length} values) missing or of another size`);
     if (!(global instanceof Float32Array) || global.length !== this.global.length) throw new Error(`checkpoint: 'global' does not match the model (${this.global.length} values)`);
     if (!(privates instanceof Float32Array) || privates.length !== this.privates.length) throw new Error(`checkpoint: 'privates' does not match the model and data (${this.privates.length} values)`);
     if (!(groupShare instanceof Float64Array)) throw new Error("checkpoint: 'groupShare' missing");
@@ -147,7 +176,13 @@ export class FederatedEngine implements Engine {
     this.server.restore({ m: serverM, v: serverV, steps: serverSteps });
     this.global.set(global);
     this.privates.set(privates);
+    if (this.residuals) this.residuals.set(residuals as Float32Array);
     this.groupShare = groupShare.length > 0 ? groupShare : null;
+    if (this.dp) {
+      const rdp = arrays.dpRdp;
+      if (!(rdp instanceof Float64Array)) throw new Error("checkpoint: the privacy accountant's state 'dpRdp' is missing");
+      this.dp.restore(rdp);
+    }
     this.version++;
   }
 

@@ -7,6 +7,9 @@ export type { Weighting } from "./runner.js";
 export type { DataSource } from "./source.js";
 export type { Predictions } from "./engine.js";
 export { defaultWorkers } from "./pool.js";
+export { planDp, type DpConfig, type DpNoise, type DpRequest } from "./dp-config.js";
+export { DpAggregation, type DpAggregationOptions, type Release } from "./dp-aggregation.js";
+export { calibrateNoise, epsilonOf, RdpAccountant, type Epsilon } from "../privacy/index.js";
 export { DeviceScorer, deviceState, type DeviceState } from "./device.js";
 export {
   CHECKPOINT_FILE,

@@ -9,9 +9,13 @@ import { createModel, schemaOf } from "../model/index.js";
 import type { ModelConfig } from "../model/types.js";
 import { Rng } from "../util/rng.js";
 import { ChunkSums, groupLayout, type ChunkResult } from "./aggregate.js";
-import { LocalTrainer, type LocalOptions } from "./client.js";
+import { LocalTrainer, type ClientUpdate, type LocalOptions } from "./client.js";
+import type { Compression } from "./config.js";
+import { DpClient, type DpClientOptions } from "./dp-client.js";
 import { deriveSeed, Stream } from "./seed.js";
 import { regimeSpecs } from "./regime.js";
+import { updateShape, Uplink } from "./uplink.js";
+import { rawFrameBytes } from "./wire/index.js";
 
 export type Weighting = "uniform" | "samples";
 
@@ -29,6 +33,11 @@ export interface RunnerInit {
   global: SharedArrayBuffer;
   /** clients × private-partition values. */
   privates: SharedArrayBuffer;
+  /** Differential privacy: clip (and in local mode noise) each client's update; absent: off. */
+  dp?: DpClientOptions;
+  compression: Compression;
+  /** clients × [shared | group]: error-feedback residuals (null when updates go uncompressed). */
+  residuals: SharedArrayBuffer | null;
 }
 
 export type Task =
@@ -60,6 +69,9 @@ export class ClientRunner {
     private readonly store: ParamStore,
     private readonly trainer: LocalTrainer,
     private readonly sums: ChunkSums,
+    private readonly dp: DpClient | null,
+    /** The wire path of compressed updates; null: trained values are summed as they are. */
+    private readonly uplink: Uplink | null,
   ) {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
@@ -76,7 +88,14 @@ export class ClientRunner {
     if (init.global.byteLength !== 4 * S) throw new RangeError(`ClientRunner: global buffer holds ${init.global.byteLength / 4} values, the model has ${S}`);
     if (init.privates.byteLength !== 4 * P * ds.numUsers) throw new RangeError(`ClientRunner: private buffer holds ${init.privates.byteLength / 4} values, expected ${ds.numUsers} × ${P}`);
     const trainer = new LocalTrainer(model, store, ds, leaveOneOut(ds), init.local);
-    return new ClientRunner(init, store, trainer, new ChunkSums(store, groupLayout(model, store)));
+    const layout = groupLayout(model, store);
+    const dp = init.dp ? new DpClient(init.dp, store, layout, init.seed) : null;
+    let uplink: Uplink | null = null;
+    if (init.compression.kind !== "f32") {
+      if (!init.residuals || init.residuals.byteLength !== 4 * S * ds.numUsers) throw new RangeError(`ClientRunner: compressed updates need ${ds.numUsers} × ${S} residual values`);
+      uplink = new Uplink(store, layout, init.compression, new Float32Array(init.residuals));
+    }
+    return new ClientRunner(init, store, trainer, new ChunkSums(store, layout), dp, uplink);
   }
 
   run(task: Task): TaskResult {
@@ -90,9 +109,14 @@ export class ClientRunner {
     for (const c of task.clients) {
       this.loadGlobal();
       this.loadPrivate(c);
-      const upd = this.trainer.train(c, new Rng(deriveSeed(this.init.seed, Stream.Dropout, task.round, c)), groupShare);
+      let upd = this.trainer.train(c, new Rng(deriveSeed(this.init.seed, Stream.Dropout, task.round, c)), groupShare);
       this.savePrivate(c);
-      this.sums.add(this.init.weighting === "samples" ? upd.samples : 1, upd.routes, upd.loss, upd.samples);
+      // DP: the store's shared and group values become the client's clipped update
+      this.dp?.prepare(this.globalCopy, c, task.round, upd.routes);
+      let bytes: number;
+      if (this.uplink) ({ bytes, update: upd } = this.uplink.send(c, task.round, this.global, upd));
+      else bytes = this.rawUpdateBytes(upd);
+      this.sums.add(this.init.weighting === "samples" ? upd.samples : 1, upd.routes, upd.loss, upd.samples, bytes, this.dp?.allExperts);
     }
     this.storeVersion = -1;
     return this.sums.result(task.chunk);
@@ -115,6 +139,13 @@ export class ClientRunner {
       out.routes.set(p.routes, j * blocks);
     });
     return out;
+  }
+
+  /** Size of the update as a raw f32 frame; 0 when the regime sends nothing (local). */
+  private rawUpdateBytes(upd: ClientUpdate): number {
+    const shared = this.store.buffer("shared").size;
+    if (shared + this.store.buffer("group").size === 0) return 0;
+    return rawFrameBytes(updateShape(shared, this.sums.layout, upd.routes));
   }
 
   private refreshCopy(version: number): void {

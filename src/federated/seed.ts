@@ -8,6 +8,10 @@ export const enum Stream {
   Dropout = 3,
   Shuffle = 4,
   Bootstrap = 5,
+  /** DP: the coordinator's noise of a round (dp-aggregation.ts). */
+  CentralNoise = 6,
+  /** DP: a client's own noise in local mode (dp-client.ts). */
+  ClientNoise = 7,
 }
 
 /** A 32-bit seed that mixes every part (murmur3's finaliser after each word). */

@@ -41,8 +41,13 @@ export interface RoundRow {
   val_logloss: number | null;
   test_auc: number | null;
   test_logloss: number | null;
+  /** Bytes of the round's update frames (uplink) and task frames (downlink); federated regimes. */
+  bytes_up?: number;
+  bytes_down?: number;
   /** blocks × groups: fraction of the round's clients that chose each group (mrff). */
   group_share?: number[][];
+  /** Differential privacy: ε spent after this round (at the run's δ). */
+  epsilon?: number;
 }
 
 export interface Best {
@@ -67,6 +72,8 @@ export interface TrainReport {
   best: Best | null;
   /** Whether every configured round ran (false when stopped early). */
   completed: boolean;
+  /** Why the run stopped before its last round other than being interrupted (the privacy budget). */
+  stopped?: string;
   peak_rss_mb: number;
 }
 
@@ -120,7 +127,8 @@ export function readRunCheckpoint(path: string): CheckpointFile<CheckpointHeader
 /** Continues the run checkpointed in `out`, optionally to a different number of rounds. */
 export async function resumeTraining(out: string, opts: Omit<RunOptions, "out"> & { rounds?: number } = {}): Promise<TrainResult> {
   const ck = readRunCheckpoint(out);
-  const config = { ...ck.header.config, rounds: opts.rounds ?? ck.header.config.rounds };
+  // checkpoints from before compression existed sent raw updates
+  const config: TrainConfig = { ...ck.header.config, compression: ck.header.config.compression ?? { kind: "f32" }, rounds: opts.rounds ?? ck.header.config.rounds };
   checkConfig(config);
   const runOpts = { ...opts, out };
   const engine = await restoreEngine(ck, config, runOpts.workers);
@@ -149,6 +157,8 @@ function createEngine(config: TrainConfig, opts: RunOptions): Promise<Engine> {
 async function loop(engine: Engine, state: CheckpointHeader, opts: RunOptions): Promise<TrainResult> {
   const { config } = state;
   const { ds, split } = engine;
+  /** Why the loop ended before the last round (the privacy budget), if it did. */
+  let stopped: string | null = null;
   const report = (): TrainReport => ({
     config,
     dataset: {
@@ -164,16 +174,21 @@ async function loop(engine: Engine, state: CheckpointHeader, opts: RunOptions): 
     rounds: state.history,
     best: state.best,
     completed: state.round >= config.rounds,
+    ...(stopped !== null && { stopped }),
     peak_rss_mb: Math.round(process.resourceUsage().maxRSS / 1024),
   });
   let predictions: Predictions | null = null;
   try {
     while (state.round < config.rounds && !opts.signal?.aborted) {
+      stopped = engine.budgetStop?.() ?? null;
+      if (stopped !== null) break;
       const round = state.round + 1;
       const started = performance.now();
       const progress = (phase: Progress["phase"]) => (done: number, total: number) => opts.onProgress?.({ phase, round, rounds: config.rounds, done, total });
       const stats = await engine.trainRound(round, progress("train"));
       const row: RoundRow = { round, seconds: 0, train_loss: stats.loss, val_auc: null, val_logloss: null, test_auc: null, test_logloss: null };
+      if (stats.epsilon !== undefined) row.epsilon = stats.epsilon;
+      if (stats.bytes) Object.assign(row, { bytes_up: stats.bytes.up, bytes_down: stats.bytes.down });
       if (stats.groupShare.length > 0) {
         const K = config.model.groups;
         row.group_share = Array.from({ length: stats.groupShare.length / K }, (_, l) => Array.from(stats.groupShare.subarray(l * K, (l + 1) * K)));

@@ -26,6 +26,13 @@ import { ClientRegistry, CLIENTS_FILE } from "./registry.js";
 import { loadState, saveState, type CoordinatorHeader, type RoundSummary } from "./state.js";
 import { readUpdate, type UpdateShape } from "./update.js";
 
+/**
+ * How soon a waiting client should ask again. Not the round's deadline: a round closes as soon as
+ * enough updates are in and the next one opens at once, so a client told to wait until the
+ * deadline can miss a whole round (it did, under load, in the process integration test).
+ */
+export const POLL_SECONDS = 1;
+
 export interface CoordinatorOptions {
   /** Model, local training, server optimiser, seed, rounds; participation = clients selected per round. */
   config: TrainConfig;
@@ -217,8 +224,9 @@ export class Coordinator {
     return this.header.round >= this.header.config.rounds;
   }
 
-  register(): Registration {
-    const { id, token } = this.registry.register();
+  /** Registers a client (once the registry file holds it); may open a round. */
+  async register(): Promise<Registration> {
+    const { id, token } = await this.registry.register();
     this.log(`client ${id} registered (${this.registry.size} registered)`);
     this.openIfReady();
     const { config, schema } = this.header;
@@ -243,9 +251,9 @@ export class Coordinator {
     this.tick();
     const o = this.open;
     const aggregated = this.lastAggregated.get(client) ?? -1;
-    if (!o) return { kind: "wait", retryAfter: 1, finished: this.finished, aggregated };
+    if (!o) return { kind: "wait", retryAfter: POLL_SECONDS, finished: this.finished, aggregated };
     const wanted = o.secure ? o.secure.wantsTaskFrom(client) : o.selected.has(client) && !o.updates.has(client);
-    if (!wanted) return { kind: "wait", retryAfter: this.untilDeadline(o), finished: false, aggregated };
+    if (!wanted) return { kind: "wait", retryAfter: POLL_SECONDS, finished: false, aggregated };
     return { kind: "task", round: o.round, frame: o.task, aggregated };
   }
 
@@ -313,10 +321,6 @@ export class Coordinator {
   /** The global [shared | group] values (a copy). */
   globalValues(): Float32Array {
     return this.global.slice();
-  }
-
-  private untilDeadline(o: OpenRound): number {
-    return Math.max(1, Math.ceil((o.deadline - this.now()) / 1000));
   }
 
   private openIfReady(attempt = 0): void {

@@ -112,7 +112,7 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
         const label = (body as { label?: unknown }).label;
         // the label is only for the client's own bookkeeping: the coordinator neither keeps nor logs it
         if (label !== undefined && !(typeof label === "string" && label.length <= 200)) throw new ApiError(400, "bad-json", "'label' must be a string of at most 200 characters");
-        json(res, 200, coordinator.register());
+        json(res, 200, await coordinator.register());
       },
     },
     "/v1/task": {

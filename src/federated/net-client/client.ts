@@ -77,6 +77,8 @@ export class FederatedClient {
   private readonly http: Transport;
   private readonly store: StateStore;
   private readonly emit: (e: ClientEvent) => void;
+  /** The device's state as last saved (run() loads it). */
+  private state!: ClientState;
   private trainer: RoundTrainer | null = null;
   private trainerFor = "";
   private userIndex = -1;
@@ -91,38 +93,37 @@ export class FederatedClient {
 
   /** Takes part in rounds until training is over, maxRounds updates were accepted, or the signal stops it. */
   async run(): Promise<ClientSummary> {
-    let state = (await this.store.load()) ?? freshState(this.opts.user);
-    if (state.user !== this.opts.user) throw new ClientError(`the saved state belongs to user ${state.user}, not ${this.opts.user}`);
+    this.state = (await this.store.load()) ?? freshState(this.opts.user);
+    if (this.state.user !== this.opts.user) throw new ClientError(`the saved state belongs to user ${this.state.user}, not ${this.opts.user}`);
     const accepted: number[] = [];
     try {
-      return await this.loop(state, accepted, (s) => (state = s));
+      return await this.loop(accepted);
     } catch (e) {
       // stopped mid-request: what is saved is consistent, so stopping is no failure
-      if (this.opts.signal?.aborted && e instanceof TransportError) return this.summary(state, accepted, false);
+      if (this.opts.signal?.aborted && e instanceof TransportError) return this.summary(accepted, false);
       throw e;
     }
   }
 
-  private async loop(state: ClientState, accepted: number[], track: (s: ClientState) => void): Promise<ClientSummary> {
+  private async loop(accepted: number[]): Promise<ClientSummary> {
     const signal = this.opts.signal;
     for (;;) {
-      track(state);
-      if (signal?.aborted) return this.summary(state, accepted, false);
-      if (this.opts.maxRounds !== undefined && accepted.length >= this.opts.maxRounds) return this.summary(state, accepted, false);
-      if (!state.registration) state = await this.register(state);
-      const reg = state.registration!;
+      if (signal?.aborted) return this.summary(accepted, false);
+      if (this.opts.maxRounds !== undefined && accepted.length >= this.opts.maxRounds) return this.summary(accepted, false);
+      if (!this.state.registration) await this.register();
+      const reg = this.state.registration!;
       const reply = await this.request("GET", "/v1/task", reg);
       if (reply.status === 401) {
-        state = await this.forgotten(state, reply);
+        await this.forgotten(reply);
         continue;
       }
       const aggregated = intHeader(reply, HEADERS.aggregated);
       if (reply.status === 204) {
         const finished = reply.headers.get(HEADERS.finished) === "1";
-        state = await this.settle(state, aggregated, finished ? Infinity : null);
+        await this.settle(aggregated, finished ? Infinity : null);
         if (finished) {
           this.emit({ kind: "finished" });
-          return this.summary(state, accepted, true);
+          return this.summary(accepted, true);
         }
         const wait = Number(reply.headers.get("retry-after"));
         // honour retry-after, plus up to a tenth more so that waiting devices do not come back as one
@@ -134,14 +135,13 @@ export class FederatedClient {
       const trainer = await this.trainerOf(reg);
       const lay = trainer.layout;
       const task = readTask(reply.body, trainer.sizes, lay ? lay.blocks * lay.groups : 0);
-      state = await this.settle(state, aggregated, task.round);
+      await this.settle(aggregated, task.round);
       this.emit({ kind: "task", round: task.round });
-      const out = trainer.train(this.userIndex, task, state.private ?? trainer.initialPrivate());
+      const out = trainer.train(this.userIndex, task, this.state.private ?? trainer.initialPrivate());
       this.emit({ kind: "trained", round: out.round, loss: out.loss, samples: out.samples, routes: [...out.routes] });
       if (task.secure) {
         // a secure round sends the masked vector instead of an update frame (no compression, so no residuals move)
-        state = { ...state, pending: { round: out.round, private: out.private, residuals: cloneResiduals(state.residuals) } };
-        await this.store.save(state);
+        await this.save({ ...this.state, pending: { round: out.round, private: out.private, residuals: cloneResiduals(this.state.residuals) } });
         const layout = { shared: trainer.sizes.shared, group: trainer.sizes.group, experts: trainer.layout };
         const r = await runSecureRound(reg.client, task.secure, out, layout, this.secureChannel(reg));
         if (r.kind === "accepted") {
@@ -150,31 +150,33 @@ export class FederatedClient {
         } else this.emit({ kind: "refused", round: out.round, error: r.error });
         continue;
       }
-      const residuals = cloneResiduals(state.residuals);
+      const residuals = cloneResiduals(this.state.residuals);
       const frame = encodeUpdate(out, this.opts.compression ?? RAW, residuals, trainer.backend);
-      state = { ...state, pending: { round: out.round, private: out.private, residuals } };
-      await this.store.save(state);
-      state = await this.send(state, frame, out.round, accepted);
+      await this.save({ ...this.state, pending: { round: out.round, private: out.private, residuals } });
+      if (await this.send(frame, out.round)) accepted.push(out.round);
     }
   }
 
   /**
-   * POSTs an update frame. A retried POST may find its first attempt in (409 duplicate: accepted)
-   * or the round closed after it (409 round-closed: maybe in), so a refusal leaves the pending
-   * values for settle() to keep or drop from what the coordinator reports next.
+   * POSTs an update frame; true when the coordinator has it. A retried POST may find its first
+   * attempt in (409 duplicate: accepted) or the round closed after it (409 round-closed: maybe
+   * in), so a refusal leaves the pending values for settle() to keep or drop from what the
+   * coordinator reports next.
    */
-  private async send(state: ClientState, frame: Uint8Array, round: number, accepted: number[]): Promise<ClientState> {
-    const reply = await this.request("POST", "/v1/update", state.registration!, frame);
+  private async send(frame: Uint8Array, round: number): Promise<boolean> {
+    const reply = await this.request("POST", "/v1/update", this.state.registration!, frame);
     const error = errorCode(reply);
     if (reply.status === 200 || (reply.status === 409 && error === "duplicate")) {
-      accepted.push(round);
       this.emit({ kind: "accepted", round, bytes: frame.length });
-      return state;
+      return true;
     }
-    if (reply.status === 401) return this.forgotten(state, reply);
+    if (reply.status === 401) {
+      await this.forgotten(reply);
+      return false;
+    }
     if ((reply.status === 409 && error === "round-closed") || (reply.status === 403 && error === "not-selected")) {
       this.emit({ kind: "refused", round, error });
-      return state;
+      return false;
     }
     throw this.unexpected("POST /v1/update", reply);
   }
@@ -184,45 +186,43 @@ export class FederatedClient {
    * aggregate at or after its round that holds it; dropped once a round at or after it is open (or
    * training is over) and none does. Until then the device trains nothing, so nothing is lost.
    */
-  private async settle(state: ClientState, aggregated: number | null, open: number | null): Promise<ClientState> {
-    const p = state.pending;
-    if (!p) return state;
-    let next: ClientState;
+  private async settle(aggregated: number | null, open: number | null): Promise<void> {
+    const p = this.state.pending;
+    if (!p) return;
     if (aggregated !== null && aggregated >= p.round) {
-      next = { ...state, round: p.round, private: p.private, residuals: p.residuals, pending: null };
+      await this.save({ ...this.state, round: p.round, private: p.private, residuals: p.residuals, pending: null });
       this.emit({ kind: "aggregated", round: p.round });
     } else if (open !== null && open >= p.round) {
-      next = { ...state, pending: null };
+      await this.save({ ...this.state, pending: null });
       this.emit({ kind: "lost", round: p.round });
-    } else {
-      return state;
     }
+  }
+
+  /** Makes `next` the device's state, saved before anything acts on it. */
+  private async save(next: ClientState): Promise<void> {
     await this.store.save(next);
-    return next;
+    this.state = next;
   }
 
   /** Registers; the device keeps its values when the new registration is for the same run as `previous`. */
-  private async register(state: ClientState, previous = state.registration): Promise<ClientState> {
+  private async register(previous = this.state.registration): Promise<void> {
     const body = JSON.stringify(this.opts.label === undefined ? {} : { label: this.opts.label });
     const reply = await this.http.request("POST", "/v1/register", { body, headers: { "content-type": "application/json" }, signal: this.opts.signal });
     if (reply.status !== 200) throw this.unexpected("POST /v1/register", reply);
     const { registration: reg, round } = readRegistration(reply.body);
     // another run (other settings) starts the device afresh: its private values belong to the old one
     const sameRun = previous !== null && JSON.stringify(previous.config) === JSON.stringify(reg.config);
-    const next: ClientState = sameRun ? { ...state, registration: reg } : { ...freshState(state.user), registration: reg };
-    await this.store.save(next);
+    await this.save(sameRun ? { ...this.state, registration: reg, pending: null } : { ...freshState(this.state.user), registration: reg });
     this.emit({ kind: "registered", client: reg.client, round });
-    return next;
   }
 
   /**
    * A 401: re-register when the coordinator does not know this client (an update it held is gone
    * with its registration); any other 401 is fatal.
    */
-  private async forgotten(state: ClientState, reply: Reply): Promise<ClientState> {
-    const error = errorCode(reply);
-    if (error !== "unknown-client") throw this.unexpected("authentication", reply);
-    return this.register({ ...state, registration: null, pending: null }, state.registration);
+  private async forgotten(reply: Reply): Promise<void> {
+    if (errorCode(reply) !== "unknown-client") throw this.unexpected("authentication", reply);
+    await this.register(this.state.registration);
   }
 
   private async trainerOf(reg: RegisteredAs): Promise<RoundTrainer> {
@@ -274,8 +274,8 @@ export class FederatedClient {
     return new ClientError(`${what}: the coordinator answered ${reply.status}${message ? ` (${message})` : ""}`);
   }
 
-  private summary(state: ClientState, accepted: number[], finished: boolean): ClientSummary {
-    return { client: state.registration?.client ?? 0, accepted, finished };
+  private summary(accepted: number[], finished: boolean): ClientSummary {
+    return { client: this.state.registration?.client ?? 0, accepted, finished };
   }
 }
 

@@ -9,7 +9,7 @@ import { WireError } from "./error.js";
 import { encodePayload } from "./payload-encode.js";
 import { decodePayload, type PayloadRef } from "./payload-decode.js";
 import {
-  align4, CRC_BYTES, DEFAULT_LIMITS, ENCODING_NAMES, ENCODINGS, ENTRY_FIXED_BYTES, HEADER_BYTES, LOSSY_ENCODINGS, MAGIC,
+  align4, CRC_BYTES, DEFAULT_LIMITS, ENCODING_NAMES, ENCODINGS, ENTRY_FIXED_BYTES, FLOAT_ENCODINGS, HEADER_BYTES, MAGIC,
   MESSAGE_TYPES, TYPE_NAMES, VERSION, type Codec, type DecodeLimits, type Frame, type WirePartition,
 } from "./types.js";
 
@@ -38,7 +38,8 @@ export function encodeWith(frame: Frame, codec: Codec, residualOf: ResidualOf): 
     const code = ENCODINGS[p.encoding];
     if (code === undefined) throw new WireError("bad-encoding", `partition '${p.name}': unknown encoding '${p.encoding}'`);
     const options = typeof codec === "function" ? codec(p) : codec;
-    const payload = encodePayload(p, options, LOSSY_ENCODINGS.has(p.encoding) || p.encoding === "f32" ? residualOf(p) : null);
+    // every float encoding takes a residual: a lossless one sends it in full and clears it
+    const payload = encodePayload(p, options, FLOAT_ENCODINGS.has(p.encoding) ? residualOf(p) : null);
     return { name, code, length: p.length, payload };
   });
   const table = entries.reduce((s, e) => s + ENTRY_FIXED_BYTES + e.name.length, 0);
@@ -67,6 +68,20 @@ export function encodeWith(frame: Frame, codec: Codec, residualOf: ResidualOf): 
   }
   dv.setUint32(at, crc32(out, 0, at), true);
   return out;
+}
+
+/**
+ * Bytes of a frame whose partitions all travel raw (f32, i32, u32: 4 bytes a value), from the
+ * names and lengths alone: what an uncompressed exchange costs without building it.
+ */
+export function rawFrameBytes(partitions: readonly { name: string; length: number }[]): number {
+  let table = 0;
+  let payloads = 0;
+  for (const p of partitions) {
+    table += ENTRY_FIXED_BYTES + utf8.encode(p.name).length;
+    payloads += 4 * p.length;
+  }
+  return align4(HEADER_BYTES + table) + payloads + CRC_BYTES;
 }
 
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });

@@ -4,7 +4,7 @@
 export { crc32 } from "./crc32.js";
 export { ErrorFeedback, type ResidualStore } from "./error-feedback.js";
 export { WireError, type WireErrorCode } from "./error.js";
-export { decodeFrame, encodeFrame } from "./frame.js";
+export { decodeFrame, encodeFrame, rawFrameBytes } from "./frame.js";
 export {
   DEFAULT_BLOCK, DEFAULT_LIMITS, ENCODINGS, MESSAGE_TYPES,
   type Codec, type CodecOptions, type DecodeLimits, type Encoding, type Frame, type MessageType, type WirePartition,

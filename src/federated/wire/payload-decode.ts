@@ -105,8 +105,8 @@ function dequantise(dv: DataView, p: PayloadRef, at: number, m: number, block: n
     if (scale < 0) throw bad(p, `scale of block ${b} is negative (${scale})`);
     const end = Math.min(m, (b + 1) * block);
     for (let j = b * block; j < end; j++) {
-      const v = dv.getInt8(q + j) * scale;
-      out[indices ? indices[j]! : j] = v;
+      // a scale near the largest float can overflow f32 (the encoder never sends one)
+      out[indices ? indices[j]! : j] = finite(p, Math.fround(dv.getInt8(q + j) * scale), `value ${j} (q·scale of block ${b})`);
     }
   }
 }

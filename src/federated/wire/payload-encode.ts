@@ -17,7 +17,7 @@ function backendOf(opts: CodecOptions): Backend {
 }
 
 /** Entries top-k keeps of n for the option k (a fraction in (0, 1) or a count). */
-export function keptCount(k: number | undefined, n: number, name: string): number {
+function keptCount(k: number | undefined, n: number, name: string): number {
   if (k === undefined || !(k > 0 && Number.isFinite(k)) || (k >= 1 && !Number.isInteger(k))) {
     throw new RangeError(`wire: partition '${name}': top-k needs k, a fraction in (0, 1) or an integer count >= 1, got ${k}`);
   }
@@ -31,7 +31,7 @@ function blockOf(opts: CodecOptions, name: string): number {
 }
 
 /** Checks that the values fit the encoding's array type and the declared length. */
-export function checkShape(p: WirePartition): void {
+function checkShape(p: WirePartition): void {
   const want = FLOAT_ENCODINGS.has(p.encoding) ? Float32Array : p.encoding === "i32" ? Int32Array : Uint32Array;
   if (!(p.values instanceof want)) throw new WireError("bad-partition", `partition '${p.name}': ${p.encoding} values must be a ${want.name}`);
   if (p.length !== p.values.length) throw new WireError("bad-partition", `partition '${p.name}': length ${p.length} but ${p.values.length} values`);

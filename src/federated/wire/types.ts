@@ -29,9 +29,8 @@ export type Encoding = keyof typeof ENCODINGS;
 export const TYPE_NAMES = new Map<number, MessageType>(Object.entries(MESSAGE_TYPES).map(([k, v]) => [v, k as MessageType]));
 export const ENCODING_NAMES = new Map<number, Encoding>(Object.entries(ENCODINGS).map(([k, v]) => [v, k as Encoding]));
 
-/** Encodings whose values are floats (and lossy ones, which error feedback applies to). */
+/** Encodings whose values are floats (and which error feedback applies to). */
 export const FLOAT_ENCODINGS: ReadonlySet<Encoding> = new Set(["f32", "topk", "int8", "topk-int8"]);
-export const LOSSY_ENCODINGS: ReadonlySet<Encoding> = new Set(["topk", "int8", "topk-int8"]);
 
 export interface WirePartition {
   /** 1–255 bytes of UTF-8, unique in the frame. */
@@ -68,6 +67,7 @@ export interface CodecOptions {
 /** One choice for every partition, or a choice per partition. */
 export type Codec = CodecOptions | ((p: WirePartition) => CodecOptions);
 
+/** A 4-byte scale per 128 one-byte values: 3% on top of the int8 payload. */
 export const DEFAULT_BLOCK = 128;
 
 export interface DecodeLimits {
