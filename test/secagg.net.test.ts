@@ -18,6 +18,7 @@ import { abortableSleep } from "../src/federated/net-client/transport.js";
 import { loadData, schemaOfSource } from "../src/federated/source.js";
 import { decodeFrame } from "../src/federated/wire/index.js";
 import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
+import { someValues, updateFrame } from "./coordinator-fixtures.js";
 import { replay } from "./net-replay.js";
 
 const BOUND = 0.05;
@@ -217,6 +218,37 @@ test("below the threshold the attempt aborts, nothing is applied, and the round 
     for (const d of devices.slice(0, 2)) assert.ok(d.events.some((e) => e.kind === "lost" && e.round === 0));
     const { global } = await replayed(config, dir, new Map(summaries.map((s, i) => [s.client, users[i]!])));
     assert.equal(saved.global, global);
+  } finally {
+    await running.close();
+  }
+});
+
+test("over HTTP: a plain update in a secure round, a secure message without one, a bad token, an oversized or empty body are refused", async () => {
+  const config = tinyRun(1);
+  const running = await serve(config, tmp(), { minClients: 3 });
+  try {
+    const reg = await Promise.all([0, 1, 2].map(async () => (await (await fetch(`${running.url}/v1/register`, { method: "POST", body: "{}" })).json()) as { client: number; token: string }));
+    const auth = (r: { client: number; token: string }) => ({ "x-fedfacet-client": String(r.client), authorization: `Bearer ${r.token}` });
+    const call = async (method: string, path: string, headers: Record<string, string>, body?: Uint8Array | string) => {
+      const res = await fetch(`${running.url}${path}`, { method, headers, body: body as BodyInit | undefined });
+      const text = await res.text();
+      return { status: res.status, error: text ? ((JSON.parse(text) as { error?: string }).error ?? "") : "" };
+    };
+    const before = JSON.stringify(running.coordinator.status());
+    assert.equal(await call("POST", "/v1/update", auth(reg[0]!), new Uint8Array(64)), { status: 400, error: "bad-magic" });
+    const task = await fetch(`${running.url}/v1/task`, { headers: auth(reg[0]!) });
+    assert.is(task.status, 200);
+    const frame = new Uint8Array(await task.arrayBuffer());
+    // the task itself is a valid frame; sent back as an update it is the wrong type, and a real update the wrong kind of round
+    assert.equal(await call("POST", "/v1/update", auth(reg[0]!), frame), { status: 400, error: "bad-type" });
+    assert.equal(await call("POST", "/v1/update", auth(reg[0]!), updateFrame(running.coordinator.shape, 0, someValues(0))), { status: 409, error: "secure-round" });
+    assert.equal(await call("POST", "/v1/secagg/keys", auth(reg[1]!), "{}"), { status: 400, error: "bad-message" });
+    assert.equal(await call("POST", "/v1/secagg/keys", { ...auth(reg[1]!), authorization: "Bearer 00" }, "{}"), { status: 401, error: "bad-token" });
+    assert.equal(await call("POST", "/v1/secagg/shares", auth(reg[1]!), "x".repeat(running.coordinator.secureBodyLimit("shares") + 1)), { status: 413, error: "too-large" });
+    assert.equal(await call("GET", "/v1/secagg/masked", auth(reg[1]!)), { status: 405, error: "method-not-allowed" });
+    assert.equal(await call("POST", "/v1/secagg/masked", auth(reg[1]!), new Uint8Array(0)), { status: 400, error: "truncated" });
+    assert.is((await call("GET", "/v1/secagg/keys", auth(reg[2]!))).status, 204);
+    assert.is(JSON.stringify(running.coordinator.status()), before, "a refused request changed the round");
   } finally {
     await running.close();
   }

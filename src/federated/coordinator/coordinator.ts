@@ -447,13 +447,12 @@ export class Coordinator {
     if (p === "aborted") this.abortSecure(o, o.secure!.abortReason);
     else if (p === "finish" && !o.finishing) {
       o.finishing = true;
-      const done = o.secure!.finish().then(
-        (result) => this.closeSecure(o, result),
-        (e: unknown) => {
-          if (!(e instanceof SecAggError)) throw e;
-          this.abortSecure(o, `${e.code}: ${e.message}`);
-        },
-      );
+      // whatever fails while unmasking or applying (a secret that cannot be rebuilt, a checkpoint
+      // that cannot be written) ends the attempt, never the coordinator
+      const done = o.secure!
+        .finish()
+        .then((result) => this.closeSecure(o, result))
+        .catch((e: unknown) => this.abortSecure(o, e instanceof SecAggError ? `${e.code}: ${e.message}` : `internal: ${e instanceof Error ? e.message : String(e)}`));
       const settled: Promise<void> = done.finally(() => {
         if (this.unmasking === settled) this.unmasking = null;
       });
