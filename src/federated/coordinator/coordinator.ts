@@ -21,7 +21,7 @@ import { defaultThreshold, SecAggError, type SecAggResult } from "../secagg/inde
 import { secureLength, unpackSecureSum, type SecureLayout } from "../secagg/update-vector.js";
 import { decodeFrame, encodeFrame, WireError, type WirePartition } from "../wire/index.js";
 import { ApiError } from "./errors.js";
-import { SecureRound, type Pending, type SecureProgress } from "./secure-round.js";
+import { SecureRound, type SecureProgress } from "./secure-round.js";
 import { ClientRegistry, CLIENTS_FILE } from "./registry.js";
 import { loadState, saveState, type CoordinatorHeader, type RoundSummary } from "./state.js";
 import { readUpdate, type UpdateShape } from "./update.js";
@@ -408,10 +408,11 @@ export class Coordinator {
     return { accepted: true, round: o.round };
   }
 
-  /** The coordinator's message of a secure round's phase for `client`, or when to ask again. */
-  secureFetch(client: number, token: string, kind: Exclude<SecureKind, "masked">): Pending {
+  /** The coordinator's message of a secure round's phase for `client`, or when to ask again (the phase may close any moment). */
+  secureFetch(client: number, token: string, kind: Exclude<SecureKind, "masked">): { ready: true; body: string } | { ready: false; retryAfter: number } {
     const { secure } = this.secureOpen(client, token);
-    return kind === "keys" ? secure.keyDirectory(client) : kind === "shares" ? secure.shareDelivery(client) : secure.unmaskRequest(client);
+    const p = kind === "keys" ? secure.keyDirectory(client) : kind === "shares" ? secure.shareDelivery(client) : secure.unmaskRequest(client);
+    return p.ready ? p : { ready: false, retryAfter: POLL_SECONDS };
   }
 
   /** Largest body of a secure message: the masked frame, or a JSON message with an entry per cohort member. */

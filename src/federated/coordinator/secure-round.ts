@@ -36,8 +36,8 @@ export interface SecureRoundOptions {
 /** What the clock or an answer did to the attempt. */
 export type SecureProgress = "waiting" | "finish" | "aborted";
 
-/** A GET of a later phase's message: the message, or "not yet" (the phase before is still open). */
-export type Pending = { ready: true; body: string } | { ready: false; retryAfter: number };
+/** A GET of a phase's answer: the message (JSON), or "not yet" (the phase is still open). */
+export type Pending = { ready: true; body: string } | { ready: false };
 
 export class SecureRound {
   readonly server: SecAggServer;
@@ -80,7 +80,7 @@ export class SecureRound {
 
   keyDirectory(client: number): Pending {
     this.member(client, "advertise");
-    if (!this.directory) return this.notYet();
+    if (!this.directory) return { ready: false };
     if (!this.directory.clients.some((k) => k.client === client)) throw notPart(client, "the key directory");
     return { ready: true, body: messageToJson(this.directory) };
   }
@@ -94,7 +94,7 @@ export class SecureRound {
 
   shareDelivery(client: number): Pending {
     this.member(client, "share");
-    if (!this.deliveries) return this.notYet();
+    if (!this.deliveries) return { ready: false };
     const d = this.deliveries.get(client);
     if (!d) throw notPart(client, "the share exchange");
     return { ready: true, body: messageToJson(d) };
@@ -121,7 +121,7 @@ export class SecureRound {
 
   unmaskRequest(client: number): Pending {
     this.member(client, "masked");
-    if (!this.request) return this.notYet();
+    if (!this.request) return { ready: false };
     if (!this.request.survivors.includes(client)) throw notPart(client, "the unmasking (no masked input from it)");
     return { ready: true, body: messageToJson(this.request) };
   }
@@ -175,10 +175,6 @@ export class SecureRound {
   private next(close: () => void): void {
     close();
     this.deadline = this.o.now() + this.o.phaseMs;
-  }
-
-  private notYet(): { ready: false; retryAfter: number } {
-    return { ready: false, retryAfter: Math.max(1, Math.ceil((this.deadline - this.o.now()) / 1000)) };
   }
 
   /** Refuses `client` unless it took part in `phase`; an aborted attempt refuses everyone. */
