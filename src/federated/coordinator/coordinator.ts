@@ -18,6 +18,7 @@ import { sampleClients } from "../sample.js";
 import { deriveSeed, Stream } from "../seed.js";
 import { ServerOptimizer } from "../server-opt.js";
 import { decodeFrame, encodeFrame, WireError } from "../wire/index.js";
+import { DpRound } from "./dp-round.js";
 import { ApiError } from "./errors.js";
 import { ClientRegistry, CLIENTS_FILE } from "./registry.js";
 import { loadState, saveState, type CoordinatorHeader, type RoundSummary } from "./state.js";
@@ -49,6 +50,8 @@ export interface CoordinatorOptions {
   log?: (line: string) => void;
   /** Milliseconds clock (default Date.now), for tests. */
   now?: () => number;
+  /** DP runs: the secret seed of the sampling and the noise (default: random, kept in the checkpoint), for tests. */
+  dpSecretSeed?: number;
 }
 
 /** What a client needs besides the task to train as the coordinator expects. */
@@ -61,6 +64,8 @@ export interface ClientConfig {
   rounds: number;
   /** Which data the model is for: the synthetic generator's options, or a folder (its path stays here). */
   data: { kind: "folder" } | { kind: "synthetic"; options: object };
+  /** DP runs: the L2 bound every update must be clipped to before it is sent. */
+  dp?: { clip: number };
 }
 
 export interface Registration {
@@ -88,6 +93,8 @@ export interface CoordinatorStatus {
   finished: boolean;
   clients: { registered: number; selected: number; submitted: number };
   last: RoundSummary | null;
+  /** DP runs: ε spent so far of the budget (ε, δ), and why the run stopped early, if it did. */
+  privacy?: { epsilon: number; budget: number; delta: number; stopped: string | null };
 }
 
 interface OpenRound {
@@ -130,6 +137,7 @@ export class Coordinator {
     private readonly aggregator: Aggregator,
     private readonly server: ServerOptimizer,
     private readonly registry: ClientRegistry,
+    private readonly dp: DpRound | null,
   ) {
     const { sharedSize, blocks, layout } = shape;
     let experts = 0;
@@ -183,7 +191,16 @@ export class Coordinator {
     }
     const registry = new ClientRegistry(join(stateDir, CLIENTS_FILE), opts.maxClients ?? 10_000);
     const shape = { sharedSize: S, blocks: config.model.blocks, layout };
-    const c = new Coordinator(opts, header, global, groupShare, shape, new Aggregator(S, G, layout), server, registry);
+    let dp: DpRound | null = null;
+    if (config.dp) {
+      header.dpSecretSeed ??= opts.dpSecretSeed ?? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
+      dp = new DpRound(config.dp, config, shape, G, header.dpSecretSeed);
+      if (saved) {
+        if (!saved.dpRdp) throw new Error(`${stateDir}: the checkpoint has no privacy accountant state`);
+        dp.restore(saved.dpRdp);
+      }
+    }
+    const c = new Coordinator(opts, header, global, groupShare, shape, new Aggregator(S, G, layout), server, registry, dp);
     if (saved) c.log(`resumed from ${stateDir} at round ${header.round} of ${config.rounds}, ${registry.size} clients registered`);
     else {
       c.checkpoint();
@@ -194,7 +211,7 @@ export class Coordinator {
   }
 
   get finished(): boolean {
-    return this.header.round >= this.header.config.rounds;
+    return this.header.round >= this.header.config.rounds || (this.dp?.budgetStop() ?? null) !== null;
   }
 
   /** Registers a client (once the registry file holds it); may open a round. */
@@ -208,7 +225,7 @@ export class Coordinator {
       client: id,
       token,
       round: this.header.round,
-      config: { regime: config.regime, model: config.model, local: config.local, seed: config.seed, weighting: config.weighting, rounds: config.rounds, data },
+      config: { regime: config.regime, model: config.model, local: config.local, seed: config.seed, weighting: config.weighting, rounds: config.rounds, data, ...(config.dp && { dp: { clip: config.dp.clip } }) },
       schema,
     };
   }
@@ -251,6 +268,7 @@ export class Coordinator {
     if (!o.selected.has(client)) throw new ApiError(403, "not-selected", `client ${client} is not selected in round ${o.round}`);
     if (o.updates.has(client)) throw new ApiError(409, "duplicate", `client ${client} already sent its update for round ${o.round}`);
     const delta = readUpdate(frame, this.shape, this.header.config.weighting);
+    this.dp?.checkClip(delta, client);
     o.updates.set(client, delta);
     o.updateBytes += body.length;
     this.log(`round ${o.round}: update from client ${client} accepted (${body.length} bytes, ${o.updates.size} of ${o.selected.size} selected)`);
@@ -262,7 +280,8 @@ export class Coordinator {
   tick(): void {
     const o = this.open;
     if (!o || this.now() < o.deadline) return;
-    if (o.updates.size >= this.minClients) {
+    // DP: no extension (it would break the Poisson sample), the round closes with what it has
+    if (o.updates.size >= this.minClients || this.dp) {
       this.close(o);
       return;
     }
@@ -282,6 +301,7 @@ export class Coordinator {
       finished: this.finished,
       clients: { registered: this.registry.size, selected: o?.selected.size ?? 0, submitted: o?.updates.size ?? 0 },
       last: this.header.history[this.header.history.length - 1] ?? null,
+      ...(this.dp && { privacy: { epsilon: this.dp.spent(), budget: this.dp.dp.epsilon, delta: this.dp.dp.delta, stopped: this.dp.budgetStop() } }),
     };
   }
 
@@ -315,6 +335,7 @@ export class Coordinator {
    * them (at least minClients), drawn from (seed, round, extension) alone.
    */
   private select(round: number, extension: number, taken: ReadonlySet<number>): number[] {
+    if (this.dp) return extension === 0 ? this.dp.select(this.registry.ids(), round) : [];
     const pool = this.registry.ids().filter((id) => !taken.has(id));
     if (pool.length === 0) return [];
     const p = this.header.config.participation;
@@ -326,7 +347,7 @@ export class Coordinator {
   private close(o: OpenRound): void {
     const ids = [...o.updates.keys()].sort((a, b) => a - b);
     for (const id of ids) this.aggregator.addDelta(o.updates.get(id)!);
-    const totals = this.aggregator.finish(this.global, 0, this.server);
+    const totals = this.aggregator.finish(this.global, 0, this.server, this.dp?.release(o.round, this.global));
     if (this.shape.layout) this.groupShare = totals.groupShare;
     for (const id of ids) this.lastAggregated.set(id, o.round);
     const summary: RoundSummary = {
@@ -339,18 +360,19 @@ export class Coordinator {
       updateBytes: o.updateBytes,
       extensions: o.extensions,
       seconds: (this.now() - o.opened) / 1000,
+      ...(this.dp && { epsilon: this.dp.spent() }),
     };
     this.header.history.push(summary);
     this.header.round = o.round + 1;
     this.open = null;
     this.checkpoint();
-    this.log(`round ${o.round} closed: ${summary.clients} updates of ${summary.selected} selected, mean loss ${summary.loss.toFixed(4)}, ${summary.samples} samples, ${summary.seconds.toFixed(2)} s`);
-    if (this.finished) this.log(`training finished: ${this.header.round} rounds`);
+    this.log(`round ${o.round} closed: ${summary.clients} updates of ${summary.selected} selected, mean loss ${summary.loss.toFixed(4)}, ${summary.samples} samples, ${summary.seconds.toFixed(2)} s${summary.epsilon !== undefined ? `, epsilon spent ${summary.epsilon.toFixed(4)} (delta ${this.dp!.dp.delta})` : ""}`);
+    if (this.finished) this.log(`training finished: ${this.header.round} rounds${this.header.round < this.header.config.rounds ? ` (${this.dp?.budgetStop()})` : ""}`);
     this.openIfReady();
   }
 
   private checkpoint(): void {
-    saveState(this.opts.stateDir, { header: this.header, global: this.global, groupShare: this.groupShare, server: this.server.save() });
+    saveState(this.opts.stateDir, { header: this.header, global: this.global, groupShare: this.groupShare, server: this.server.save(), ...(this.dp && { dpRdp: this.dp.save() }) });
   }
 }
 
