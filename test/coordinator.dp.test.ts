@@ -149,6 +149,11 @@ test("the run finishes before the round that would exceed the budget (rounds ext
     assert.match(s.privacy!.stopped ?? "", /privacy budget/);
     const reply = c.task(regs[0]!.client, regs[0]!.token);
     assert.equal(reply.kind === "wait" && reply.finished, true, "tasks: finished");
+    // a restart with the flags replanned for 20 rounds (a larger σ) keeps the run's σ and stays finished
+    const replanned = planDp({ epsilon: 4, delta: 1e-5, clip: 2, noise: "central" }, q, 20, true);
+    assert.ok(replanned.noiseMultiplier > planned.noiseMultiplier);
+    const again = await coordinator(t.dir, dpConfig(20, q, replanned), { minClients: 3, now: tk.now });
+    assert.equal({ round: again.status().round, finished: again.status().finished, epsilon: again.status().privacy!.epsilon }, { round: fits, finished: true, epsilon: s.privacy!.epsilon });
   } finally {
     t.remove();
   }

@@ -18,7 +18,7 @@ import { sampleClients } from "../sample.js";
 import { deriveSeed, Stream } from "../seed.js";
 import { ServerOptimizer } from "../server-opt.js";
 import { decodeFrame, encodeFrame, WireError } from "../wire/index.js";
-import { DpRound } from "./dp-round.js";
+import { DpRound, keepCalibration } from "./dp-round.js";
 import { ApiError } from "./errors.js";
 import { ClientRegistry, CLIENTS_FILE } from "./registry.js";
 import { loadState, saveState, type CoordinatorHeader, type RoundSummary } from "./state.js";
@@ -154,7 +154,8 @@ export class Coordinator {
 
   /** A coordinator at round 0 with the seed's initial values, or resumed from the state folder. */
   static async create(opts: CoordinatorOptions): Promise<Coordinator> {
-    const { config, schema, stateDir } = opts;
+    const { schema, stateDir } = opts;
+    let { config } = opts;
     checkConfig(config);
     if (config.regime !== "mrff" && config.regime !== "fedsasrec") throw new RangeError(`the coordinator runs federated regimes (mrff, fedsasrec), not ${config.regime}`);
     const minClients = opts.minClients ?? 1;
@@ -181,6 +182,7 @@ export class Coordinator {
     let groupShare: Float64Array = new Float64Array(0);
     const saved = loadState(stateDir);
     if (saved) {
+      config = keepCalibration(saved.header.config, config);
       const differ = settingsThatDiffer(saved.header, config, schema);
       if (differ.length > 0) throw new Error(`${stateDir} holds a run with other settings (${differ.join(", ")}): use another state folder, or the run's settings`);
       if (saved.global.length !== global.length) throw new Error(`${stateDir}: the checkpoint holds ${saved.global.length} values, the model has ${global.length}`);

@@ -25,6 +25,16 @@ import type { TrainConfig } from "../config.js";
 import { ApiError } from "./errors.js";
 import type { UpdateShape } from "./update.js";
 
+/**
+ * `config` with the saved run's noise multiplier: σ was calibrated when the run started, and a
+ * restart asked for more rounds (which replans σ from the flags) keeps it, so that the run adds
+ * the same noise as before and stops at the budget instead (as `fedfacet train --resume`).
+ */
+export function keepCalibration(saved: TrainConfig, config: TrainConfig): TrainConfig {
+  if (!saved.dp || !config.dp) return config;
+  return { ...config, dp: { ...config.dp, noiseMultiplier: saved.dp.noiseMultiplier } };
+}
+
 /** Relative slack of the coordinator's clip check (the device's f32 arithmetic). */
 export const CLIP_TOLERANCE = 1e-6;
 
