@@ -109,6 +109,7 @@ test("epsilon per round is the accountant's for (q, σ, rounds); status and log 
     const c = await coordinator(t.dir, dpConfig(4, q, dp(sigma)), { minClients: 6, now: tk.now, log: (l) => lines.push(l) });
     const regs = [];
     for (let i = 0; i < 6; i++) regs.push(await c.register());
+    assert.ok(lines.includes(`differential privacy: budget epsilon 50 (delta 0.00001), noise multiplier ${sigma}, clip 2, sampling rate ${q}; 0.0000 spent`), lines.join("\n"));
     const ref = new RdpAccountant();
     for (let r = 0; r < 4; r++) {
       runRound(c, regs, 2, tk);

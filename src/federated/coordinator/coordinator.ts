@@ -208,6 +208,7 @@ export class Coordinator {
       c.checkpoint();
       c.log(`started in ${stateDir}: ${config.rounds} rounds, ${S} shared and ${G} group parameters`);
     }
+    if (dp) c.log(`differential privacy: budget epsilon ${dp.dp.epsilon} (delta ${dp.dp.delta}), noise multiplier ${dp.dp.noiseMultiplier}, clip ${dp.dp.clip}, sampling rate ${dp.rate}; ${dp.spent().toFixed(4)} spent`);
     c.openIfReady();
     return c;
   }
