@@ -1,8 +1,9 @@
 // The kernels load in a browser with no bundler or configuration: headless Chromium imports the
 // compiled ES modules straight from a loopback HTTP server, instantiates the embedded WASM and
 // checks a GEMM against the reference backend (and the privacy accountant computes there); and a
-// secure-aggregation round runs there on the browser's own WebCrypto. CI installs Debian's chromium (.ci/run); elsewhere the test says how to
-// get it and passes over the browser when it is missing.
+// secure-aggregation round runs there on the browser's own WebCrypto. CI installs Debian's
+// chromium (.ci/run); elsewhere the test says how to get it and passes over the browser when it
+// is missing.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { createServer, type Server } from "node:http";
