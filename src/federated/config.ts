@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG } from "../model/index.js";
 import type { ModelConfig } from "../model/types.js";
 import type { LocalOptions } from "./client.js";
 import type { Weighting } from "./runner.js";
+import { checkAggregator, isPlainMean, type AggregatorConfig } from "./robust/rules.js";
 import type { Participation } from "./sample.js";
 import { SERVER_DEFAULTS, type ServerOptions } from "./server-opt.js";
 import type { DataSource } from "./source.js";
@@ -31,6 +32,8 @@ export interface TrainConfig {
   server: ServerOptions;
   /** Shared and group averages: plain means over participants, or weighted by training slots. */
   weighting: Weighting;
+  /** Aggregation rule per partition (federated regimes); absent: the mean (FedAvg). */
+  aggregator?: AggregatorConfig;
   /** Clients summed together by one worker; fixes the order of the sums (part of the numbers). */
   chunk: number;
   /** Evaluate every this many rounds (and always after the last one). */
@@ -87,4 +90,6 @@ export function checkConfig(c: TrainConfig): void {
     throw new RangeError(`participation must be a ratio in (0, 1] or a count >= 1, got ${JSON.stringify(p)}`);
   }
   if (c.weighting !== "uniform" && c.weighting !== "samples") throw new RangeError(`weighting must be uniform or samples, got '${c.weighting}'`);
+  if (c.aggregator) checkAggregator(c.aggregator, c.weighting);
+  if (!isPlainMean(c.aggregator) && (c.regime === "local" || c.regime === "central")) throw new RangeError(`regime ${c.regime} aggregates nothing: its aggregator must be the mean`);
 }

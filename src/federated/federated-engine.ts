@@ -16,7 +16,18 @@ import type { RunnerInit, Task } from "./runner.js";
 import { chunksOf, sampleClients } from "./sample.js";
 import { deriveSeed, Stream } from "./seed.js";
 import { regimeSpecs } from "./regime.js";
+import { rowLayout, type DeltaChunk } from "./robust/client-deltas.js";
+import { DeltaAggregator } from "./robust/delta-aggregator.js";
+import { AGGREGATOR_DEFAULTS, isPlainMean } from "./robust/rules.js";
 import { loadData, shareDataset } from "./source.js";
+
+export interface EngineHooks {
+  /**
+   * Sees every chunk's delta rows before aggregation and may change them (the attack bench puts its
+   * malicious clients' updates there). Giving it switches training to per-client deltas.
+   */
+  onDeltas?: (d: DeltaChunk) => void;
+}
 
 /** Users predicted per evaluation task (results are tiny, so larger than the training chunk). */
 const EVAL_CHUNK = 64;
@@ -39,12 +50,15 @@ export class FederatedEngine implements Engine {
     private readonly server: ServerOptimizer,
     private readonly blocks: number,
     init: RunnerInit,
+    /** Set when the round folds per-client deltas (a robust rule, or a hook) instead of chunk sums. */
+    private readonly robust: DeltaAggregator | null,
+    private readonly hooks: EngineHooks,
   ) {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
   }
 
-  static async create(config: TrainConfig, workers: number): Promise<FederatedEngine> {
+  static async create(config: TrainConfig, workers: number, hooks: EngineHooks = {}): Promise<FederatedEngine> {
     const be = await loadWasmBackend();
     const ds = shareDataset(loadData(config.data));
     const model = createModel(config.model, schemaOf(ds));
@@ -63,6 +77,7 @@ export class FederatedEngine implements Engine {
       simd: be.level,
       local: config.local,
       weighting: config.weighting,
+      deltas: !isPlainMean(config.aggregator) || hooks.onDeltas !== undefined,
       global: new SharedArrayBuffer(4 * (shared.size + group.size)),
       privates: new SharedArrayBuffer(4 * priv.size * ds.numUsers),
     };
@@ -72,12 +87,14 @@ export class FederatedEngine implements Engine {
     const privates = new Float32Array(init.privates);
     const initial = be.f.subarray(priv.values, priv.values + priv.size);
     for (let u = 0; u < ds.numUsers; u++) privates.set(initial, u * priv.size);
-    const aggregator = new Aggregator(shared.size, group.size, groupLayout(model, store));
+    const layout = groupLayout(model, store);
+    const aggregator = new Aggregator(shared.size, group.size, layout);
+    const robust = init.deltas ? new DeltaAggregator(config.aggregator ?? AGGREGATOR_DEFAULTS, rowLayout(shared.size, layout), layout, group.size) : null;
     const params = { shared: shared.size, group: group.size, private: priv.size };
     store.dispose();
     const exec = await startExecutor(init, workers);
     const server = new ServerOptimizer(shared.size + group.size, config.server);
-    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, init);
+    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, init, robust, hooks);
   }
 
   get workers(): number {
@@ -91,12 +108,18 @@ export class FederatedEngine implements Engine {
     let done = 0;
     progress(0, ids.length);
     await this.exec.run(tasks, (r) => {
-      if (r.kind !== "train") throw new Error("FederatedEngine: an evaluation result during training");
-      this.aggregator.add(r.result);
-      done += r.result.clients;
+      if (r.kind === "eval") throw new Error("FederatedEngine: an evaluation result during training");
+      if (r.kind === "deltas") {
+        this.hooks.onDeltas?.(r.result);
+        this.robust!.add(r.result);
+        done += r.result.clients.length;
+      } else {
+        this.aggregator.add(r.result);
+        done += r.result.clients;
+      }
       progress(done, ids.length);
     });
-    const totals = this.aggregator.finish(this.global, chunks.length, this.server);
+    const totals = (this.robust ?? this.aggregator).finish(this.global, chunks.length, this.server);
     this.version++;
     if (this.params.group > 0) this.groupShare = totals.groupShare;
     return { clients: totals.clients, loss: totals.loss, groupShare: totals.groupShare };

@@ -10,6 +10,7 @@ import type { ModelConfig } from "../model/types.js";
 import { Rng } from "../util/rng.js";
 import { ChunkSums, groupLayout, type ChunkResult } from "./aggregate.js";
 import { LocalTrainer, type LocalOptions } from "./client.js";
+import { DeltaRecorder, rowLayout, type DeltaChunk } from "./robust/client-deltas.js";
 import { deriveSeed, Stream } from "./seed.js";
 import { regimeSpecs } from "./regime.js";
 
@@ -25,6 +26,8 @@ export interface RunnerInit {
   simd: SimdLevel;
   local: LocalOptions;
   weighting: Weighting;
+  /** Return each client's delta (a robust aggregator needs them all) instead of chunk sums. */
+  deltas: boolean;
   /** [shared | group] global values, written by the coordinator between rounds. */
   global: SharedArrayBuffer;
   /** clients × private-partition values. */
@@ -44,7 +47,7 @@ export interface EvalResult {
   routes: Int32Array;
 }
 
-export type TaskResult = { kind: "train"; result: ChunkResult } | { kind: "eval"; result: EvalResult };
+export type TaskResult = { kind: "train"; result: ChunkResult } | { kind: "deltas"; result: DeltaChunk } | { kind: "eval"; result: EvalResult };
 
 export class ClientRunner {
   private readonly global: Float32Array;
@@ -60,6 +63,7 @@ export class ClientRunner {
     private readonly store: ParamStore,
     private readonly trainer: LocalTrainer,
     private readonly sums: ChunkSums,
+    private readonly deltas: DeltaRecorder | null,
   ) {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
@@ -76,26 +80,33 @@ export class ClientRunner {
     if (init.global.byteLength !== 4 * S) throw new RangeError(`ClientRunner: global buffer holds ${init.global.byteLength / 4} values, the model has ${S}`);
     if (init.privates.byteLength !== 4 * P * ds.numUsers) throw new RangeError(`ClientRunner: private buffer holds ${init.privates.byteLength / 4} values, expected ${ds.numUsers} × ${P}`);
     const trainer = new LocalTrainer(model, store, ds, leaveOneOut(ds), init.local);
-    return new ClientRunner(init, store, trainer, new ChunkSums(store, groupLayout(model, store)));
+    const layout = groupLayout(model, store);
+    const deltas = init.deltas ? new DeltaRecorder(store, layout, rowLayout(store.buffer("shared").size, layout)) : null;
+    return new ClientRunner(init, store, trainer, new ChunkSums(store, layout), deltas);
   }
 
   run(task: Task): TaskResult {
-    return task.kind === "train" ? { kind: "train", result: this.train(task) } : { kind: "eval", result: this.evaluate(task) };
+    if (task.kind === "eval") return { kind: "eval", result: this.evaluate(task) };
+    this.train(task);
+    return this.deltas ? { kind: "deltas", result: this.deltas.result() } : { kind: "train", result: this.sums.result(task.chunk) };
   }
 
-  private train(task: Extract<Task, { kind: "train" }>): ChunkResult {
+  /** Trains the task's clients, into the chunk sums or the delta rows. */
+  private train(task: Extract<Task, { kind: "train" }>): void {
     this.refreshCopy(task.version);
-    this.sums.clear();
+    if (this.deltas) this.deltas.begin(task.chunk, task.clients);
+    else this.sums.clear();
     const groupShare = task.groupShare ?? undefined;
     for (const c of task.clients) {
       this.loadGlobal();
       this.loadPrivate(c);
       const upd = this.trainer.train(c, new Rng(deriveSeed(this.init.seed, Stream.Dropout, task.round, c)), groupShare);
       this.savePrivate(c);
-      this.sums.add(this.init.weighting === "samples" ? upd.samples : 1, upd.routes, upd.loss, upd.samples);
+      const w = this.init.weighting === "samples" ? upd.samples : 1;
+      if (this.deltas) this.deltas.add(this.global, w, upd.routes, upd.loss, upd.samples);
+      else this.sums.add(w, upd.routes, upd.loss, upd.samples);
     }
     this.storeVersion = -1;
-    return this.sums.result(task.chunk);
   }
 
   private evaluate(task: Extract<Task, { kind: "eval" }>): EvalResult {
