@@ -56,3 +56,48 @@ export class ExactSum {
     return hi;
   }
 }
+
+/** Terms a level of sumInPlace adds up exactly: 2^21 (each level then resolves 31 bits). */
+const MAX_TERMS = 1 << 21;
+
+/**
+ * The correctly rounded sum of a[lo, hi) (finite values), as ExactSum gives it, overwriting the
+ * values. Faster than adding them to an ExactSum one by one: it cuts every value on a grid of
+ * spacing q into a multiple of q and a remainder below q/2; the multiples of q add up exactly in a
+ * double (at most 2^21 of them, each below 2^32·q), and the remainders go to the next level on a
+ * finer grid, until nothing remains. Only the few level sums go through an ExactSum.
+ */
+export function sumInPlace(a: Float64Array, lo: number, hi: number, acc: ExactSum): number {
+  acc.reset();
+  if (hi - lo > MAX_TERMS) {
+    for (let i = lo; i < hi; i++) acc.add(a[i]!);
+    return acc.value();
+  }
+  let max = 0;
+  for (let i = lo; i < hi; i++) max = Math.max(max, Math.abs(a[i]!));
+  // |a[i]| ≤ 2^e (the +1 guards against log2 rounding down)
+  let e = Math.ceil(Math.log2(max)) + 1;
+  while (max > 0) {
+    const k = e - 31;
+    // (x + C) − C rounds x to a multiple of 2^k while |x| < 2^(k+51); outside the comfortable
+    // exponent range, add the rest one by one
+    if (e > 960 || k < -1020) {
+      for (let i = lo; i < hi; i++) if (a[i] !== 0) acc.add(a[i]!);
+      break;
+    }
+    const C = 1.5 * 2 ** (k + 52);
+    let level = 0;
+    max = 0;
+    for (let i = lo; i < hi; i++) {
+      const x = a[i]!;
+      const h = x + C - C;
+      const r = x - h;
+      level += h;
+      a[i] = r;
+      max = Math.max(max, Math.abs(r));
+    }
+    acc.add(level);
+    e = k;
+  }
+  return acc.value();
+}

@@ -7,7 +7,7 @@
 // coordinate's n values are contiguous for the O(n) selection (select.ts).
 // Order: the output does not depend on the order of the rows, bit for bit: order statistics depend
 // only on the multiset of values, and every sum is the correctly rounded exact sum (exact-sum.ts).
-import { ExactSum } from "../../util/exact-sum.js";
+import { ExactSum, sumInPlace } from "../../util/exact-sum.js";
 import { medianOf, selectKth } from "../../util/select.js";
 import { checkRule, type Rule } from "./rules.js";
 
@@ -90,7 +90,7 @@ export function aggregateRows(rule: Rule, input: ClientRows, out: Float64Array):
           out[c0 + j] = trimmedMean(col, lo, hi, trimmed, sum);
           break;
         default:
-          out[c0 + j] = exactSum(col, lo, hi, sum) / weightTotal;
+          out[c0 + j] = sumInPlace(col, lo, hi, sum) / weightTotal;
       }
     }
   }
@@ -117,17 +117,11 @@ function clipFactors(rows: readonly Float32Array[], bound: Rule["bound"], factor
   return { bound: C, clipped };
 }
 
-function exactSum(a: Float64Array, lo: number, hi: number, sum: ExactSum): number {
-  sum.reset();
-  for (let i = lo; i < hi; i++) sum.add(a[i]!);
-  return sum.value();
-}
-
 /** Mean of a[lo, hi) without its `k` smallest and `k` largest values (rearranges a). */
 function trimmedMean(a: Float64Array, lo: number, hi: number, k: number, sum: ExactSum): number {
   if (k > 0) {
     selectKth(a, lo, hi, lo + k - 1);
     selectKth(a, lo + k, hi, hi - k - 1);
   }
-  return exactSum(a, lo + k, hi - k, sum) / (hi - lo - 2 * k);
+  return sumInPlace(a, lo + k, hi - k, sum) / (hi - lo - 2 * k);
 }
