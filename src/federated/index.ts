@@ -8,6 +8,9 @@ export type { DataSource } from "./source.js";
 export type { Predictions } from "./engine.js";
 export { defaultWorkers } from "./pool.js";
 export { DeviceScorer, deviceState, type DeviceState } from "./device.js";
+// robust aggregation rules, transport-free (a coordinator over HTTP applies them too)
+export { aggregateRows, type ClientRows, type RowsSummary } from "./robust/aggregate-rows.js";
+export { AGGREGATOR_DEFAULTS, RULE_KINDS, checkRule, parseRuleKinds, type AggregatorConfig, type NormBound, type Rule, type RuleKind } from "./robust/rules.js";
 export {
   CHECKPOINT_FILE,
   REPORT_HTML,

@@ -5,21 +5,14 @@
 // as the round's averages, global + aggregated delta.
 import type { GroupLayout, RoundTotals } from "../aggregate.js";
 import type { ServerOptimizer } from "../server-opt.js";
-import { aggregateRows, type RowsSummary } from "./aggregate-rows.js";
+import { aggregateRows } from "./aggregate-rows.js";
 import type { DeltaChunk, RowLayout } from "./client-deltas.js";
 import { ruleOf, type AggregatorConfig } from "./rules.js";
-
-/** What the robust rules did in a round (for the run's log). */
-export interface RobustRoundInfo {
-  /** normbound on the shared partition: its bound and the clients it scaled down. */
-  shared: RowsSummary;
-}
 
 export class DeltaAggregator {
   private readonly chunks = new Map<number, DeltaChunk>();
   /** The round's averages, [shared | group] (only aggregated ranges are read). */
   private readonly averages: Float64Array;
-  last: RobustRoundInfo | null = null;
 
   constructor(
     private readonly config: AggregatorConfig,
@@ -51,10 +44,9 @@ export class DeltaAggregator {
     const all = list.flatMap((d) => Array.from(d.clients, (id, i) => ({ d, i, id })));
     const rowOf = (e: (typeof all)[number], from: number, size: number) => e.d.deltas.subarray(e.i * R.length + from, e.i * R.length + from + size);
     const avg = this.averages;
-    let shared: RowsSummary = { bound: null, clipped: 0 };
     if (all.length > 0 && R.shared > 0) {
       const out = new Float64Array(R.shared);
-      shared = aggregateRows(ruleOf(this.config, "shared"), { rows: all.map((e) => rowOf(e, 0, R.shared)), clients: all.map((e) => e.id), weights: all.map((e) => e.d.weights[e.i]!) }, out);
+      aggregateRows(ruleOf(this.config, "shared"), { rows: all.map((e) => rowOf(e, 0, R.shared)), clients: all.map((e) => e.id), weights: all.map((e) => e.d.weights[e.i]!) }, out);
       for (let j = 0; j < R.shared; j++) avg[j] = global[j]! + out[j]!;
       server.apply(global, avg, 0, R.shared, 1);
     }
@@ -80,7 +72,6 @@ export class DeltaAggregator {
       samples += d.samples;
     }
     this.chunks.clear();
-    this.last = { shared };
     return { clients: all.length, loss: all.length > 0 ? loss / all.length : NaN, samples, groupShare };
   }
 }
