@@ -59,6 +59,7 @@ test("--secure-aggregation: its options, the least clients a round needs, unifor
     [["--secure-aggregation", "--secagg-threshold", "1"], /--secagg-threshold must be an integer >= 2/],
     [["--secure-aggregation", "--secagg-bound", "0"], /--secagg-bound must be a positive number/],
     [["--secure-aggregation", "--weighting", "samples"], /--weighting samples: secure aggregation weighs every client 1/],
+    [["--secure-aggregation", "--dp-epsilon", "4", "--dp-delta", "1e-5"], /--dp-epsilon with --secure-aggregation: not combined/],
     [["--secure-aggregation", "--secagg-threshold", "5", "--min-clients", "4"], /--min-clients 4: secure aggregation needs at least 5 clients/],
   ];
   for (const [args, msg] of cases) assert.throws(() => secure(...args), (e: unknown) => e instanceof UsageError && msg.test(e.message), args.join(" "));

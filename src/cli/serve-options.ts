@@ -13,6 +13,7 @@ import { configFromArgs, int, num, TRAIN_OPTIONS } from "./train-options.js";
 const SHARED = [
   "model", "rounds", "seed", "local-steps", "optimizer", "lr", "weight-decay", "server", "server-lr", "weighting",
   "dropout", "maxlen", "field-dim", "blocks", "groups", "alpha", "mlp", "gate-weighted", "click-input", "gate-clicks",
+  "client-ratio", "dp-epsilon", "dp-delta", "dp-clip", "dp-noise",
 ] as const;
 
 export const SERVE_OPTIONS = {
@@ -51,6 +52,10 @@ export function serveConfig(a: ServeArgs): TrainConfig {
   if (c.regime !== "mrff" && c.regime !== "fedsasrec") throw new UsageError(`--model: the coordinator trains mrff or fedsasrec, not ${c.regime}`);
   c.data = parseDataSpec(a["data-spec"] ?? "synthetic");
   const count = int("clients-per-round", a["clients-per-round"], 1);
+  if (count !== undefined && a["client-ratio"] !== undefined) throw new UsageError("--clients-per-round and --client-ratio exclude each other");
+  if (count !== undefined && c.dp) throw new UsageError("--dp-epsilon selects each registered client with probability --client-ratio (the accountant's Poisson sampling), not --clients-per-round");
+  // coordinator/dp-round.ts: the wire carries only the chosen experts, so a device cannot noise the others
+  if (c.dp?.noise === "local") throw new UsageError("--dp-noise local is not available over the network: the coordinator adds the noise (central)");
   if (count !== undefined) c.participation = { count };
   return c;
 }
@@ -71,6 +76,7 @@ export function secureOptions(a: ServeArgs, config: TrainConfig, minClients: num
     return { minClients };
   }
   if (a.weighting === "samples") throw new UsageError("--weighting samples: secure aggregation weighs every client 1 (use --weighting uniform)");
+  if (config.dp) throw new UsageError("--dp-epsilon with --secure-aggregation: not combined over the network (the coordinator cannot check a masked update's clip)");
   config.weighting = "uniform";
   const least = Math.max(3, threshold ?? 0);
   if (minClients !== undefined && minClients < least) throw new UsageError(`--min-clients ${minClients}: secure aggregation needs at least ${least} clients a round (3, and --secagg-threshold)`);

@@ -34,6 +34,19 @@ Rounds:
                          close with at least N updates, else wait longer and select more (default 1)
   --round-deadline S     seconds a round waits for updates (default 60); in a secure round,
                          each of its four phases waits this long
+  --client-ratio Q       or select each registered client with probability Q (with --dp-epsilon:
+                         the accountant's Poisson sampling rate, default 1)
+
+Differential privacy (user-level DP-FedAvg; README "Differential privacy"):
+  --dp-epsilon E         privacy budget: the noise is calibrated so that --rounds rounds spend at
+                         most E; epsilon spent is logged each round and shown in GET /v1/status,
+                         and the run finishes before a round that would exceed E
+  --dp-delta D           the budget's delta (required with --dp-epsilon; well below 1/clients)
+  --dp-clip C            L2 bound of one client's update, which devices clip to and the
+                         coordinator enforces (400 over-clip above it) (default 18)
+  --dp-noise central     the coordinator adds N(0, (sigma C)^2) to the round's sum (the only mode
+                         over the network). Rounds then close at the deadline with what they have
+                         (no extension), divided by the expected cohort Q x registered clients
 
 Secure aggregation (the coordinator learns only each round's sum; README "Secure aggregation"):
   --secure-aggregation   clients clip, quantise and mask their update; weighting becomes uniform

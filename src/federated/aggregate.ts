@@ -304,7 +304,8 @@ export class Aggregator {
   /**
    * Moves `global` ([shared | group] values) to the averages (through `server`) and starts over
    * for the next round. Throws if a chunk below `chunks` is missing (0 after addDelta). With
-   * `release` (differential privacy, DpAggregation.release), the sums are of clipped updates and
+   * `release` (differential privacy, DpAggregation.release), the sums are of clipped updates (the
+   * in-process clients' chunk sums, or the network clients' deltas, both at weight 1) and
    * `release` turns them into the values `server` moves to, in place of the plain averages.
    */
   finish(global: Float32Array, chunks: number, server: ServerOptimizer, release?: (total: Float64Array, routeCount: Float64Array, clients: number) => Release): RoundTotals {
@@ -313,7 +314,6 @@ export class Aggregator {
     const lay = this.layout;
     let groupShare: Float64Array = new Float64Array(this.routeCount.length);
     if (release) {
-      if (this.holds === "deltas") throw new Error("Aggregator: differential privacy's release takes chunk sums of values, not deltas");
       const r = release(this.total, this.routeCount, this.clients);
       for (const { from, to, scale } of r.ranges) server.apply(global, this.total, from, to, scale);
       groupShare = r.groupShare;

@@ -13,6 +13,7 @@ import { createModel, schemaOf } from "../../model/index.js";
 import { Rng } from "../../util/rng.js";
 import { Aggregator, groupLayout, type ClientDelta } from "../aggregate.js";
 import { checkConfig, type TrainConfig } from "../config.js";
+import { isPlainMean } from "../robust/rules.js";
 import { regimeSpecs } from "../regime.js";
 import { sampleClients } from "../sample.js";
 import { deriveSeed, Stream } from "../seed.js";
@@ -20,6 +21,7 @@ import { ServerOptimizer } from "../server-opt.js";
 import { defaultThreshold, SecAggError, type SecAggResult } from "../secagg/index.js";
 import { secureLength, unpackSecureSum, type SecureLayout } from "../secagg/update-vector.js";
 import { decodeFrame, encodeFrame, WireError, type WirePartition } from "../wire/index.js";
+import { DpRound, keepCalibration } from "./dp-round.js";
 import { ApiError } from "./errors.js";
 import { SecureRound, type SecureProgress } from "./secure-round.js";
 import { ClientRegistry, CLIENTS_FILE } from "./registry.js";
@@ -58,6 +60,8 @@ export interface CoordinatorOptions {
    * fewest clients a round may finish with (default ⌊n/2⌋ + 1 of the n selected).
    */
   secure?: { bound: number; threshold?: number };
+  /** DP runs: the secret seed of the sampling and the noise (default: random, kept in the checkpoint), for tests. */
+  dpSecretSeed?: number;
 }
 
 /** The messages of a secure round after the task, by endpoint (/v1/secagg/<kind>). */
@@ -73,6 +77,8 @@ export interface ClientConfig {
   rounds: number;
   /** Which data the model is for: the synthetic generator's options, or a folder (its path stays here). */
   data: { kind: "folder" } | { kind: "synthetic"; options: object };
+  /** DP runs: the L2 bound every update must be clipped to before it is sent. */
+  dp?: { clip: number };
 }
 
 export interface Registration {
@@ -100,6 +106,8 @@ export interface CoordinatorStatus {
   finished: boolean;
   clients: { registered: number; selected: number; submitted: number };
   last: RoundSummary | null;
+  /** DP runs: ε spent so far of the budget (ε, δ), and why the run stopped early, if it did. */
+  privacy?: { epsilon: number; budget: number; delta: number; stopped: string | null };
 }
 
 interface OpenRound {
@@ -154,6 +162,7 @@ export class Coordinator {
     private readonly aggregator: Aggregator,
     private readonly server: ServerOptimizer,
     private readonly registry: ClientRegistry,
+    private readonly dp: DpRound | null,
   ) {
     const { sharedSize, blocks, layout } = shape;
     let experts = 0;
@@ -172,7 +181,8 @@ export class Coordinator {
 
   /** A coordinator at round 0 with the seed's initial values, or resumed from the state folder. */
   static async create(opts: CoordinatorOptions): Promise<Coordinator> {
-    const { config, schema, stateDir } = opts;
+    const { schema, stateDir } = opts;
+    let { config } = opts;
     checkConfig(config);
     if (config.regime !== "mrff" && config.regime !== "fedsasrec") throw new RangeError(`the coordinator runs federated regimes (mrff, fedsasrec), not ${config.regime}`);
     const minClients = opts.minClients ?? 1;
@@ -200,6 +210,7 @@ export class Coordinator {
     let groupShare: Float64Array = new Float64Array(0);
     const saved = loadState(stateDir);
     if (saved) {
+      config = keepCalibration(saved.header.config, config);
       const differ = settingsThatDiffer(saved.header, config, schema);
       if (differ.length > 0) throw new Error(`${stateDir} holds a run with other settings (${differ.join(", ")}): use another state folder, or the run's settings`);
       if (saved.global.length !== global.length) throw new Error(`${stateDir}: the checkpoint holds ${saved.global.length} values, the model has ${global.length}`);
@@ -210,18 +221,28 @@ export class Coordinator {
     }
     const registry = new ClientRegistry(join(stateDir, CLIENTS_FILE), opts.maxClients ?? 10_000);
     const shape = { sharedSize: S, blocks: config.model.blocks, layout };
-    const c = new Coordinator(opts, header, global, groupShare, shape, new Aggregator(S, G, layout), server, registry);
+    let dp: DpRound | null = null;
+    if (config.dp) {
+      header.dpSecretSeed ??= opts.dpSecretSeed ?? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
+      dp = new DpRound(config.dp, config, shape, G, header.dpSecretSeed);
+      if (saved) {
+        if (!saved.dpRdp) throw new Error(`${stateDir}: the checkpoint has no privacy accountant state`);
+        dp.restore(saved.dpRdp);
+      }
+    }
+    const c = new Coordinator(opts, header, global, groupShare, shape, new Aggregator(S, G, layout), server, registry, dp);
     if (saved) c.log(`resumed from ${stateDir} at round ${header.round} of ${config.rounds}, ${registry.size} clients registered`);
     else {
       c.checkpoint();
       c.log(`started in ${stateDir}: ${config.rounds} rounds, ${S} shared and ${G} group parameters`);
     }
+    if (dp) c.log(`differential privacy: budget epsilon ${dp.dp.epsilon} (delta ${dp.dp.delta}), noise multiplier ${dp.dp.noiseMultiplier}, clip ${dp.dp.clip}, sampling rate ${dp.rate}; ${dp.spent().toFixed(4)} spent`);
     c.openIfReady();
     return c;
   }
 
   get finished(): boolean {
-    return this.header.round >= this.header.config.rounds;
+    return this.header.round >= this.header.config.rounds || (this.dp?.budgetStop() ?? null) !== null;
   }
 
   /** Registers a client (once the registry file holds it); may open a round. */
@@ -235,7 +256,7 @@ export class Coordinator {
       client: id,
       token,
       round: this.header.round,
-      config: { regime: config.regime, model: config.model, local: config.local, seed: config.seed, weighting: config.weighting, rounds: config.rounds, data },
+      config: { regime: config.regime, model: config.model, local: config.local, seed: config.seed, weighting: config.weighting, rounds: config.rounds, data, ...(config.dp && { dp: { clip: config.dp.clip } }) },
       schema,
     };
   }
@@ -280,6 +301,7 @@ export class Coordinator {
     if (!o.selected.has(client)) throw new ApiError(403, "not-selected", `client ${client} is not selected in round ${o.round}`);
     if (o.updates.has(client)) throw new ApiError(409, "duplicate", `client ${client} already sent its update for round ${o.round}`);
     const delta = readUpdate(frame, this.shape, this.header.config.weighting);
+    this.dp?.checkClip(delta, client);
     o.updates.set(client, delta);
     o.updateBytes += body.length;
     this.log(`round ${o.round}: update from client ${client} accepted (${body.length} bytes, ${o.updates.size} of ${o.selected.size} selected)`);
@@ -295,7 +317,8 @@ export class Coordinator {
       return;
     }
     if (!o || this.now() < o.deadline) return;
-    if (o.updates.size >= this.minClients) {
+    // DP: no extension (it would break the Poisson sample), the round closes with what it has
+    if (o.updates.size >= this.minClients || this.dp) {
       this.close(o);
       return;
     }
@@ -315,6 +338,7 @@ export class Coordinator {
       finished: this.finished,
       clients: { registered: this.registry.size, selected: o?.selected.size ?? 0, submitted: o?.secure ? o.secure.server.progress.masked : (o?.updates.size ?? 0) },
       last: this.header.history[this.header.history.length - 1] ?? null,
+      ...(this.dp && { privacy: { epsilon: this.dp.spent(), budget: this.dp.dp.epsilon, delta: this.dp.dp.delta, stopped: this.dp.budgetStop() } }),
     };
   }
 
@@ -351,6 +375,7 @@ export class Coordinator {
    * them (at least minClients), drawn from (seed, round, extension) alone.
    */
   private select(round: number, extension: number, taken: ReadonlySet<number>): number[] {
+    if (this.dp) return extension === 0 ? this.dp.select(this.registry.ids(), round) : [];
     const pool = this.registry.ids().filter((id) => !taken.has(id));
     if (pool.length === 0) return [];
     const p = this.header.config.participation;
@@ -367,7 +392,7 @@ export class Coordinator {
 
   /** Applies what the aggregator holds (the clients `ids`' updates), checkpoints, opens the next round. */
   private advance(o: OpenRound, ids: number[], updateBytes: number): void {
-    const totals = this.aggregator.finish(this.global, 0, this.server);
+    const totals = this.aggregator.finish(this.global, 0, this.server, this.dp?.release(o.round, this.global));
     if (this.shape.layout) this.groupShare = totals.groupShare;
     for (const id of ids) this.lastAggregated.set(id, o.round);
     const summary: RoundSummary = {
@@ -381,13 +406,14 @@ export class Coordinator {
       extensions: o.extensions,
       ...(o.secure ? { aborted: o.attempt } : {}),
       seconds: (this.now() - o.opened) / 1000,
+      ...(this.dp && { epsilon: this.dp.spent() }),
     };
     this.header.history.push(summary);
     this.header.round = o.round + 1;
     this.open = null;
     this.checkpoint();
-    this.log(`round ${o.round} closed: ${summary.clients} updates of ${summary.selected} selected, mean loss ${summary.loss.toFixed(4)}, ${summary.samples} samples, ${summary.seconds.toFixed(2)} s`);
-    if (this.finished) this.log(`training finished: ${this.header.round} rounds`);
+    this.log(`round ${o.round} closed: ${summary.clients} updates of ${summary.selected} selected, mean loss ${summary.loss.toFixed(4)}, ${summary.samples} samples, ${summary.seconds.toFixed(2)} s${summary.epsilon !== undefined ? `, epsilon spent ${summary.epsilon.toFixed(4)} (delta ${this.dp!.dp.delta})` : ""}`);
+    if (this.finished) this.log(`training finished: ${this.header.round} rounds${this.header.round < this.header.config.rounds ? ` (${this.dp?.budgetStop()})` : ""}`);
     this.openIfReady();
   }
 
@@ -487,7 +513,7 @@ export class Coordinator {
   }
 
   private checkpoint(): void {
-    saveState(this.opts.stateDir, { header: this.header, global: this.global, groupShare: this.groupShare, server: this.server.save() });
+    saveState(this.opts.stateDir, { header: this.header, global: this.global, groupShare: this.groupShare, server: this.server.save(), ...(this.dp && { dpRdp: this.dp.save() }) });
   }
 }
 
@@ -508,6 +534,9 @@ function checkSecure(secure: NonNullable<CoordinatorOptions["secure"]>, config: 
   // a cohort smaller than the threshold (or of one) could never finish, or would reveal its one update
   if (minClients < Math.max(3, t ?? 0)) throw new RangeError(`secure aggregation needs minClients >= ${Math.max(3, t ?? 0)} (at least 3 and the threshold), got ${minClients}`);
   if (config.weighting !== "uniform") throw new RangeError(`secure aggregation weighs every client 1: the weighting must be uniform, not ${config.weighting}`);
+  // DP over the network clips and checks each update's L2 norm at the coordinator, which masked inputs hide
+  if (!isPlainMean(config.aggregator)) throw new RangeError("robust aggregators need each client's update, and secure aggregation reveals only the round's sum: use the mean");
+  if (config.dp) throw new RangeError("secure aggregation and differential privacy are not combined over the network yet (the coordinator cannot check a masked update's clip)");
 }
 
 /** What a secure round's task adds: the session, threshold and cohort size (i32), and the clipping bound (f32). */

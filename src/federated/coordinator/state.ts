@@ -29,6 +29,8 @@ export interface RoundSummary {
   /** Secure rounds: attempts that aborted below the threshold before this one completed. */
   aborted?: number;
   seconds: number;
+  /** DP runs: ε spent after this round. */
+  epsilon?: number;
 }
 
 export interface CoordinatorHeader {
@@ -38,6 +40,8 @@ export interface CoordinatorHeader {
   /** The next round to run = rounds aggregated into the global values (the model version). */
   round: number;
   history: RoundSummary[];
+  /** DP runs: the seed of the Poisson sampling and the central noise, never sent to a client. */
+  dpSecretSeed?: number;
 }
 
 export interface CoordinatorState {
@@ -47,12 +51,14 @@ export interface CoordinatorState {
   /** Last round's routing shares; empty before the first round. */
   groupShare: Float64Array;
   server: { m: Float64Array; v: Float64Array; steps: Int32Array };
+  /** DP runs: the privacy accountant's RDP per order. */
+  dpRdp?: Float64Array;
 }
 
 export function saveState(dir: string, s: CoordinatorState): void {
   writeCheckpoint(join(dir, STATE_FILE), {
     header: s.header,
-    arrays: { global: s.global, groupShare: s.groupShare, serverM: s.server.m, serverV: s.server.v, serverSteps: s.server.steps },
+    arrays: { global: s.global, groupShare: s.groupShare, serverM: s.server.m, serverV: s.server.v, serverSteps: s.server.steps, ...(s.dpRdp && { dpRdp: s.dpRdp }) },
   });
 }
 
@@ -63,9 +69,10 @@ export function loadState(dir: string): CoordinatorState | null {
   const { header, arrays } = readCheckpoint<CoordinatorHeader>(path);
   const bad = (why: string) => new Error(`${path}: not a coordinator checkpoint (${why})`);
   if (header?.format !== 1 || !Number.isInteger(header.round) || !Array.isArray(header.history)) throw bad("unknown header");
-  const { global, groupShare, serverM, serverV, serverSteps } = arrays;
+  const { global, groupShare, serverM, serverV, serverSteps, dpRdp } = arrays;
   if (!(global instanceof Float32Array)) throw bad("'global' is missing");
   if (!(groupShare instanceof Float64Array)) throw bad("'groupShare' is missing");
   if (!(serverM instanceof Float64Array && serverV instanceof Float64Array && serverSteps instanceof Int32Array)) throw bad("the server optimiser's state is missing");
-  return { header, global, groupShare, server: { m: serverM, v: serverV, steps: serverSteps } };
+  if (dpRdp !== undefined && !(dpRdp instanceof Float64Array)) throw bad("'dpRdp' is not f64");
+  return { header, global, groupShare, server: { m: serverM, v: serverV, steps: serverSteps }, ...(dpRdp && { dpRdp }) };
 }

@@ -12,6 +12,7 @@ import { HEADERS, readRegistration, readTask, type ClientConfig, type Registered
 import { RoundTrainer } from "./round-trainer.js";
 import { runSecureRound, type SecureChannel } from "./secure-device.js";
 import { encodeUpdate, RAW, type UpdateCompression } from "./update-frame.js";
+import { clipUpdate } from "../dp-update.js";
 import { freshState, MemoryStateStore, type ClientState, type Residuals, type StateStore } from "./state.js";
 import { abortableSleep, errorCode, Transport, TransportError, type Reply, type RetryOptions, type TransportHooks } from "./transport.js";
 
@@ -150,8 +151,15 @@ export class FederatedClient {
         } else this.emit({ kind: "refused", round: out.round, error: r.error });
         continue;
       }
+      // DP run: the update leaves the device clipped to the coordinator's bound (the coordinator refuses a larger one)
+      const compression = this.opts.compression ?? RAW;
+      if (reg.config.dp) {
+        // a lossy encoding with error feedback would send residuals the accountant never saw
+        if (compression.encoding !== "f32") throw new ClientError(`the coordinator runs differential privacy, which takes uncompressed updates, not ${compression.encoding}`);
+        clipUpdate([out.shared, ...out.experts.map((e) => e.delta)], reg.config.dp.clip);
+      }
       const residuals = cloneResiduals(this.state.residuals);
-      const frame = encodeUpdate(out, this.opts.compression ?? RAW, residuals, trainer.backend);
+      const frame = encodeUpdate(out, compression, residuals, trainer.backend);
       await this.save({ ...this.state, pending: { round: out.round, private: out.private, residuals } });
       if (await this.send(frame, out.round)) accepted.push(out.round);
     }

@@ -1,0 +1,109 @@
+// DP-FedAvg in the network coordinator: the in-process pieces (DpAggregation's noise, denominators
+// and RDP accountant; poissonSample) applied to rounds that clients join over the network.
+//
+// What the accountant assumes here, and how the coordinator makes it true:
+//   - Poisson sampling at rate q = --client-ratio: when a round opens, each REGISTERED client is
+//     selected independently with probability q (poissonSample over the registry's ids, from the
+//     round alone), so the cohort's size varies and may be 0. No over-selection and no extension:
+//     a round past its deadline closes with the updates it has (a selected client that drops out
+//     only removes its own contribution, which the analysis already covers). The privacy unit is a
+//     registered client (one user = one registration is the operator's responsibility).
+//   - The fixed denominator qN, N = clients registered when the round opened: public, and
+//     independent of who was sampled or who answered.
+//   - Each update clipped to L2 norm C (shared delta and the chosen experts as one vector): the
+//     device clips (dp-update.ts), and the coordinator refuses (400 over-clip) any update over
+//     C·(1 + 1e-6) rather than trusting it.
+//   - Central noise N(0, σ²C²) at round close, from a seed the clients never see (the run seed is
+//     in every registration, so noise derived from it could be subtracted by any client).
+// Local noise (each device noising its own update) is refused: the wire carries only the chosen
+// experts, so a device could not noise the others, and an un-noised expert reveals who chose it.
+import type { ClientDelta } from "../aggregate.js";
+import { DpAggregation, type DpAggregationOptions, type Release } from "../dp-aggregation.js";
+import { poissonSample, samplingRate, type DpConfig } from "../dp-config.js";
+import { updateNorm } from "../dp-update.js";
+import type { TrainConfig } from "../config.js";
+import { ApiError } from "./errors.js";
+import type { UpdateShape } from "./update.js";
+
+/**
+ * `config` with the saved run's noise multiplier: σ was calibrated when the run started, and a
+ * restart asked for more rounds (which replans σ from the flags) keeps it, so that the run adds
+ * the same noise as before and stops at the budget instead (as `fedfacet train --resume`).
+ */
+export function keepCalibration(saved: TrainConfig, config: TrainConfig): TrainConfig {
+  if (!saved.dp || !config.dp) return config;
+  return { ...config, dp: { ...config.dp, noiseMultiplier: saved.dp.noiseMultiplier } };
+}
+
+/** Relative slack of the coordinator's clip check (the device's f32 arithmetic). */
+export const CLIP_TOLERANCE = 1e-6;
+
+export class DpRound {
+  readonly rate: number;
+  /**
+   * Holds the accountant across rounds. Its population is a placeholder: each round's release
+   * builds its own DpAggregation with that round's N and hands the accountant back.
+   */
+  private readonly ledger: DpAggregation;
+  /** N of the open round (registered clients when it opened). */
+  private population = 0;
+  /**
+   * budgetStop's answer until the accountant changes (undefined: not computed): it costs about
+   * 5 ms of RDP curve, and every poll of a waiting client asks whether the run has finished.
+   */
+  private stop: string | null | undefined;
+
+  constructor(readonly dp: DpConfig, config: TrainConfig, private readonly shape: UpdateShape, private readonly groupSize: number, private readonly secretSeed: number) {
+    if (dp.noise !== "central") throw new RangeError(`the coordinator adds the noise itself (dp noise central), not ${dp.noise}: the wire carries only the chosen experts, so a device cannot noise the others`);
+    this.rate = samplingRate(config.participation);
+    this.ledger = new DpAggregation(dp, this.options(1));
+  }
+
+  /** The clients selected for `round` out of the registered `ids` (ascending): a Poisson sample at rate q. */
+  select(ids: readonly number[], round: number): number[] {
+    this.population = ids.length;
+    return Array.from(poissonSample(ids.length, this.rate, this.secretSeed, round), (i) => ids[i]!);
+  }
+
+  /** Throws 400 over-clip, before anything of the round changes, if `d` is larger than C allows. */
+  checkClip(d: ClientDelta, client: number): void {
+    const norm = updateNorm([d.shared, ...d.experts]);
+    const C = this.dp.clip;
+    if (!(norm <= C * (1 + CLIP_TOLERANCE))) throw new ApiError(400, "over-clip", `client ${client}'s update has L2 norm ${norm} > the clip bound ${C}: clip it before sending`);
+  }
+
+  /** The Aggregator's release for `round`, over the sums of its clipped deltas; composes the round into the accountant. */
+  release(round: number, global: Float32Array): (total: Float64Array, routeCount: Float64Array, clients: number) => Release {
+    return (total, routeCount, clients) => {
+      const agg = new DpAggregation(this.dp, this.options(Math.max(1, this.population)));
+      agg.restore(this.ledger.save());
+      const r = agg.release(round, total, routeCount, clients, global);
+      this.restore(agg.save());
+      return r;
+    };
+  }
+
+  /** ε spent so far. */
+  spent(): number {
+    return this.ledger.spent().epsilon;
+  }
+
+  /** Null while one more round fits in the budget; otherwise why the run stops. */
+  budgetStop(): string | null {
+    if (this.stop === undefined) this.stop = this.ledger.budgetStop();
+    return this.stop;
+  }
+
+  save(): Float64Array {
+    return this.ledger.save();
+  }
+
+  restore(rdp: Float64Array): void {
+    this.ledger.restore(rdp);
+    this.stop = undefined;
+  }
+
+  private options(population: number): DpAggregationOptions {
+    return { seed: this.secretSeed, population, rate: this.rate, sharedSize: this.shape.sharedSize, groupSize: this.groupSize, layout: this.shape.layout };
+  }
+}

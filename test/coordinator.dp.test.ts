@@ -1,0 +1,256 @@
+// DP-FedAvg in the network coordinator (coordinator/dp-round.ts), without HTTP: the central noise
+// has std σC over the expected cohort, ε per round is the accountant's for (q, σ, rounds), the run
+// finishes before a round that would exceed the budget, an over-clip update is refused and changes
+// nothing, a restart resumes the accountant exactly; and the device's clipping (dp-update.ts).
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { Coordinator, type CoordinatorOptions } from "../src/federated/coordinator/coordinator.js";
+import { ApiError } from "../src/federated/coordinator/errors.js";
+import { accountedNoise, planDp, type DpConfig } from "../src/federated/dp-config.js";
+import { clipUpdate, updateNorm } from "../src/federated/dp-update.js";
+import { RdpAccountant } from "../src/privacy/accountant.js";
+import { encodeFrame, type WirePartition } from "../src/federated/wire/index.js";
+import { parseServeArgs, serveConfig } from "../src/cli/serve-options.js";
+import { UsageError } from "../src/cli/command.js";
+import { deltaArrays, smallConfig, smallSchema, someValues, tempDir } from "./coordinator-fixtures.js";
+
+const DEADLINE = 10_000;
+
+function dpConfig(rounds: number, q: number, dp: DpConfig) {
+  const c = smallConfig(rounds);
+  c.participation = { ratio: q };
+  c.dp = dp;
+  return c;
+}
+
+function clock() {
+  let t = 1_000_000;
+  return { now: () => t, advance: (ms: number) => (t += ms) };
+}
+
+async function coordinator(dir: string, config: ReturnType<typeof dpConfig>, extra: Partial<CoordinatorOptions> = {}) {
+  return Coordinator.create({ config, schema: smallSchema(config), stateDir: dir, roundDeadlineMs: DEADLINE, dpSecretSeed: 7, ...extra });
+}
+
+/** An update frame of the given deltas (shared, then the chosen expert per block). */
+function frame(round: number, shared: Float32Array, experts: Float32Array[], routes: number[]): Uint8Array {
+  const partitions: WirePartition[] = [
+    { name: "shared", encoding: "f32", length: shared.length, values: shared },
+    ...experts.map((e, l): WirePartition => ({ name: `group.${l}.${routes[l]}`, encoding: "f32", length: e.length, values: e })),
+    { name: "routes", encoding: "i32", length: routes.length, values: Int32Array.from(routes) },
+    { name: "meta", encoding: "f32", length: 2, values: Float32Array.of(3, 0.5) },
+  ];
+  return encodeFrame({ type: "update", round, partitions });
+}
+
+/** A clipped update of client i (someValues' deltas scaled to norm ≤ C). */
+function clippedUpdate(c: Coordinator, round: number, i: number, clip: number): Uint8Array {
+  const v = someValues(i);
+  const d = deltaArrays(c.shape, v);
+  clipUpdate([d.shared, ...d.experts], clip);
+  return frame(round, d.shared, d.experts, v.routes);
+}
+
+/** Runs the open round: every selected client sends a clipped update; closes at the deadline if needed. */
+function runRound(c: Coordinator, regs: { client: number; token: string }[], clip: number, t: ReturnType<typeof clock>): void {
+  const round = c.status().round;
+  for (const r of regs) {
+    const reply = c.task(r.client, r.token);
+    if (reply.kind === "task" && reply.round === round) c.submit(r.client, r.token, clippedUpdate(c, round, r.client, clip));
+  }
+  if (c.status().round === round && c.status().open) {
+    t.advance(DEADLINE + 1);
+    c.tick();
+  }
+}
+
+const dp = (noiseMultiplier: number, extra: Partial<DpConfig> = {}): DpConfig => ({ epsilon: 50, delta: 1e-5, clip: 2, noise: "central", noiseMultiplier, ...extra });
+
+test("central noise: the shared values move by N(0, (σC)²)/(qN) around the clipped mean", async () => {
+  const t = tempDir();
+  try {
+    const sigma = 3;
+    const clip = 2;
+    const c = await coordinator(t.dir, dpConfig(2, 1, dp(sigma, { clip })), { minClients: 4 });
+    const regs = [await c.register(), await c.register(), await c.register(), await c.register()];
+    const before = c.globalValues();
+    const S = c.shape.sharedSize;
+    // zero updates: what moves the shared values is the noise alone
+    for (const r of regs) {
+      const v = someValues(r.client);
+      const d = deltaArrays(c.shape, v);
+      d.shared.fill(0);
+      for (const e of d.experts) e.fill(0);
+      c.submit(r.client, r.token, frame(0, d.shared, d.experts, v.routes));
+    }
+    assert.is(c.status().round, 1);
+    const after = c.globalValues();
+    const moves = Array.from({ length: S }, (_, j) => after[j]! - before[j]!);
+    const mean = moves.reduce((s, x) => s + x, 0) / S;
+    const std = Math.sqrt(moves.reduce((s, x) => s + (x - mean) ** 2, 0) / (S - 1));
+    const expected = (sigma * clip) / regs.length;
+    // S draws: the sample std is within 5 standard errors (expected/√(2S)), the mean within 5·expected/√S
+    assert.ok(S >= 100, `the shared partition has ${S} values`);
+    assert.ok(Math.abs(std - expected) < (5 * expected) / Math.sqrt(2 * S), `std ${std}, expected ${expected}`);
+    assert.ok(Math.abs(mean) < (5 * expected) / Math.sqrt(S), `mean ${mean}`);
+  } finally {
+    t.remove();
+  }
+});
+
+test("epsilon per round is the accountant's for (q, σ, rounds); status and log report it", async () => {
+  const t = tempDir();
+  try {
+    const q = 0.5;
+    const sigma = 1.2;
+    const lines: string[] = [];
+    const tk = clock();
+    const c = await coordinator(t.dir, dpConfig(4, q, dp(sigma)), { minClients: 6, now: tk.now, log: (l) => lines.push(l) });
+    const regs = [];
+    for (let i = 0; i < 6; i++) regs.push(await c.register());
+    assert.ok(lines.includes(`differential privacy: budget epsilon 50 (delta 0.00001), noise multiplier ${sigma}, clip 2, sampling rate ${q}; 0.0000 spent`), lines.join("\n"));
+    const ref = new RdpAccountant();
+    for (let r = 0; r < 4; r++) {
+      runRound(c, regs, 2, tk);
+      ref.step(q, accountedNoise(sigma, true));
+      const want = ref.epsilon(1e-5).epsilon;
+      const s = c.status();
+      assert.is(s.round, r + 1);
+      assert.is(s.privacy!.epsilon, want, `round ${r}`);
+      assert.is(s.last!.epsilon, want);
+      assert.ok(lines.some((l) => l.startsWith(`round ${r} closed`) && l.includes(`epsilon spent ${want.toFixed(4)}`)), `log line of round ${r}`);
+    }
+    assert.is(c.status().finished, true);
+  } finally {
+    t.remove();
+  }
+});
+
+test("the run finishes before the round that would exceed the budget (rounds extended past the plan)", async () => {
+  const t = tempDir();
+  try {
+    const q = 1;
+    const planned = planDp({ epsilon: 4, delta: 1e-5, clip: 2, noise: "central" }, q, 3, true);
+    const tk = clock();
+    const c = await coordinator(t.dir, dpConfig(20, q, planned), { minClients: 3, now: tk.now });
+    const regs = [await c.register(), await c.register(), await c.register()];
+    // the last round n whose ε stays within 4, from the accountant alone
+    const ref = new RdpAccountant();
+    let fits = 0;
+    while (ref.epsilonAfter(q, accountedNoise(planned.noiseMultiplier, true), 1, 1e-5).epsilon <= 4) {
+      ref.step(q, accountedNoise(planned.noiseMultiplier, true));
+      fits++;
+    }
+    assert.ok(fits >= 3 && fits < 20, `${fits} rounds fit`);
+    for (let r = 0; r < 25 && !c.status().finished; r++) runRound(c, regs, 2, tk);
+    const s = c.status();
+    assert.equal({ round: s.round, finished: s.finished, open: s.open }, { round: fits, finished: true, open: false });
+    assert.ok(s.privacy!.epsilon <= 4);
+    assert.match(s.privacy!.stopped ?? "", /privacy budget/);
+    const reply = c.task(regs[0]!.client, regs[0]!.token);
+    assert.equal(reply.kind === "wait" && reply.finished, true, "tasks: finished");
+    // a restart with the flags replanned for 20 rounds (a larger σ) keeps the run's σ and stays finished
+    const replanned = planDp({ epsilon: 4, delta: 1e-5, clip: 2, noise: "central" }, q, 20, true);
+    assert.ok(replanned.noiseMultiplier > planned.noiseMultiplier);
+    const again = await coordinator(t.dir, dpConfig(20, q, replanned), { minClients: 3, now: tk.now });
+    assert.equal({ round: again.status().round, finished: again.status().finished, epsilon: again.status().privacy!.epsilon }, { round: fits, finished: true, epsilon: s.privacy!.epsilon });
+  } finally {
+    t.remove();
+  }
+});
+
+test("an update over the clip bound gets 400 over-clip and changes nothing; one at the bound is taken", async () => {
+  const t = tempDir();
+  try {
+    const c = await coordinator(t.dir, dpConfig(2, 1, dp(1)), { minClients: 2 });
+    const regs = [await c.register(), await c.register()];
+    assert.equal(regs[0]!.config.dp, { clip: 2 }, "the registration tells the device C");
+    const v = someValues(0);
+    const d = deltaArrays(c.shape, v);
+    const norm = updateNorm([d.shared, ...d.experts]);
+    const scale = (2 * 1.001) / norm;
+    const over = [d.shared, ...d.experts].map((p) => p.map((x) => x * scale));
+    const before = c.status();
+    try {
+      c.submit(regs[0]!.client, regs[0]!.token, frame(0, over[0]!, over.slice(1), v.routes));
+      assert.unreachable("over-clip accepted");
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      assert.is(`${e.status} ${e.code}`, "400 over-clip");
+    }
+    assert.equal(c.status(), before, "state unchanged");
+    c.submit(regs[0]!.client, regs[0]!.token, clippedUpdate(c, 0, 0, 2));
+    assert.is(c.status().clients.submitted, 1);
+  } finally {
+    t.remove();
+  }
+});
+
+test("a restarted coordinator resumes the accountant exactly (and the noise seed)", async () => {
+  const once = tempDir();
+  const twice = tempDir();
+  try {
+    const config = dpConfig(3, 0.7, dp(1.5));
+    const run = async (dir: string, restartAfter: number | null) => {
+      const tk = clock();
+      let c = await coordinator(dir, config, { minClients: 4, now: tk.now });
+      const regs = [];
+      for (let i = 0; i < 4; i++) regs.push(await c.register());
+      for (let r = 0; r < 3; r++) {
+        if (r === restartAfter) {
+          const eps = c.status().privacy!.epsilon;
+          // the secret seed comes from the checkpoint, not from the options
+          c = await coordinator(dir, config, { minClients: 4, now: tk.now, dpSecretSeed: 99 });
+          assert.is(c.status().privacy!.epsilon, eps, "resumed epsilon");
+        }
+        runRound(c, regs, 2, tk);
+      }
+      return { eps: c.status().privacy!.epsilon, values: c.globalValues() };
+    };
+    const a = await run(once.dir, null);
+    const b = await run(twice.dir, 2);
+    assert.is(b.eps, a.eps);
+    assert.equal(b.values, a.values, "same sampling and noise after the restart");
+  } finally {
+    once.remove();
+    twice.remove();
+  }
+});
+
+test("serve options: --dp-epsilon plans σ at --client-ratio; local noise and --clients-per-round are refused", () => {
+  const base = ["--rounds", "5", "--data-spec", "synthetic:users=12,items=40", "--dp-epsilon", "4", "--dp-delta", "1e-5"];
+  const c = serveConfig(parseServeArgs([...base, "--client-ratio", "0.5", "--dp-clip", "3"]));
+  assert.equal(c.participation, { ratio: 0.5 });
+  assert.equal(c.dp, planDp({ epsilon: 4, delta: 1e-5, clip: 3, noise: "central" }, 0.5, 5, true));
+  assert.throws(() => serveConfig(parseServeArgs([...base, "--dp-noise", "local"])), (e: unknown) => e instanceof UsageError && /--dp-noise local/.test(e.message));
+  assert.throws(() => serveConfig(parseServeArgs([...base, "--clients-per-round", "3"])), (e: unknown) => e instanceof UsageError && /--clients-per-round/.test(e.message));
+});
+
+test("clipUpdate: the joint norm ends at most C, the direction is kept, an update within C is untouched", () => {
+  const part = fc.float32Array({ minLength: 0, maxLength: 40, noNaN: true, noDefaultInfinity: true, min: -1e6, max: 1e6 });
+  fc.assert(
+    fc.property(fc.array(part, { minLength: 1, maxLength: 4 }), fc.double({ min: 1e-3, max: 1e3, noNaN: true }), (parts, clip) => {
+      const copy = parts.map((p) => p.slice());
+      const before = updateNorm(parts);
+      const returned = clipUpdate(copy, clip);
+      assert.is(returned, before);
+      const after = updateNorm(copy);
+      assert.ok(after <= clip * (1 + 1e-6), `norm ${after} > ${clip}`);
+      if (before <= clip) assert.equal(copy, parts);
+      else {
+        // every value scaled by the same factor (to f32 rounding, relative 1e-6 of the largest)
+        const f = after / before;
+        copy.forEach((p, i) => p.forEach((x, j) => assert.ok(Math.abs(x - parts[i]![j]! * f) <= 1e-6 * Math.abs(parts[i]![j]!) + 1e-30)));
+      }
+    }),
+  );
+  assert.is(clipUpdate([new Float32Array(0)], 1), 0, "zero-sized");
+  assert.throws(() => clipUpdate([Float32Array.of(NaN)], 1), /not finite/);
+  assert.throws(() => clipUpdate([Float32Array.of(1)], 0), /clip/);
+  const huge = [Float32Array.of(3e38, 3e38)];
+  clipUpdate(huge, 1);
+  assert.ok(Math.abs(updateNorm(huge) - 1) < 1e-6, "huge values clip to C");
+});
+
+test.run();
