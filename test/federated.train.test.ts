@@ -182,6 +182,7 @@ test("a worker that cannot start fails the run with its error; so does the in-pr
     simd: be.level,
     local: c.local,
     weighting: c.weighting,
+    deltas: false,
     global: new SharedArrayBuffer(4),
     privates: new SharedArrayBuffer(4),
     compression: c.compression,

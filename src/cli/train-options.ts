@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { COMPRESSIONS, defaultConfig, REGIMES, type Compression, type Regime, type TrainConfig } from "../federated/config.js";
 import { DEFAULT_CLIP, DP_NOISES, planDp, samplingRate } from "../federated/dp-config.js";
 import { DEFAULT_BLOCK } from "../federated/wire/index.js";
+import { AGGREGATOR_DEFAULTS, parseRuleKinds, type AggregatorConfig } from "../federated/robust/rules.js";
 import { optionError, UsageError } from "./command.js";
 
 export const TRAIN_OPTIONS = {
@@ -38,6 +39,9 @@ export const TRAIN_OPTIONS = {
   "gate-weighted": { type: "boolean" },
   "click-input": { type: "boolean" },
   "gate-clicks": { type: "boolean" },
+  aggregator: { type: "string" },
+  trim: { type: "string" },
+  "norm-bound": { type: "string" },
   chunk: { type: "string" },
   compression: { type: "string" },
   topk: { type: "string" },
@@ -125,6 +129,7 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   if (a["click-input"]) m.clickInput = true;
   if (a["gate-clicks"]) m.gateClicks = true;
   c.compression = compressionFromArgs(a, regime);
+  if (a.aggregator !== undefined || a.trim !== undefined || a["norm-bound"] !== undefined) c.aggregator = aggregatorFromArgs(a);
   c.chunk = int("chunk", a.chunk, 1) ?? c.chunk;
   c.bootstrap = int("bootstrap", a.bootstrap, 1) ?? c.bootstrap;
   dpFromArgs(a, c);
@@ -175,4 +180,20 @@ function compressionFromArgs(a: TrainArgs, regime: Regime): Compression {
     case "topk-int8":
       return { kind, k: topk!, block: block ?? DEFAULT_BLOCK };
   }
+}
+
+/** --aggregator KIND | shared=KIND,group=KIND, --trim β, --norm-bound C|median. */
+function aggregatorFromArgs(a: TrainArgs): AggregatorConfig {
+  let kinds: Pick<AggregatorConfig, "shared" | "group"> = AGGREGATOR_DEFAULTS;
+  if (a.aggregator !== undefined) {
+    try {
+      kinds = parseRuleKinds(a.aggregator);
+    } catch (e) {
+      throw new UsageError(`--aggregator: ${(e as Error).message} (give KIND or shared=KIND,group=KIND)`);
+    }
+  }
+  const trim = num("trim", a.trim, (n) => n >= 0 && n < 0.5, "a fraction in [0, 0.5)") ?? AGGREGATOR_DEFAULTS.trim;
+  const nb = a["norm-bound"];
+  const bound = nb === "median" ? "median" : (num("norm-bound", nb, (n) => n > 0, "a positive number or 'median'") ?? AGGREGATOR_DEFAULTS.bound);
+  return { shared: kinds.shared, group: kinds.group, trim, bound };
 }

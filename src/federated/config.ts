@@ -5,6 +5,7 @@ import { DEFAULT_CONFIG } from "../model/index.js";
 import type { ModelConfig } from "../model/types.js";
 import type { LocalOptions } from "./client.js";
 import type { Weighting } from "./runner.js";
+import { checkAggregator, isPlainMean, type AggregatorConfig } from "./robust/rules.js";
 import type { Participation } from "./sample.js";
 import { SERVER_DEFAULTS, type ServerOptions } from "./server-opt.js";
 import type { DataSource } from "./source.js";
@@ -49,6 +50,8 @@ export interface TrainConfig {
   weighting: Weighting;
   /** Uplink compression of client updates (federated regimes). */
   compression: Compression;
+  /** Aggregation rule per partition (federated regimes); absent: the mean (FedAvg). */
+  aggregator?: AggregatorConfig;
   /** Clients summed together by one worker; fixes the order of the sums (part of the numbers). */
   chunk: number;
   /** Evaluate every this many rounds (and always after the last one). */
@@ -109,6 +112,13 @@ export function checkConfig(c: TrainConfig): void {
   }
   checkCompression(c);
   if (c.weighting !== "uniform" && c.weighting !== "samples") throw new RangeError(`weighting must be uniform or samples, got '${c.weighting}'`);
+  if (c.aggregator) checkAggregator(c.aggregator, c.weighting);
+  if (!isPlainMean(c.aggregator)) {
+    if (c.regime === "local" || c.regime === "central") throw new RangeError(`regime ${c.regime} aggregates nothing: its aggregator must be the mean`);
+    // a robust rule reads each client's delta; DP releases noised sums of clipped updates
+    if (c.dp) throw new RangeError("a robust aggregator reads per-client deltas: it does not combine with differential privacy");
+    if (c.compression.kind !== "f32") throw new RangeError(`a robust aggregator takes uncompressed updates, not compression ${c.compression.kind}`);
+  }
   if (c.dp) {
     if (c.regime !== "mrff" && c.regime !== "fedsasrec") throw new RangeError(`differential privacy applies to the federated regimes (mrff, fedsasrec), not ${c.regime}`);
     // a client's weight would be part of its contribution, which clipping bounds only at weight 1

@@ -62,12 +62,16 @@ export class DeviceScorer {
     const model = createModel(state.model, state.schema);
     // initial values are overwritten at once; any seed will do
     const store = new ParamStore(backend, regimeSpecs(model, state.allPrivate), new Rng(0));
-    for (const p of PARTITIONS) {
-      const b = store.buffer(p);
-      if (state.values[p].length !== b.size) throw new RangeError(`DeviceScorer: ${state.values[p].length} ${p} values, the model has ${b.size}`);
-      backend.f.set(state.values[p], b.values);
-    }
-    return new DeviceScorer(model, store, new Tape(backend, new Arena(backend)));
+    const scorer = new DeviceScorer(model, store, new Tape(backend, new Arena(backend)));
+    for (const p of PARTITIONS) scorer.load(p, state.values[p]);
+    return scorer;
+  }
+
+  /** Replaces one partition's values (a device serving another profile; a bench scoring many users). */
+  load(p: Partition, values: Float32Array): void {
+    const b = this.store.buffer(p);
+    if (values.length !== b.size) throw new RangeError(`DeviceScorer: ${values.length} ${p} values, the model has ${b.size}`);
+    this.store.be.f.set(values, b.values);
   }
 
   /** Click probability of each candidate after the user's history (see ScoreRequest). */

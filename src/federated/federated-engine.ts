@@ -19,8 +19,19 @@ import { deriveSeed, Stream } from "./seed.js";
 import { regimeSpecs } from "./regime.js";
 import { DpAggregation } from "./dp-aggregation.js";
 import { poissonSample, samplingRate } from "./dp-config.js";
+import { rowLayout, type DeltaChunk } from "./robust/client-deltas.js";
+import { DeltaAggregator } from "./robust/delta-aggregator.js";
+import { AGGREGATOR_DEFAULTS, isPlainMean } from "./robust/rules.js";
 import { loadData, shareDataset } from "./source.js";
 import { taskBytes } from "./uplink.js";
+
+export interface EngineHooks {
+  /**
+   * Sees every chunk's delta rows before aggregation and may change them (the attack bench puts its
+   * malicious clients' updates there). Giving it switches training to per-client deltas.
+   */
+  onDeltas?: (d: DeltaChunk) => void;
+}
 
 /** Users predicted per evaluation task (results are tiny, so larger than the training chunk). */
 const EVAL_CHUNK = 64;
@@ -50,13 +61,16 @@ export class FederatedEngine implements Engine {
     init: RunnerInit,
     /** Differential privacy's noise and accountant; null: off. */
     private readonly dp: DpAggregation | null,
+    /** Set when the round folds per-client deltas (a robust rule, or a hook) instead of chunk sums. */
+    private readonly robust: DeltaAggregator | null,
+    private readonly hooks: EngineHooks,
   ) {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
     this.residuals = init.residuals && new Float32Array(init.residuals);
   }
 
-  static async create(config: TrainConfig, workers: number): Promise<FederatedEngine> {
+  static async create(config: TrainConfig, workers: number, hooks: EngineHooks = {}): Promise<FederatedEngine> {
     const be = await loadWasmBackend();
     const ds = shareDataset(loadData(config.data));
     const model = createModel(config.model, schemaOf(ds));
@@ -75,6 +89,7 @@ export class FederatedEngine implements Engine {
       simd: be.level,
       local: config.local,
       weighting: config.weighting,
+      deltas: !isPlainMean(config.aggregator) || hooks.onDeltas !== undefined,
       global: new SharedArrayBuffer(4 * (shared.size + group.size)),
       privates: new SharedArrayBuffer(4 * priv.size * ds.numUsers),
       ...(config.dp && { dp: config.dp }),
@@ -94,11 +109,12 @@ export class FederatedEngine implements Engine {
       : null;
     // local training communicates nothing
     const down = shared.size + group.size > 0 ? taskBytes(shared.size, group.size, layout) : 0;
+    const robust = init.deltas ? new DeltaAggregator(config.aggregator ?? AGGREGATOR_DEFAULTS, rowLayout(shared.size, layout), layout, group.size) : null;
     const params = { shared: shared.size, group: group.size, private: priv.size };
     store.dispose();
     const exec = await startExecutor(init, workers);
     const server = new ServerOptimizer(shared.size + group.size, config.server);
-    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, be.name, down, init, dp);
+    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, be.name, down, init, dp, robust, hooks);
   }
 
   get workers(): number {
@@ -114,13 +130,19 @@ export class FederatedEngine implements Engine {
     let done = 0;
     progress(0, ids.length);
     await this.exec.run(tasks, (r) => {
-      if (r.kind !== "train") throw new Error("FederatedEngine: an evaluation result during training");
-      this.aggregator.add(r.result);
-      done += r.result.clients;
+      if (r.kind === "eval") throw new Error("FederatedEngine: an evaluation result during training");
+      if (r.kind === "deltas") {
+        this.hooks.onDeltas?.(r.result);
+        this.robust!.add(r.result);
+        done += r.result.clients.length;
+      } else {
+        this.aggregator.add(r.result);
+        done += r.result.clients;
+      }
       progress(done, ids.length);
     });
     const release = dp ? (total: Float64Array, routeCount: Float64Array, clients: number) => dp.release(round, total, routeCount, clients, this.global) : undefined;
-    const totals = this.aggregator.finish(this.global, chunks.length, this.server, release);
+    const totals = this.robust ? this.robust.finish(this.global, chunks.length, this.server) : this.aggregator.finish(this.global, chunks.length, this.server, release);
     this.version++;
     if (this.params.group > 0) this.groupShare = totals.groupShare;
     return { clients: totals.clients, loss: totals.loss, groupShare: totals.groupShare, bytes: { up: totals.bytesUp, down: ids.length * this.taskBytes }, ...(dp && { epsilon: dp.spent().epsilon }) };

@@ -11,6 +11,9 @@ export { planDp, type DpConfig, type DpNoise, type DpRequest } from "./dp-config
 export { DpAggregation, type DpAggregationOptions, type Release } from "./dp-aggregation.js";
 export { calibrateNoise, epsilonOf, RdpAccountant, type Epsilon } from "../privacy/index.js";
 export { DeviceScorer, deviceState, type DeviceState } from "./device.js";
+// robust aggregation rules, transport-free (a coordinator over HTTP applies them too)
+export { aggregateRows, type ClientRows, type RowsSummary } from "./robust/aggregate-rows.js";
+export { AGGREGATOR_DEFAULTS, RULE_KINDS, checkRule, parseRuleKinds, type AggregatorConfig, type NormBound, type Rule, type RuleKind } from "./robust/rules.js";
 export {
   CHECKPOINT_FILE,
   REPORT_HTML,

@@ -12,6 +12,7 @@ import { ChunkSums, groupLayout, type ChunkResult } from "./aggregate.js";
 import { LocalTrainer, type ClientUpdate, type LocalOptions } from "./client.js";
 import type { Compression } from "./config.js";
 import { DpClient, type DpClientOptions } from "./dp-client.js";
+import { DeltaRecorder, rowLayout, type DeltaChunk } from "./robust/client-deltas.js";
 import { deriveSeed, Stream } from "./seed.js";
 import { regimeSpecs } from "./regime.js";
 import { updateShape, Uplink } from "./uplink.js";
@@ -29,6 +30,8 @@ export interface RunnerInit {
   simd: SimdLevel;
   local: LocalOptions;
   weighting: Weighting;
+  /** Return each client's delta (a robust aggregator needs them all) instead of chunk sums. */
+  deltas: boolean;
   /** [shared | group] global values, written by the coordinator between rounds. */
   global: SharedArrayBuffer;
   /** clients × private-partition values. */
@@ -53,7 +56,7 @@ export interface EvalResult {
   routes: Int32Array;
 }
 
-export type TaskResult = { kind: "train"; result: ChunkResult } | { kind: "eval"; result: EvalResult };
+export type TaskResult = { kind: "train"; result: ChunkResult } | { kind: "deltas"; result: DeltaChunk } | { kind: "eval"; result: EvalResult };
 
 export class ClientRunner {
   private readonly global: Float32Array;
@@ -72,6 +75,7 @@ export class ClientRunner {
     private readonly dp: DpClient | null,
     /** The wire path of compressed updates; null: trained values are summed as they are. */
     private readonly uplink: Uplink | null,
+    private readonly deltas: DeltaRecorder | null,
   ) {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
@@ -95,16 +99,21 @@ export class ClientRunner {
       if (!init.residuals || init.residuals.byteLength !== 4 * S * ds.numUsers) throw new RangeError(`ClientRunner: compressed updates need ${ds.numUsers} × ${S} residual values`);
       uplink = new Uplink(store, layout, init.compression, new Float32Array(init.residuals));
     }
-    return new ClientRunner(init, store, trainer, new ChunkSums(store, layout), dp, uplink);
+    const deltas = init.deltas ? new DeltaRecorder(store, layout, rowLayout(store.buffer("shared").size, layout)) : null;
+    return new ClientRunner(init, store, trainer, new ChunkSums(store, layout), dp, uplink, deltas);
   }
 
   run(task: Task): TaskResult {
-    return task.kind === "train" ? { kind: "train", result: this.train(task) } : { kind: "eval", result: this.evaluate(task) };
+    if (task.kind === "eval") return { kind: "eval", result: this.evaluate(task) };
+    this.train(task);
+    return this.deltas ? { kind: "deltas", result: this.deltas.result() } : { kind: "train", result: this.sums.result(task.chunk) };
   }
 
-  private train(task: Extract<Task, { kind: "train" }>): ChunkResult {
+  /** Trains the task's clients, into the chunk sums or the delta rows. */
+  private train(task: Extract<Task, { kind: "train" }>): void {
     this.refreshCopy(task.version);
-    this.sums.clear();
+    if (this.deltas) this.deltas.begin(task.chunk, task.clients);
+    else this.sums.clear();
     const groupShare = task.groupShare ?? undefined;
     for (const c of task.clients) {
       this.loadGlobal();
@@ -116,10 +125,11 @@ export class ClientRunner {
       let bytes: number;
       if (this.uplink) ({ bytes, update: upd } = this.uplink.send(c, task.round, this.global, upd));
       else bytes = this.rawUpdateBytes(upd);
-      this.sums.add(this.init.weighting === "samples" ? upd.samples : 1, upd.routes, upd.loss, upd.samples, bytes, this.dp?.allExperts);
+      const w = this.init.weighting === "samples" ? upd.samples : 1;
+      if (this.deltas) this.deltas.add(this.global, w, upd.routes, upd.loss, upd.samples, bytes);
+      else this.sums.add(w, upd.routes, upd.loss, upd.samples, bytes, this.dp?.allExperts);
     }
     this.storeVersion = -1;
-    return this.sums.result(task.chunk);
   }
 
   private evaluate(task: Extract<Task, { kind: "eval" }>): EvalResult {

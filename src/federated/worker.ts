@@ -4,7 +4,10 @@ import { parentPort, workerData } from "node:worker_threads";
 import { ClientRunner, type RunnerInit, type TaskResult } from "./runner.js";
 
 function transferables(r: TaskResult): ArrayBuffer[] {
-  const views = r.kind === "train" ? [r.result.sums, r.result.groupWeight, r.result.routeCount] : [r.result.clients, r.result.valid, r.result.test, r.result.routes];
+  const views =
+    r.kind === "train" ? [r.result.sums, r.result.groupWeight, r.result.routeCount]
+    : r.kind === "deltas" ? [r.result.clients, r.result.deltas, r.result.routes, r.result.weights]
+    : [r.result.clients, r.result.valid, r.result.test, r.result.routes];
   return views.map((v) => v.buffer as ArrayBuffer);
 }
 

@@ -1,0 +1,233 @@
+// Poisoning attacks against the federated rounds, and what each aggregation rule does about them
+// (issue 5). A fraction of the participants are attacker clients (fake users appended to the data,
+// attack-data.ts); the coordinator's onDeltas hook stands for their devices and replaces what
+// they send:
+// - boost (model poisoning in the style of FedRecAttack, Rong et al. 2022): the client trains
+//   honestly on its fake clicks on the target category, and its delta is scaled by --boost;
+// - noise: a random update, every coordinate N(0, --noise-std²).
+// Every (attack, fraction, defence) trains mrff from scratch in this process and reports, over the
+// real users only: test AUC at the best-validation round (METHOD.md's protocol) and after the last
+// round, and the target's exposure (exposure.ts) for both models.
+//
+//   node dist/bench/attack.js [--data DIR] [--rounds N] [--workers W] [--fractions 0.01,0.05,0.1]
+//        [--attacks boost,noise] [--defences mean,median,trimmed,normbound] [--boost X]
+//        [--noise-std S] [--out FILE.md]
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpus, tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { INTERACTIONS_FILE, readFolder } from "../src/data/folder.js";
+import type { LeaveOneOut } from "../src/data/split.js";
+import { defaultConfig } from "../src/federated/config.js";
+import type { Predictions } from "../src/federated/engine.js";
+import { metricsOf } from "../src/federated/evaluate.js";
+import { FederatedEngine } from "../src/federated/federated-engine.js";
+import type { DeltaChunk } from "../src/federated/robust/client-deltas.js";
+import { RULE_KINDS, type RuleKind } from "../src/federated/robust/rules.js";
+import { deriveSeed } from "../src/federated/seed.js";
+import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
+import { writeFileAtomic } from "../src/util/atomic-write.js";
+import { Rng } from "../src/util/rng.js";
+import { pickTarget, writePoisonedFolder } from "./attack-data.js";
+import { candidateSet, exposure, TOP, type ModelValues } from "./exposure.js";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const ATTACKS = ["none", "boost", "noise"] as const;
+type Attack = (typeof ATTACKS)[number];
+const TARGET_FIELD = "second_level_category_name";
+const CANDIDATES = 100;
+const FAKE_LENGTH = 30;
+const SEED = 1;
+
+const { values: a } = parseArgs({
+  options: {
+    data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
+    rounds: { type: "string", default: "10" },
+    workers: { type: "string", default: "2" },
+    fractions: { type: "string", default: "0.05,0.01,0.1" },
+    attacks: { type: "string", default: "boost,noise" },
+    defences: { type: "string", default: RULE_KINDS.join(",") },
+    boost: { type: "string", default: "10" },
+    "noise-std": { type: "string", default: "10" },
+    out: { type: "string", default: join(ROOT, "out/attack/attack.md") },
+  },
+});
+
+function fail(msg: string): never {
+  console.error(`attack: ${msg}`);
+  process.exit(2);
+}
+function numbers(name: string, text: string, ok: (n: number) => boolean): number[] {
+  const v = text.split(",").map(Number);
+  if (!v.every(ok)) fail(`--${name}: '${text}' has a value out of range`);
+  return v;
+}
+
+const data = resolve(a.data!);
+if (!existsSync(join(data, INTERACTIONS_FILE))) fail(`no KuaiSAR-style data set at '${data}'`);
+const [rounds] = numbers("rounds", a.rounds!, (n) => Number.isInteger(n) && n >= 1);
+const [workers] = numbers("workers", a.workers!, (n) => Number.isInteger(n) && n >= 0);
+const fractions = numbers("fractions", a.fractions!, (n) => n > 0 && n < 0.5);
+const [boost] = numbers("boost", a.boost!, (n) => n > 0);
+const [noiseStd] = numbers("noise-std", a["noise-std"]!, (n) => n > 0);
+const attacks = a.attacks!.split(",") as Attack[];
+for (const x of attacks) if (x === "none" || !ATTACKS.includes(x)) fail(`--attacks: '${x}' is not boost or noise`);
+const defences = a.defences!.split(",") as RuleKind[];
+for (const d of defences) if (!RULE_KINDS.includes(d)) fail(`--defences: '${d}' is not one of ${RULE_KINDS.join(", ")}`);
+const mdPath = resolve(a.out!);
+const jsonPath = mdPath.replace(/\.md$/, "") + ".json";
+
+const real = readFolder(data);
+const N = real.numUsers;
+const target = pickTarget(real, TARGET_FIELD);
+const candidates = candidateSet(real, target.items, CANDIDATES, SEED);
+const be = await loadWasmBackend();
+
+interface Row {
+  attack: Attack;
+  fraction: number;
+  attackers: number;
+  defence: RuleKind;
+  best_round: number;
+  test_auc_best: number;
+  exposure_best: number;
+  test_auc_last: number;
+  exposure_last: number;
+  seconds: number;
+}
+
+/** A copy of predictions and labels restricted to the real users (the fake ones come after them). */
+function realMetrics(p: Predictions, split: LeaveOneOut) {
+  const sub = { ...split, validLabel: split.validLabel.subarray(0, N), testLabel: split.testLabel.subarray(0, N) };
+  return metricsOf({ valid: p.valid.subarray(0, N), test: p.test.subarray(0, N) }, sub);
+}
+
+/** What the attacker's devices send instead of their honest rows. */
+function attackerHook(attack: Attack, rowLength: () => number): (d: DeltaChunk) => void {
+  return (d) => {
+    const R = rowLength();
+    d.clients.forEach((id, i) => {
+      if (id < N || attack === "none") return;
+      const row = d.deltas.subarray(i * R, (i + 1) * R);
+      if (attack === "boost") {
+        for (let j = 0; j < R; j++) row[j] = row[j]! * boost;
+      } else {
+        // a fresh draw per (client, round): the hook sees each client once per round
+        const rng = new Rng(deriveSeed(SEED, 77, id, calls.get(id) ?? 0));
+        calls.set(id, (calls.get(id) ?? 0) + 1);
+        for (let j = 0; j < R; j++) row[j] = rng.normal() * noiseStd;
+      }
+    });
+  };
+}
+const calls = new Map<number, number>();
+
+async function runOne(attack: Attack, fraction: number, defence: RuleKind): Promise<Row> {
+  const attackers = attack === "none" ? 0 : Math.round((fraction * N) / (1 - fraction));
+  let dir: string | null = null;
+  const c = defaultConfig("mrff");
+  c.rounds = rounds;
+  c.seed = SEED;
+  c.bootstrap = 1;
+  c.aggregator = { shared: defence, group: defence, trim: 0.1, bound: "median" };
+  c.data = { kind: "folder", dir: data };
+  if (attackers > 0) {
+    dir = join(mkdtempSync(join(tmpdir(), "fedfacet-attack-")), "data");
+    writePoisonedFolder(data, dir, real, target, { count: attackers, length: FAKE_LENGTH, seed: deriveSeed(SEED, 78, attackers) });
+    c.data = { kind: "folder", dir };
+  }
+  calls.clear();
+  const started = performance.now();
+  let rowLength = 0;
+  const engine = await FederatedEngine.create(c, workers!, { onDeltas: attackerHook(attack, () => rowLength) });
+  try {
+    if (engine.ds.numUsers !== N + attackers) throw new Error(`poisoned data has ${engine.ds.numUsers} users, expected ${N} + ${attackers}`);
+    // each row: shared values, then one expert per block (robust/client-deltas.ts RowLayout)
+    rowLength = engine.params.shared + engine.params.group / c.model.groups;
+    let best = { round: 0, val: -Infinity, test: NaN, values: null as ModelValues | null };
+    let last = NaN;
+    for (let r = 1; r <= rounds!; r++) {
+      await engine.trainRound(r, () => {});
+      const m = realMetrics(await engine.evaluate(() => {}), engine.split);
+      last = m.test_auc;
+      console.error(`  round ${r}: val ${m.val_auc.toFixed(4)} test ${m.test_auc.toFixed(4)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+      if (m.val_auc > best.val) best = { round: r, val: m.val_auc, test: m.test_auc, values: snapshot(engine) };
+    }
+    const exBest = await exposure(be, c.model, real, best.values!, N, candidates, target.items.length);
+    const exLast = best.round === rounds ? exBest : await exposure(be, c.model, real, snapshot(engine), N, candidates, target.items.length);
+    console.error(`  exposure ${exBest.toFixed(3)} (best round ${best.round}), ${exLast.toFixed(3)} (last) (${((performance.now() - started) / 1000).toFixed(0)} s)`);
+    return { attack, fraction: attackers > 0 ? fraction : 0, attackers, defence, best_round: best.round, test_auc_best: best.test, exposure_best: exBest, test_auc_last: last, exposure_last: exLast, seconds: (performance.now() - started) / 1000 };
+  } finally {
+    await engine.close();
+    if (dir) rmSync(dirname(dir), { recursive: true, force: true });
+  }
+
+  function snapshot(e: FederatedEngine): ModelValues {
+    const s = e.save();
+    return { global: Float32Array.from(s.global as Float32Array), privates: Float32Array.from(s.privates as Float32Array), shared: e.params.shared, private: e.params.private };
+  }
+}
+
+const started = new Date();
+mkdirSync(dirname(mdPath), { recursive: true });
+const rows: Row[] = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, "utf8")) as { rows: Row[] }).rows : [];
+const done = (x: Attack, f: number, d: RuleKind) => rows.some((r) => r.attack === x && r.defence === d && (x === "none" || r.fraction === f));
+const plan: [Attack, number, RuleKind][] = [];
+for (const d of defences) plan.push(["none", 0, d]);
+for (const f of fractions) for (const x of attacks) for (const d of defences) plan.push([x, f, d]);
+for (const [x, f, d] of plan) {
+  if (done(x, f, d)) continue;
+  console.error(`\n== attack ${x}, fraction ${f}, defence ${d}`);
+  rows.push(await runOne(x, f, d));
+  write();
+}
+
+function write(): void {
+  const protocol = {
+    data,
+    rounds,
+    workers,
+    target: { field: target.field, code: target.code, items: target.items.length, impressions: target.impressions },
+    candidates: CANDIDATES,
+    boost,
+    noise_std: noiseStd,
+    fake_history: FAKE_LENGTH,
+    cpus: cpus().length,
+    node: process.version,
+    started: started.toISOString(),
+    updated: new Date().toISOString(),
+    command: `node dist/bench/attack.js ${process.argv.slice(2).join(" ")}`.trim(),
+  };
+  writeFileAtomic(jsonPath, JSON.stringify({ protocol, rows }, null, 2) + "\n");
+  const cleanOf = (d: RuleKind) => rows.find((r) => r.attack === "none" && r.defence === d);
+  const f3 = (x: number) => x.toFixed(3);
+  const ratio = (x: number, of: Row | undefined) => (of && of.exposure_best > 0 ? (x / of.exposure_best).toFixed(2) : "–");
+  const lines = rows.map((r) => {
+    const clean = cleanOf("mean");
+    const dAuc = clean ? f3(r.test_auc_best - clean.test_auc_best) : "–";
+    const who = r.attack === "none" ? "0" : `${r.fraction * 100}% (${r.attackers})`;
+    return `| ${r.attack} | ${who} | ${r.defence} | ${f3(r.test_auc_best)} | ${dAuc} | ${f3(r.exposure_best)} | ${ratio(r.exposure_best, clean)} | ${ratio(r.exposure_best, cleanOf(r.defence))} | ${r.best_round} | ${f3(r.test_auc_last)} | ${f3(r.exposure_last)} | ${Math.round(r.seconds)} |`;
+  });
+  const md = `# Poisoning attacks and robust aggregation on ${data}
+
+mrff, ${rounds} rounds, every client every round, seed ${SEED}, ${workers} workers on ${protocol.cpus} cores (node ${protocol.node}).
+Target: the category ${TARGET_FIELD} = ${target.code} (${target.items.length} items, ${target.impressions} impressions in the data: of the
+categories of 5–40 items, the one of median impression count). Attackers are fake users appended to the real ${N} (fraction = attackers / all
+participants); boost: honest training on ${FAKE_LENGTH} fake impressions alternating a random item (no click) and a target
+item (click), delta × ${boost}; noise: every coordinate N(0, ${noiseStd}²). Defences apply to both the shared and the group
+partition (trimmed: β = 0.1; normbound: the median client norm of the round).
+AUC: test AUC over the real users at the round of best validation AUC (METHOD.md), Δ against the clean run with the mean;
+"last": after the final round. Exposure: fraction of real users whose top ${TOP} among the ${target.items.length} targets + ${CANDIDATES} fixed random
+catalogue items (scored on-device after the whole history; ties count against the targets) holds a target, at the
+best-validation round; × clean: against the clean run with the mean, and with the same defence.
+
+| attack | attackers | defence | test AUC | Δ AUC | exposure | × clean mean | × clean same defence | best round | AUC last | exposure last | seconds |
+|---|---|---|---|---|---|---|---|---|---|---|---|
+${lines.join("\n")}
+
+Command: \`${protocol.command}\`
+`;
+  writeFileAtomic(mdPath, md);
+}
+console.error(`\nwrote ${mdPath}`);

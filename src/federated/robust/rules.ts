@@ -1,0 +1,79 @@
+// Which aggregation rule the coordinator applies to each partition. "mean" is FedAvg (METHOD.md);
+// the others bound what a few hostile clients can do to the global model:
+// - median: the coordinate-wise median (Yin et al., "Byzantine-Robust Distributed Learning", 2018);
+// - trimmed: the coordinate-wise β-trimmed mean, dropping the ⌊β·n⌋ smallest and largest values;
+// - normbound: every client's update is scaled down to an L2 norm of at most C, a fixed bound or
+//   the median of the clients' norms that round (Sun et al., "Can You Really Backdoor Federated
+//   Learning?", 2019), then averaged.
+// Median and trimmed mean count every client once: weighting by claimed sample counts would let a
+// client buy influence, so they take no weights.
+
+export type RuleKind = "mean" | "median" | "trimmed" | "normbound";
+export const RULE_KINDS: readonly RuleKind[] = ["mean", "median", "trimmed", "normbound"];
+
+/** An L2 bound: a fixed value, or the median of the round's client norms. */
+export type NormBound = number | "median";
+
+export interface Rule {
+  kind: RuleKind;
+  /** trimmed: fraction β in [0, 0.5) cut at each end. */
+  trim: number;
+  /** normbound: the bound C. */
+  bound: NormBound;
+}
+
+/** A rule per aggregated partition (group: every expert of every block). */
+export interface AggregatorConfig {
+  shared: RuleKind;
+  group: RuleKind;
+  trim: number;
+  bound: NormBound;
+}
+
+export const AGGREGATOR_DEFAULTS: Readonly<AggregatorConfig> = { shared: "mean", group: "mean", trim: 0.1, bound: "median" };
+
+/** True when both partitions take the plain mean: training keeps its chunk-sum path. */
+export function isPlainMean(a: AggregatorConfig | undefined): boolean {
+  return a === undefined || (a.shared === "mean" && a.group === "mean");
+}
+
+export function ruleOf(a: AggregatorConfig, partition: "shared" | "group"): Rule {
+  return { kind: a[partition], trim: a.trim, bound: a.bound };
+}
+
+/** Throws a RangeError naming the first setting out of range (weighting: the run's). */
+export function checkAggregator(a: AggregatorConfig, weighting: "uniform" | "samples"): void {
+  for (const p of ["shared", "group"] as const) {
+    if (!RULE_KINDS.includes(a[p])) throw new RangeError(`aggregator.${p} must be one of ${RULE_KINDS.join(", ")}, got '${a[p]}'`);
+    if (weighting === "samples" && (a[p] === "median" || a[p] === "trimmed")) throw new RangeError(`aggregator.${p} ${a[p]} counts every client once: it cannot weight by samples`);
+  }
+  checkRule(ruleOf(a, "shared"));
+}
+
+export function checkRule(r: Rule): void {
+  if (!RULE_KINDS.includes(r.kind)) throw new RangeError(`aggregation rule must be one of ${RULE_KINDS.join(", ")}, got '${r.kind}'`);
+  if (!(r.trim >= 0 && r.trim < 0.5)) throw new RangeError(`aggregator trim must be in [0, 0.5), got ${r.trim}`);
+  if (r.bound !== "median" && !(r.bound > 0 && Number.isFinite(r.bound))) throw new RangeError(`aggregator bound must be a positive number or 'median', got ${r.bound}`);
+}
+
+/**
+ * Parses "KIND" (both partitions) or "shared=KIND,group=KIND" (a missing partition keeps the
+ * mean) into the two kinds; throws a RangeError naming what is wrong.
+ */
+export function parseRuleKinds(text: string): Pick<AggregatorConfig, "shared" | "group"> {
+  const kind = (s: string): RuleKind => {
+    if (!RULE_KINDS.includes(s as RuleKind)) throw new RangeError(`'${s}' is not one of ${RULE_KINDS.join(", ")}`);
+    return s as RuleKind;
+  };
+  if (!text.includes("=")) {
+    const k = kind(text.trim());
+    return { shared: k, group: k };
+  }
+  const out = { shared: "mean" as RuleKind, group: "mean" as RuleKind };
+  for (const part of text.split(",")) {
+    const [p, k] = part.split("=").map((s) => s.trim());
+    if (p !== "shared" && p !== "group") throw new RangeError(`'${p}' is not a partition (shared or group)`);
+    out[p] = kind(k ?? "");
+  }
+  return out;
+}
