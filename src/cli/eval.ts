@@ -2,7 +2,7 @@
 // --user, what the model predicts for one user through the on-device path.
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import type { Dataset } from "../data/dataset.js";
+import { rawIdIndex, type Dataset } from "../data/dataset.js";
 import { checkConfig, type TrainConfig } from "../federated/config.js";
 import { DeviceScorer, deviceState } from "../federated/device.js";
 import { metricsOf, testAucInterval } from "../federated/evaluate.js";
@@ -45,21 +45,9 @@ function parse(args: string[]) {
   }
 }
 
-/** Index of raw id `id` in ascending `ids`, or -1. */
-function indexOf(ids: Float64Array, id: number): number {
-  let lo = 0;
-  let hi = ids.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    if (ids[mid] === id) return mid;
-    if (ids[mid]! < id) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -1;
-}
 
 async function scoreUser(config: TrainConfig, ck: ReturnType<typeof readRunCheckpoint>, ds: Dataset, userArg: string, itemsArg: string | undefined): Promise<void> {
-  const u = indexOf(ds.userIds, Number(userArg));
+  const u = rawIdIndex(ds.userIds, Number(userArg));
   if (userArg.trim() === "" || u < 0) throw new UsageError(`--user: no user with id '${userArg}' in the data`);
   const start = ds.seqStart[u]!;
   const end = ds.seqStart[u + 1]!;
@@ -72,7 +60,7 @@ async function scoreUser(config: TrainConfig, ck: ReturnType<typeof readRunCheck
     labels = [ds.seqLabels[end - 1]!];
   } else {
     candidates = itemsArg.split(",").map((s) => {
-      const i = indexOf(ds.itemIds, Number(s.trim()));
+      const i = rawIdIndex(ds.itemIds, Number(s.trim()));
       if (s.trim() === "" || i < 0) throw new UsageError(`--items: no item with id '${s.trim()}' in the data`);
       return i + 1;
     });

@@ -228,3 +228,16 @@ function isSortedBy(rows: Int32Array, key: Float64Array): boolean {
   for (let i = 1; i < rows.length; i++) if (key[rows[i]] < key[rows[i - 1]]) return false;
   return true;
 }
+
+/** Index of raw id `id` in ascending raw ids (Dataset.userIds, Dataset.itemIds), or -1. */
+export function rawIdIndex(ids: Float64Array, id: number): number {
+  let lo = 0;
+  let hi = ids.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (ids[mid] === id) return mid;
+    if (ids[mid]! < id) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}

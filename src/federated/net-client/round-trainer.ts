@@ -6,7 +6,7 @@
 // replay of the accepted updates (or the in-process engine on the same participants) gives the
 // same numbers bit for bit at the same SIMD level.
 import { ParamStore } from "../../autograd/params.js";
-import type { Dataset } from "../../data/dataset.js";
+import { rawIdIndex, type Dataset } from "../../data/dataset.js";
 import { dataSchemaOf, type DataSchema } from "../../data/schema.js";
 import { leaveOneOut } from "../../data/split.js";
 import type { Backend } from "../../kernels/backend.js";
@@ -115,15 +115,8 @@ export class RoundTrainer {
   /** Dataset index of the user whose raw id is `id`, or a RangeError naming it. */
   userIndex(id: number): number {
     const ids = this.ds.userIds;
-    let lo = 0;
-    let hi = ids.length - 1;
-    // userIds ascend (Dataset: users ordered by raw id)
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (ids[mid] === id) return mid;
-      if (ids[mid]! < id) lo = mid + 1;
-      else hi = mid - 1;
-    }
+    const u = rawIdIndex(ids, id);
+    if (u >= 0) return u;
     throw new RangeError(`user ${id} is not in the data (${ids.length} users, ids ${ids[0]}..${ids[ids.length - 1]})`);
   }
 
