@@ -184,6 +184,7 @@ test("a worker that cannot start fails the run with its error; so does the in-pr
     weighting: c.weighting,
     global: new SharedArrayBuffer(4),
     privates: new SharedArrayBuffer(4),
+    privateStates: new SharedArrayBuffer(0),
   };
   for (const workers of [0, 2]) {
     try {

@@ -3,6 +3,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultConfig, REGIMES, type Regime, type TrainConfig } from "../federated/config.js";
+import { PRIVATE_DEFAULTS } from "../federated/private-training.js";
 import { optionError, UsageError } from "./command.js";
 
 export const TRAIN_OPTIONS = {
@@ -25,6 +26,7 @@ export const TRAIN_OPTIONS = {
   "server-lr": { type: "string" },
   "weight-decay": { type: "string" },
   weighting: { type: "string" },
+  averaging: { type: "string" },
   "batch-size": { type: "string" },
   dropout: { type: "string" },
   maxlen: { type: "string" },
@@ -36,6 +38,12 @@ export const TRAIN_OPTIONS = {
   "gate-weighted": { type: "boolean" },
   "click-input": { type: "boolean" },
   "gate-clicks": { type: "boolean" },
+  "user-bias": { type: "boolean" },
+  history: { type: "string" },
+  "bias-init": { type: "string" },
+  "private-opt": { type: "string" },
+  "private-lr": { type: "string" },
+  "private-steps": { type: "string" },
   chunk: { type: "string" },
   bootstrap: { type: "string" },
   help: { type: "boolean", short: "h" },
@@ -95,10 +103,14 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   c.local.localSteps = int("local-steps", a["local-steps"], 1) ?? c.local.localSteps;
   c.local.optimizer = oneOf("optimizer", a.optimizer, ["adam", "sgd"] as const) ?? c.local.optimizer;
   c.local.lr = num("lr", a.lr, (n) => n > 0, "a positive number") ?? c.local.lr;
+  const history = oneOf("history", a.history, ["last", "all"] as const);
+  if (history !== undefined) c.local.history = history;
   c.local.weightDecay = num("weight-decay", a["weight-decay"], (n) => n >= 0, "a number >= 0") ?? c.local.weightDecay;
   c.server.optimizer = oneOf("server", a.server, ["avg", "adam"] as const) ?? c.server.optimizer;
   c.server.lr = num("server-lr", a["server-lr"], (n) => n > 0, "a positive number") ?? c.server.lr;
   c.weighting = oneOf("weighting", a.weighting, ["uniform", "samples"] as const) ?? c.weighting;
+  const averaging = oneOf("averaging", a.averaging, ["all", "touched"] as const);
+  if (averaging !== undefined) c.averaging = averaging;
   c.batchSize = int("batch-size", a["batch-size"], 1) ?? c.batchSize;
   const m = c.model;
   m.dropout = num("dropout", a.dropout, (n) => n >= 0 && n < 1, "in [0, 1)") ?? m.dropout;
@@ -115,7 +127,23 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   if (a["gate-weighted"]) m.gateWeighted = true;
   if (a["click-input"]) m.clickInput = true;
   if (a["gate-clicks"]) m.gateClicks = true;
+  if (a["user-bias"]) m.userBias = true;
+  privateOptions(a, c);
   c.chunk = int("chunk", a.chunk, 1) ?? c.chunk;
   c.bootstrap = int("bootstrap", a.bootstrap, 1) ?? c.bootstrap;
   return c;
+}
+
+/** --private-opt, --private-lr, --private-steps, --bias-init: c.local.private, absent when none is given. */
+function privateOptions(a: TrainArgs, c: TrainConfig): void {
+  const given = ["private-opt", "private-lr", "private-steps", "bias-init"] as const;
+  if (given.every((k) => a[k] === undefined)) return;
+  const p = { ...PRIVATE_DEFAULTS, ...c.local.private };
+  p.optimizer = oneOf("private-opt", a["private-opt"], ["shared", "sgd", "adam"] as const) ?? p.optimizer;
+  p.lr = num("private-lr", a["private-lr"], (n) => n > 0, "a positive number") ?? p.lr;
+  p.extraSteps = int("private-steps", a["private-steps"], 0) ?? p.extraSteps;
+  p.biasInit = oneOf("bias-init", a["bias-init"], ["zero", "click-rate"] as const) ?? p.biasInit;
+  if (p.extraSteps > 0 && p.optimizer === "shared") throw new UsageError("--private-steps needs --private-opt sgd or adam (the private partition's own optimiser)");
+  if (p.biasInit === "click-rate" && !c.model.userBias) throw new UsageError("--bias-init click-rate needs --user-bias");
+  c.local.private = p;
 }

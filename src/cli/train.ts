@@ -33,10 +33,14 @@ Federated procedure:
   --optimizer NAME    clients' optimiser: adam (fresh every round) | sgd (default adam)
   --lr X              clients' learning rate (default 0.1; central 0.001)
   --weight-decay X    decoupled weight decay (default 0)
+  --history H         last | all: train on the last maxlen impressions (METHOD.md) or the whole
+                      history cut into windows of maxlen (default last)
   --server NAME       how averages become the global values: avg (FedAvg) | adam (FedAdam)
                       (default avg)
   --server-lr X       FedAdam's learning rate (default 0.01)
   --weighting W       uniform | samples: how participants are averaged (default uniform)
+  --averaging A       all | touched: each shared value averaged over all participants (FedAvg)
+                      or over those whose training changed it (default all)
   --chunk N           clients summed per task; fixes the summation order (default 32)
   --batch-size N      central: users per minibatch (default 64)
 
@@ -45,6 +49,15 @@ Model:
   --gate-weighted     H = g_k·FFN_k(X) + FFN_user(X)
   --click-input       add a clicked / not-clicked embedding to history items
   --gate-clicks       the gate also reads the clicked − unclicked mean of X
+  --user-bias         a private per-user scalar added to every logit
+
+Private partition (user fields, user experts, user bias) on the device:
+  --private-opt NAME  shared (steps with the clients' optimiser) | sgd | adam (its own Adam,
+                      state kept on the device across rounds) (default shared)
+  --private-lr X      the private optimiser's learning rate (default 0.1)
+  --private-steps N   extra steps per round on the private partition alone (default 0)
+  --bias-init NAME    zero | click-rate: the user bias starts at the logit of the user's own
+                      training click rate (default zero)
 
 Report:
   --bootstrap N       resamples for the test AUC interval (default 1000)

@@ -9,6 +9,7 @@
 import type { ParamStore } from "../autograd/params.js";
 import type { Recommender } from "../model/types.js";
 import type { ServerOptimizer } from "./server-opt.js";
+import { addTouched, stretchToTouched } from "./touched-average.js";
 
 /** Where each group expert (block l, group k) sits in the group partition. */
 export interface GroupLayout {
@@ -60,6 +61,8 @@ export interface ChunkResult {
   loss: number;
   /** Σ of the scored training slots. */
   samples: number;
+  /** Touched averaging (touched-average.ts): per shared value, Σ w over the clients that changed it. */
+  touched?: Float64Array;
 }
 
 /**
@@ -75,6 +78,7 @@ export class ChunkSums {
   // fresh arrays for every chunk: result() hands them over, and a worker transfers them away
   private groupWeight: Float64Array;
   private routeCount: Int32Array;
+  private touched: Float64Array | undefined;
   private weight = 0;
   private clients = 0;
   private loss = 0;
@@ -94,16 +98,19 @@ export class ChunkSums {
     this.store.be.f.fill(0, this.sums, this.sums + this.sharedSize + this.groupSize);
     this.groupWeight = new Float64Array(this.cells);
     this.routeCount = new Int32Array(this.cells);
+    this.touched = undefined;
     this.weight = this.clients = this.loss = this.samples = 0;
   }
 
   /**
    * Adds the client whose trained values are in the store now, with weight w, routed to
-   * routes[l] at block l.
+   * routes[l] at block l. `globalAt`: where the round's shared values sit in backend memory, to
+   * count which ones the client changed (touched averaging); absent under plain FedAvg.
    */
-  add(w: number, routes: ArrayLike<number>, loss: number, samples: number): void {
+  add(w: number, routes: ArrayLike<number>, loss: number, samples: number, globalAt?: number): void {
     const be = this.store.be;
     if (this.sharedSize > 0) be.axpy(this.sums, this.store.buffer("shared").values, this.sharedSize, w);
+    if (globalAt !== undefined) addTouched(be.f, this.store.buffer("shared").values, globalAt, this.sharedSize, w, (this.touched ??= new Float64Array(this.sharedSize)));
     const lay = this.layout;
     if (lay) {
       const group = this.store.buffer("group").values;
@@ -134,6 +141,7 @@ export class ChunkSums {
       clients: this.clients,
       loss: this.loss,
       samples: this.samples,
+      ...(this.touched ? { touched: this.touched } : {}),
     };
   }
 
@@ -161,6 +169,8 @@ export class Aggregator {
   private readonly groupWeight: Float64Array;
   private readonly routeCount: Float64Array;
   private readonly pending = new Map<number, ChunkResult>();
+  /** Σ over chunks of ChunkResult.touched (touched averaging), from the first chunk that has it. */
+  private touched: Float64Array | undefined;
   private next = 0;
   private weight = 0;
   private clients = 0;
@@ -192,6 +202,7 @@ export class Aggregator {
   finish(global: Float32Array, chunks: number, server: ServerOptimizer): RoundTotals {
     if (this.next !== chunks || this.pending.size > 0) throw new Error(`Aggregator: ${this.next} of ${chunks} chunks folded (${this.pending.size} waiting)`);
     const S = this.sharedSize;
+    if (this.touched) stretchToTouched(global, this.total, this.weight, this.touched);
     if (this.weight > 0) server.apply(global, this.total, 0, S, 1 / this.weight);
     const lay = this.layout;
     const groupShare = new Float64Array(this.routeCount.length);
@@ -213,6 +224,11 @@ export class Aggregator {
     const t = this.total;
     const s = c.sums;
     for (let j = 0; j < t.length; j++) t[j] += s[j]!;
+    if (c.touched) {
+      if (c.touched.length !== this.sharedSize) throw new RangeError(`Aggregator: chunk ${c.chunk} has ${c.touched.length} touched counters, expected ${this.sharedSize}`);
+      const into = (this.touched ??= new Float64Array(this.sharedSize));
+      for (let j = 0; j < into.length; j++) into[j] += c.touched[j]!;
+    }
     for (let cell = 0; cell < this.groupWeight.length; cell++) {
       this.groupWeight[cell] += c.groupWeight[cell]!;
       this.routeCount[cell] += c.routeCount[cell]!;
@@ -227,6 +243,7 @@ export class Aggregator {
     this.total.fill(0);
     this.groupWeight.fill(0);
     this.routeCount.fill(0);
+    this.touched = undefined;
     this.pending.clear();
     this.next = 0;
     this.weight = this.clients = this.loss = this.samples = 0;

@@ -8,6 +8,7 @@ import type { Weighting } from "./runner.js";
 import type { Participation } from "./sample.js";
 import { SERVER_DEFAULTS, type ServerOptions } from "./server-opt.js";
 import type { DataSource } from "./source.js";
+import type { Averaging } from "./touched-average.js";
 
 /**
  * mrff and fedsasrec: federated (METHOD.md); local: every client trains its own model, nothing is
@@ -31,6 +32,8 @@ export interface TrainConfig {
   server: ServerOptions;
   /** Shared and group averages: plain means over participants, or weighted by training slots. */
   weighting: Weighting;
+  /** Shared values averaged over all participants (absent: "all", METHOD.md) or, each, over those that changed it (touched-average.ts). */
+  averaging?: Averaging;
   /** Clients summed together by one worker; fixes the order of the sums (part of the numbers). */
   chunk: number;
   /** Evaluate every this many rounds (and always after the last one). */
@@ -86,5 +89,6 @@ export function checkConfig(c: TrainConfig): void {
   if ("ratio" in p ? !(p.ratio > 0 && p.ratio <= 1) : !(Number.isInteger(p.count) && p.count >= 1)) {
     throw new RangeError(`participation must be a ratio in (0, 1] or a count >= 1, got ${JSON.stringify(p)}`);
   }
+  if (c.averaging !== undefined && c.averaging !== "all" && c.averaging !== "touched") throw new RangeError(`averaging must be all or touched, got '${c.averaging}'`);
   if (c.weighting !== "uniform" && c.weighting !== "samples") throw new RangeError(`weighting must be uniform or samples, got '${c.weighting}'`);
 }

@@ -15,6 +15,7 @@ import { startExecutor, type Executor } from "./pool.js";
 import type { RunnerInit, Task } from "./runner.js";
 import { chunksOf, sampleClients } from "./sample.js";
 import { deriveSeed, Stream } from "./seed.js";
+import { initBiasFromClickRate, privateStateSize } from "./private-training.js";
 import { regimeSpecs } from "./regime.js";
 import { loadData, shareDataset } from "./source.js";
 
@@ -24,6 +25,8 @@ const EVAL_CHUNK = 64;
 export class FederatedEngine implements Engine {
   private readonly global: Float32Array;
   private readonly privates: Float32Array;
+  /** Every client's private optimiser state (empty unless it keeps one). */
+  private readonly privateStates: Float32Array;
   /** Last round's routing shares (the balance loss's n_k/N); null before the first round. */
   private groupShare: Float64Array | null = null;
   /** Bumped whenever `global` changes, so that runners know to re-read it. */
@@ -42,6 +45,7 @@ export class FederatedEngine implements Engine {
   ) {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
+    this.privateStates = new Float32Array(init.privateStates);
   }
 
   static async create(config: TrainConfig, workers: number): Promise<FederatedEngine> {
@@ -63,8 +67,10 @@ export class FederatedEngine implements Engine {
       simd: be.level,
       local: config.local,
       weighting: config.weighting,
+      ...(config.averaging ? { averaging: config.averaging } : {}),
       global: new SharedArrayBuffer(4 * (shared.size + group.size)),
       privates: new SharedArrayBuffer(4 * priv.size * ds.numUsers),
+      privateStates: new SharedArrayBuffer(4 * privateStateSize(config.local.private, priv.size) * ds.numUsers),
     };
     const global = new Float32Array(init.global);
     global.set(be.f.subarray(shared.values, shared.values + shared.size), 0);
@@ -72,6 +78,7 @@ export class FederatedEngine implements Engine {
     const privates = new Float32Array(init.privates);
     const initial = be.f.subarray(priv.values, priv.values + priv.size);
     for (let u = 0; u < ds.numUsers; u++) privates.set(initial, u * priv.size);
+    if (config.model.userBias && config.local.private?.biasInit === "click-rate") initBiasFromClickRate(ds, leaveOneOut(ds), privates, priv.size, store.slice("user.bias").start);
     const aggregator = new Aggregator(shared.size, group.size, groupLayout(model, store));
     const params = { shared: shared.size, group: group.size, private: priv.size };
     store.dispose();
@@ -129,6 +136,7 @@ export class FederatedEngine implements Engine {
     return {
       global: this.global,
       privates: this.privates,
+      privateStates: this.privateStates,
       groupShare: this.groupShare ?? new Float64Array(0),
       serverM: server.m,
       serverV: server.v,
@@ -137,14 +145,18 @@ export class FederatedEngine implements Engine {
   }
 
   restore(arrays: Record<string, CheckpointArray>): void {
-    const { global, privates, groupShare, serverM, serverV, serverSteps } = arrays;
+    const { global, privates, privateStates, groupShare, serverM, serverV, serverSteps } = arrays;
     if (!(global instanceof Float32Array) || global.length !== this.global.length) throw new Error(`checkpoint: 'global' does not match the model (${this.global.length} values)`);
     if (!(privates instanceof Float32Array) || privates.length !== this.privates.length) throw new Error(`checkpoint: 'privates' does not match the model and data (${this.privates.length} values)`);
+    // checkpoints written before the private optimiser option carry no 'privateStates'
+    const states = privateStates ?? new Float32Array(0);
+    if (!(states instanceof Float32Array) || states.length !== this.privateStates.length) throw new Error(`checkpoint: 'privateStates' does not match the private optimiser (${this.privateStates.length} values)`);
     if (!(groupShare instanceof Float64Array)) throw new Error("checkpoint: 'groupShare' missing");
     if (!(serverM instanceof Float64Array && serverV instanceof Float64Array && serverSteps instanceof Int32Array)) throw new Error("checkpoint: the server optimiser's state is missing");
     this.server.restore({ m: serverM, v: serverV, steps: serverSteps });
     this.global.set(global);
     this.privates.set(privates);
+    this.privateStates.set(states);
     this.groupShare = groupShare.length > 0 ? groupShare : null;
     this.version++;
   }

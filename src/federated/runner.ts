@@ -12,6 +12,7 @@ import { ChunkSums, groupLayout, type ChunkResult } from "./aggregate.js";
 import { LocalTrainer, type LocalOptions } from "./client.js";
 import { deriveSeed, Stream } from "./seed.js";
 import { regimeSpecs } from "./regime.js";
+import type { Averaging } from "./touched-average.js";
 
 export type Weighting = "uniform" | "samples";
 
@@ -25,10 +26,14 @@ export interface RunnerInit {
   simd: SimdLevel;
   local: LocalOptions;
   weighting: Weighting;
+  /** Shared values averaged over all participants (METHOD.md; absent = "all") or over those that changed each. */
+  averaging?: Averaging;
   /** [shared | group] global values, written by the coordinator between rounds. */
   global: SharedArrayBuffer;
   /** clients × private-partition values. */
   privates: SharedArrayBuffer;
+  /** clients × the private optimiser's state (private-training.ts; empty when it keeps none). */
+  privateStates: SharedArrayBuffer;
 }
 
 export type Task =
@@ -49,6 +54,7 @@ export type TaskResult = { kind: "train"; result: ChunkResult } | { kind: "eval"
 export class ClientRunner {
   private readonly global: Float32Array;
   private readonly privates: Float32Array;
+  private readonly privateStates: Float32Array;
   /** Backend copy of the global values, refreshed when the coordinator's version changes. */
   private readonly globalCopy: number;
   private copyVersion = -1;
@@ -63,6 +69,7 @@ export class ClientRunner {
   ) {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
+    this.privateStates = new Float32Array(init.privateStates);
     this.globalCopy = store.be.alloc(this.global.length);
   }
 
@@ -76,6 +83,9 @@ export class ClientRunner {
     if (init.global.byteLength !== 4 * S) throw new RangeError(`ClientRunner: global buffer holds ${init.global.byteLength / 4} values, the model has ${S}`);
     if (init.privates.byteLength !== 4 * P * ds.numUsers) throw new RangeError(`ClientRunner: private buffer holds ${init.privates.byteLength / 4} values, expected ${ds.numUsers} × ${P}`);
     const trainer = new LocalTrainer(model, store, ds, leaveOneOut(ds), init.local);
+    if (init.privateStates.byteLength !== 4 * trainer.privateStateSize * ds.numUsers) {
+      throw new RangeError(`ClientRunner: private optimiser buffer holds ${init.privateStates.byteLength / 4} values, expected ${ds.numUsers} × ${trainer.privateStateSize}`);
+    }
     return new ClientRunner(init, store, trainer, new ChunkSums(store, groupLayout(model, store)));
   }
 
@@ -90,9 +100,11 @@ export class ClientRunner {
     for (const c of task.clients) {
       this.loadGlobal();
       this.loadPrivate(c);
+      this.trainer.loadPrivateState(this.privateStates, c);
       const upd = this.trainer.train(c, new Rng(deriveSeed(this.init.seed, Stream.Dropout, task.round, c)), groupShare);
       this.savePrivate(c);
-      this.sums.add(this.init.weighting === "samples" ? upd.samples : 1, upd.routes, upd.loss, upd.samples);
+      this.trainer.savePrivateState(this.privateStates, c);
+      this.sums.add(this.init.weighting === "samples" ? upd.samples : 1, upd.routes, upd.loss, upd.samples, this.init.averaging === "touched" ? this.globalCopy : undefined);
     }
     this.storeVersion = -1;
     return this.sums.result(task.chunk);
