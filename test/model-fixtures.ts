@@ -25,6 +25,8 @@ export interface ModelDims {
   clickInput: number;
   /** 1: the private per-user logit bias. */
   userBias: number;
+  /** 1: shared per-item-field-value logit scalars. */
+  itemBias: number;
   /** 1: the FedSASRec network instead of MRFF. */
   fedsasrec: number;
   /** 1: pass a groupShare (balance loss on). */
@@ -61,6 +63,7 @@ export function smallConfig(d: ModelDims): ModelConfig {
     gateClicks: d.gateClicks === 1,
     clickInput: d.clickInput === 1,
     userBias: d.userBias === 1,
+    itemBias: d.itemBias === 1,
     mlp: [d.hidden],
   };
 }

@@ -20,6 +20,7 @@ import { initBiasFromClickRate, PRIVATE_DEFAULTS, PrivateOptimizer, privateState
 import { readRunCheckpoint, resumeTraining, train, type RoundRow } from "../src/federated/trainer.js";
 import { createModel, schemaOf } from "../src/model/index.js";
 import { Rng } from "../src/util/rng.js";
+import { configFromArgs, parseTrainArgs } from "../src/cli/train-options.js";
 import { wasmBackends } from "./helpers.js";
 
 const dirs: string[] = [];
@@ -153,6 +154,22 @@ test("with the private options on, workers 0 and 2 agree and a stopped run resum
   const states = a.privateStates as Float32Array;
   assert.ok(states.length > 0 && states.some((v) => v !== 0), "the private Adam's state is checkpointed");
   for (const name of ["global", "privates", "privateStates"]) assert.equal(Array.from(b[name]!), Array.from(a[name]!), name);
+});
+
+test("the device preset gives each regime the parts that apply to it; later options override it", () => {
+  const of = (...args: string[]) => configFromArgs(parseTrainArgs(args));
+  for (const model of ["mrff", "fedsasrec"]) {
+    const c = of("--model", model, "--preset", "device");
+    assert.equal([c.model.userBias, c.model.itemBias, c.model.clickInput, c.local.private?.optimizer, c.local.private?.biasInit, c.averaging], [true, true, true, "sgd", "click-rate", "touched"], model);
+  }
+  const local = of("--model", "local", "--preset", "device");
+  assert.equal([local.model.userBias, local.model.itemBias, local.local.private?.optimizer, local.local.private?.biasInit, local.averaging], [true, true, "shared", "click-rate", undefined]);
+  const central = of("--model", "central", "--preset", "device");
+  assert.equal([central.model.userBias, central.model.itemBias, central.model.clickInput, central.local.private, central.averaging], [true, true, true, undefined, undefined]);
+  const over = of("--preset", "device", "--private-opt", "adam", "--history", "all", "--averaging", "all");
+  assert.equal([over.local.private?.optimizer, over.local.private?.biasInit, over.local.history, over.averaging], ["adam", "click-rate", "all", "all"]);
+  // the reference preset is the default configuration
+  assert.equal(of("--preset", "reference"), of());
 });
 
 test.after(() => {

@@ -3,12 +3,14 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { defaultConfig, REGIMES, type Regime, type TrainConfig } from "../federated/config.js";
+import { applyPreset, PRESETS } from "../federated/presets.js";
 import { PRIVATE_DEFAULTS } from "../federated/private-training.js";
 import { optionError, UsageError } from "./command.js";
 
 export const TRAIN_OPTIONS = {
   data: { type: "string" },
   model: { type: "string" },
+  preset: { type: "string" },
   backbone: { type: "string" },
   rounds: { type: "string" },
   seed: { type: "string" },
@@ -39,6 +41,7 @@ export const TRAIN_OPTIONS = {
   "click-input": { type: "boolean" },
   "gate-clicks": { type: "boolean" },
   "user-bias": { type: "boolean" },
+  "item-bias": { type: "boolean" },
   history: { type: "string" },
   "bias-init": { type: "string" },
   "private-opt": { type: "string" },
@@ -86,6 +89,8 @@ export const RUN_SETTINGS = Object.keys(TRAIN_OPTIONS).filter((k) => !["rounds",
 export function configFromArgs(a: TrainArgs): TrainConfig {
   const regime: Regime = oneOf("model", a.model, REGIMES) ?? "mrff";
   const c = defaultConfig(regime);
+  const preset = oneOf("preset", a.preset, PRESETS);
+  if (preset !== undefined) applyPreset(c, preset);
   const backbone = oneOf("backbone", a.backbone, ["mrff", "fedsasrec"] as const);
   if (backbone !== undefined) {
     if (regime === "mrff" || regime === "fedsasrec") throw new UsageError(`--backbone applies to --model local and central only (${regime} is its own backbone)`);
@@ -128,6 +133,7 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   if (a["click-input"]) m.clickInput = true;
   if (a["gate-clicks"]) m.gateClicks = true;
   if (a["user-bias"]) m.userBias = true;
+  if (a["item-bias"]) m.itemBias = true;
   privateOptions(a, c);
   c.chunk = int("chunk", a.chunk, 1) ?? c.chunk;
   c.bootstrap = int("bootstrap", a.bootstrap, 1) ?? c.bootstrap;

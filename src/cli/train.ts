@@ -16,6 +16,9 @@ With no options: MRFF on the embedded synthetic data set, METHOD.md's reference 
 Run:
   --data DIR          KuaiSAR-style folder (default: the embedded synthetic data set)
   --model NAME        mrff | fedsasrec | local | central (default mrff)
+  --preset NAME       reference (METHOD.md, the default) | device: the user bias from its click
+                      rate, item-field biases, click input, private SGD, touched averaging (what
+                      each regime can use; see src/federated/presets.ts); later options override it
   --backbone NAME     local and central: the model they train, mrff | fedsasrec (default mrff)
   --rounds N          rounds (central: epochs) (default 30)
   --seed S            seed of every random choice (default 1)
@@ -50,6 +53,7 @@ Model:
   --click-input       add a clicked / not-clicked embedding to history items
   --gate-clicks       the gate also reads the clicked − unclicked mean of X
   --user-bias         a private per-user scalar added to every logit
+  --item-bias         shared scalars per item-field value, the target's added to the logit
 
 Private partition (user fields, user experts, user bias) on the device:
   --private-opt NAME  shared (steps with the clients' optimiser) | sgd | adam (its own Adam,

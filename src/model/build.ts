@@ -22,6 +22,7 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   gateClicks: false,
   clickInput: false,
   userBias: false,
+  itemBias: false,
   mlp: Object.freeze([32]) as number[],
 });
 

@@ -30,6 +30,8 @@ export interface ModelConfig {
   clickInput: boolean;
   /** A private per-user scalar added to every logit (src/nn/user-bias.ts); absent = false. */
   userBias?: boolean;
+  /** Shared scalars per item-field value, the target's summed into the logit (src/nn/item-bias.ts); absent = false. */
+  itemBias?: boolean;
   /**
    * Hidden widths of the prediction MLP. METHOD.md's "128 → 32 → 1" is input 128 ([h_t ; item ;
    * e_u] at the reference sizes), one hidden layer of 32, output 1: mlp = [32], as in the
