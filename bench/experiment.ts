@@ -4,6 +4,10 @@
 //
 //   node dist/bench/experiment.js [--data DIR] [--rounds N] [--seeds 1,2,3]
 //        [--models mrff,fedsasrec,local,central] [--workers W] [--out FILE.md|FILE.json]
+//        [--train-args "OPTIONS"] [--model-args MODEL="OPTIONS"]... [--jobs J]
+// --train-args: further `fedfacet train` options for every model; --model-args: instead of those,
+// for one model (repeatable). --jobs: runs at once (default 1; more share the cores, which
+// inflates s/round).
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
@@ -33,6 +37,9 @@ const { values: a } = parseArgs({
     models: { type: "string", default: REGIMES.join(",") },
     workers: { type: "string", default: String(defaultWorkers()) },
     out: { type: "string", default: join(ROOT, "out/experiment/experiment.md") },
+    "train-args": { type: "string", default: "" },
+    "model-args": { type: "string", multiple: true, default: [] },
+    jobs: { type: "string", default: "1" },
   },
 });
 
@@ -49,6 +56,16 @@ const seeds = a.seeds!.split(",").map(Number);
 if (!seeds.every((s) => Number.isInteger(s) && s >= 0)) fail(`--seeds must be non-negative integers separated by commas, got '${a.seeds}'`);
 const models = a.models!.split(",") as Regime[];
 for (const m of models) if (!REGIMES.includes(m)) fail(`--models: '${m}' is not one of ${REGIMES.join(", ")}`);
+const splitArgs = (s: string) => s.split(/\s+/).filter((x) => x !== "");
+const modelArgs = new Map<Regime, string[]>(models.map((m) => [m, splitArgs(a["train-args"]!)]));
+for (const spec of a["model-args"]!) {
+  const eq = spec.indexOf("=");
+  const m = spec.slice(0, eq) as Regime;
+  if (eq < 0 || !REGIMES.includes(m)) fail(`--model-args must be MODEL="OPTIONS" with MODEL one of ${REGIMES.join(", ")}, got '${spec}'`);
+  modelArgs.set(m, splitArgs(spec.slice(eq + 1)));
+}
+const jobs = Number(a.jobs);
+if (!(Number.isInteger(jobs) && jobs >= 1)) fail(`--jobs must be a positive integer, got '${a.jobs}'`);
 const workers = Number(a.workers);
 if (!(Number.isInteger(workers) && workers >= 0)) fail(`--workers must be a non-negative integer, got '${a.workers}'`);
 const out = resolve(a.out!);
@@ -59,7 +76,7 @@ const runsDir = join(dirname(mdPath), "runs");
 /** Trains one (model, seed) in a child process and summarises its report.json. */
 async function runOne(model: Regime, seed: number): Promise<RunSummary> {
   const dir = join(runsDir, `${model}-seed${seed}`);
-  const args = [...process.execArgv, CLI, "train", "--data", data, "--model", model, "--rounds", String(rounds), "--seed", String(seed), "--workers", String(workers), "--out", dir, "--force"];
+  const args = [...process.execArgv, CLI, "train", "--data", data, "--model", model, "--rounds", String(rounds), "--seed", String(seed), "--workers", String(workers), "--out", dir, "--force", ...modelArgs.get(model)!];
   console.error(`\n== ${model}, seed ${seed}: node ${args.slice(process.execArgv.length).join(" ")}`);
   const started = performance.now();
   const code = await new Promise<number | null>((ok, ko) => spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit"] }).on("error", ko).on("exit", ok));
@@ -99,8 +116,15 @@ function floorRow(name: string, s: Scores, split: LeaveOneOut): TableRow {
 }
 
 const started = new Date();
-const runs: RunSummary[] = [];
-for (const model of models) for (const seed of seeds) runs.push(await runOne(model, seed));
+const todo = models.flatMap((model) => seeds.map((seed) => ({ model, seed })));
+const runs: RunSummary[] = new Array(todo.length);
+let nextRun = 0;
+// `jobs` lanes take the runs in order; results keep the order of `todo` whatever finishes first
+await Promise.all(
+  Array.from({ length: Math.min(jobs, todo.length) }, async () => {
+    for (let i = nextRun++; i < todo.length; i = nextRun++) runs[i] = await runOne(todo[i]!.model, todo[i]!.seed);
+  }),
+);
 
 console.error("\n== floors");
 const ds = readFolder(data);
@@ -118,6 +142,8 @@ const protocol = {
   seeds,
   models,
   workers,
+  jobs,
+  args: Object.fromEntries(modelArgs),
   cpus: cpus().length,
   node: process.version,
   started: started.toISOString(),
@@ -126,7 +152,8 @@ const protocol = {
 };
 const md = `# Experiment: ${models.join(", ")} on ${data}
 
-${rounds} rounds, seeds ${seeds.join(",")}, ${workers} workers on ${protocol.cpus} cores (node ${protocol.node}), ${protocol.started} – ${protocol.finished}.
+${rounds} rounds, seeds ${seeds.join(",")}, ${workers} workers on ${protocol.cpus} cores (node ${protocol.node}), ${protocol.started} – ${protocol.finished}${jobs > 1 ? `, ${jobs} runs at once (s/round inflated by sharing)` : ""}.
+${[...modelArgs].filter(([, args]) => args.length > 0).map(([m, args]) => `Options of ${m}: \`${args.join(" ")}\`.`).join("\n")}
 Test figures at the round of best validation AUC (METHOD.md); a model's row pools its seeds (CI: per-seed
 bootstrap intervals, ${BOOTSTRAP} resamples, averaged). s/round: median wall time of a round (training +
 evaluation). Peak RSS: the training process's maxRSS, worker threads included. Floors are computed on the

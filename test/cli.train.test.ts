@@ -22,7 +22,7 @@ test("train and eval are listed; train --help describes the options", () => {
   assert.match(r.out, /^\s+eval\s/m);
   const h = fedfacet("train", "--help");
   assert.is(h.code, 0, h.err);
-  for (const opt of ["--data", "--model", "--rounds", "--seed", "--workers", "--out", "--resume", "--eval-every", "--clients", "--lr"]) assert.ok(h.out.includes(opt), opt);
+  for (const opt of ["--data", "--model", "--rounds", "--seed", "--workers", "--out", "--resume", "--eval-every", "--clients", "--lr", "--preset", "--user-bias", "--private-opt", "--history", "--averaging"]) assert.ok(h.out.includes(opt), opt);
 });
 
 test("bad train options are usage errors that name the option", () => {
@@ -44,6 +44,12 @@ test("bad train options are usage errors that name the option", () => {
     [["--compression", "topk", "--topk", "0.1", "--int8-block", "64"], /--int8-block applies to --compression int8 and topk-int8/],
     [["--model", "local", "--compression", "int8"], /--compression applies to --model mrff and fedsasrec/],
     [["--frob"], /'--frob'/],
+    [["--preset", "best"], /--preset must be one of reference, device, got 'best'/],
+    [["--private-opt", "rmsprop"], /--private-opt must be one of shared, sgd, adam/],
+    [["--private-steps", "2"], /--private-steps needs --private-opt sgd or adam/],
+    [["--bias-init", "click-rate"], /--bias-init click-rate needs --user-bias/],
+    [["--history", "half"], /--history must be one of last, all/],
+    [["--averaging", "median"], /--averaging must be one of all, touched/],
     [["--resume", join(dir, "nothing-here")], /--resume: no run to resume/],
     [["--data", join(dir, "no-such-folder"), "--out", join(dir, "x")], /no-such-folder/],
   ];

@@ -187,6 +187,7 @@ test("a worker that cannot start fails the run with its error; so does the in-pr
     privates: new SharedArrayBuffer(4),
     compression: c.compression,
     residuals: null,
+    privateStates: new SharedArrayBuffer(0),
   };
   for (const workers of [0, 2]) {
     try {

@@ -23,6 +23,10 @@ export interface ModelDims {
   /** 1: the gate also reads the clicked − unclicked mean of X. */
   gateClicks: number;
   clickInput: number;
+  /** 1: the private per-user logit bias. */
+  userBias: number;
+  /** 1: shared per-item-field-value logit scalars. */
+  itemBias: number;
   /** 1: the FedSASRec network instead of MRFF. */
   fedsasrec: number;
   /** 1: pass a groupShare (balance loss on). */
@@ -58,6 +62,8 @@ export function smallConfig(d: ModelDims): ModelConfig {
     gateWeighted: d.gateWeighted === 1,
     gateClicks: d.gateClicks === 1,
     clickInput: d.clickInput === 1,
+    userBias: d.userBias === 1,
+    itemBias: d.itemBias === 1,
     mlp: [d.hidden],
   };
 }

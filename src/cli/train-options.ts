@@ -6,11 +6,14 @@ import { COMPRESSIONS, defaultConfig, REGIMES, type Compression, type Regime, ty
 import { DEFAULT_CLIP, DP_NOISES, planDp, samplingRate } from "../federated/dp-config.js";
 import { DEFAULT_BLOCK } from "../federated/wire/index.js";
 import { AGGREGATOR_DEFAULTS, parseRuleKinds, type AggregatorConfig } from "../federated/robust/rules.js";
+import { applyPreset, PRESETS } from "../federated/presets.js";
+import { PRIVATE_DEFAULTS } from "../federated/private-training.js";
 import { optionError, UsageError } from "./command.js";
 
 export const TRAIN_OPTIONS = {
   data: { type: "string" },
   model: { type: "string" },
+  preset: { type: "string" },
   backbone: { type: "string" },
   rounds: { type: "string" },
   seed: { type: "string" },
@@ -28,6 +31,7 @@ export const TRAIN_OPTIONS = {
   "server-lr": { type: "string" },
   "weight-decay": { type: "string" },
   weighting: { type: "string" },
+  averaging: { type: "string" },
   "batch-size": { type: "string" },
   dropout: { type: "string" },
   maxlen: { type: "string" },
@@ -42,6 +46,13 @@ export const TRAIN_OPTIONS = {
   aggregator: { type: "string" },
   trim: { type: "string" },
   "norm-bound": { type: "string" },
+  "user-bias": { type: "boolean" },
+  "item-bias": { type: "boolean" },
+  history: { type: "string" },
+  "bias-init": { type: "string" },
+  "private-opt": { type: "string" },
+  "private-lr": { type: "string" },
+  "private-steps": { type: "string" },
   chunk: { type: "string" },
   compression: { type: "string" },
   topk: { type: "string" },
@@ -91,6 +102,8 @@ export const RUN_SETTINGS = Object.keys(TRAIN_OPTIONS).filter((k) => !["rounds",
 export function configFromArgs(a: TrainArgs): TrainConfig {
   const regime: Regime = oneOf("model", a.model, REGIMES) ?? "mrff";
   const c = defaultConfig(regime);
+  const preset = oneOf("preset", a.preset, PRESETS);
+  if (preset !== undefined) applyPreset(c, preset);
   const backbone = oneOf("backbone", a.backbone, ["mrff", "fedsasrec"] as const);
   if (backbone !== undefined) {
     if (regime === "mrff" || regime === "fedsasrec") throw new UsageError(`--backbone applies to --model local and central only (${regime} is its own backbone)`);
@@ -108,10 +121,14 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   c.local.localSteps = int("local-steps", a["local-steps"], 1) ?? c.local.localSteps;
   c.local.optimizer = oneOf("optimizer", a.optimizer, ["adam", "sgd"] as const) ?? c.local.optimizer;
   c.local.lr = num("lr", a.lr, (n) => n > 0, "a positive number") ?? c.local.lr;
+  const history = oneOf("history", a.history, ["last", "all"] as const);
+  if (history !== undefined) c.local.history = history;
   c.local.weightDecay = num("weight-decay", a["weight-decay"], (n) => n >= 0, "a number >= 0") ?? c.local.weightDecay;
   c.server.optimizer = oneOf("server", a.server, ["avg", "adam"] as const) ?? c.server.optimizer;
   c.server.lr = num("server-lr", a["server-lr"], (n) => n > 0, "a positive number") ?? c.server.lr;
   c.weighting = oneOf("weighting", a.weighting, ["uniform", "samples"] as const) ?? c.weighting;
+  const averaging = oneOf("averaging", a.averaging, ["all", "touched"] as const);
+  if (averaging !== undefined) c.averaging = averaging;
   c.batchSize = int("batch-size", a["batch-size"], 1) ?? c.batchSize;
   const m = c.model;
   m.dropout = num("dropout", a.dropout, (n) => n >= 0 && n < 1, "in [0, 1)") ?? m.dropout;
@@ -130,6 +147,9 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   if (a["gate-clicks"]) m.gateClicks = true;
   c.compression = compressionFromArgs(a, regime);
   if (a.aggregator !== undefined || a.trim !== undefined || a["norm-bound"] !== undefined) c.aggregator = aggregatorFromArgs(a);
+  if (a["user-bias"]) m.userBias = true;
+  if (a["item-bias"]) m.itemBias = true;
+  privateOptions(a, c);
   c.chunk = int("chunk", a.chunk, 1) ?? c.chunk;
   c.bootstrap = int("bootstrap", a.bootstrap, 1) ?? c.bootstrap;
   dpFromArgs(a, c);
@@ -196,4 +216,18 @@ function aggregatorFromArgs(a: TrainArgs): AggregatorConfig {
   const nb = a["norm-bound"];
   const bound = nb === "median" ? "median" : (num("norm-bound", nb, (n) => n > 0, "a positive number or 'median'") ?? AGGREGATOR_DEFAULTS.bound);
   return { shared: kinds.shared, group: kinds.group, trim, bound };
+}
+
+/** --private-opt, --private-lr, --private-steps, --bias-init: c.local.private, absent when none is given. */
+function privateOptions(a: TrainArgs, c: TrainConfig): void {
+  const given = ["private-opt", "private-lr", "private-steps", "bias-init"] as const;
+  if (given.every((k) => a[k] === undefined)) return;
+  const p = { ...PRIVATE_DEFAULTS, ...c.local.private };
+  p.optimizer = oneOf("private-opt", a["private-opt"], ["shared", "sgd", "adam"] as const) ?? p.optimizer;
+  p.lr = num("private-lr", a["private-lr"], (n) => n > 0, "a positive number") ?? p.lr;
+  p.extraSteps = int("private-steps", a["private-steps"], 0) ?? p.extraSteps;
+  p.biasInit = oneOf("bias-init", a["bias-init"], ["zero", "click-rate"] as const) ?? p.biasInit;
+  if (p.extraSteps > 0 && p.optimizer === "shared") throw new UsageError("--private-steps needs --private-opt sgd or adam (the private partition's own optimiser)");
+  if (p.biasInit === "click-rate" && !c.model.userBias) throw new UsageError("--bias-init click-rate needs --user-bias");
+  c.local.private = p;
 }

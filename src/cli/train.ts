@@ -16,6 +16,9 @@ With no options: MRFF on the embedded synthetic data set, METHOD.md's reference 
 Run:
   --data DIR          KuaiSAR-style folder (default: the embedded synthetic data set)
   --model NAME        mrff | fedsasrec | local | central (default mrff)
+  --preset NAME       reference (METHOD.md, the default) | device: the user bias from its click
+                      rate, item-field biases, click input, private SGD, touched averaging (what
+                      each regime can use; see src/federated/presets.ts); later options override it
   --backbone NAME     local and central: the model they train, mrff | fedsasrec (default mrff)
   --rounds N          rounds (central: epochs) (default 30)
   --seed S            seed of every random choice (default 1)
@@ -33,6 +36,8 @@ Federated procedure:
   --optimizer NAME    clients' optimiser: adam (fresh every round) | sgd (default adam)
   --lr X              clients' learning rate (default 0.1; central 0.001)
   --weight-decay X    decoupled weight decay (default 0)
+  --history H         last | all: train on the last maxlen impressions (METHOD.md) or the whole
+                      history cut into windows of maxlen (default last)
   --server NAME       how averages become the global values: avg (FedAvg) | adam (FedAdam)
                       (default avg)
   --server-lr X       FedAdam's learning rate (default 0.01)
@@ -42,6 +47,8 @@ Federated procedure:
   --trim B            trimmed: fraction cut at each end, in [0, 0.5) (default 0.1)
   --norm-bound C      normbound: L2 bound of a client's update, or 'median' of the round's norms
                       (default median)
+  --averaging A       all | touched: each shared value averaged over all participants (FedAvg)
+                      or over those whose training changed it (default all)
   --chunk N           clients summed per task; fixes the summation order (default 32)
   --compression C     how updates travel: f32 (raw, default) | int8 | topk | topk-int8; all but
                       f32 send the delta through the wire format with error feedback
@@ -54,6 +61,16 @@ Model:
   --gate-weighted     H = g_k·FFN_k(X) + FFN_user(X)
   --click-input       add a clicked / not-clicked embedding to history items
   --gate-clicks       the gate also reads the clicked − unclicked mean of X
+  --user-bias         a private per-user scalar added to every logit
+  --item-bias         shared scalars per item-field value, the target's added to the logit
+
+Private partition (user fields, user experts, user bias) on the device:
+  --private-opt NAME  shared (steps with the clients' optimiser) | sgd | adam (its own Adam,
+                      state kept on the device across rounds) (default shared)
+  --private-lr X      the private optimiser's learning rate (default 0.1)
+  --private-steps N   extra steps per round on the private partition alone (default 0)
+  --bias-init NAME    zero | click-rate: the user bias starts at the logit of the user's own
+                      training click rate (default zero)
 
 Differential privacy (user-level DP-FedAvg; README "Differential privacy"):
   --dp-epsilon E      privacy budget: the noise is calibrated so that --rounds rounds spend at

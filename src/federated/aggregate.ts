@@ -10,6 +10,7 @@ import type { ParamStore } from "../autograd/params.js";
 import type { Recommender } from "../model/types.js";
 import type { Release } from "./dp-aggregation.js";
 import type { ServerOptimizer } from "./server-opt.js";
+import { addTouched, stretchToTouched } from "./touched-average.js";
 
 /** Where each group expert (block l, group k) sits in the group partition. */
 export interface GroupLayout {
@@ -63,6 +64,8 @@ export interface ChunkResult {
   samples: number;
   /** Σ of the clients' update frame sizes (bytes sent up). */
   bytesUp: number;
+  /** Touched averaging (touched-average.ts): per shared value, Σ w over the clients that changed it. */
+  touched?: Float64Array;
 }
 
 /**
@@ -78,6 +81,7 @@ export class ChunkSums {
   // fresh arrays for every chunk: result() hands them over, and a worker transfers them away
   private groupWeight: Float64Array;
   private routeCount: Int32Array;
+  private touched: Float64Array | undefined;
   private weight = 0;
   private clients = 0;
   private loss = 0;
@@ -98,6 +102,7 @@ export class ChunkSums {
     this.store.be.f.fill(0, this.sums, this.sums + this.sharedSize + this.groupSize);
     this.groupWeight = new Float64Array(this.cells);
     this.routeCount = new Int32Array(this.cells);
+    this.touched = undefined;
     this.weight = this.clients = this.loss = this.samples = this.bytesUp = 0;
   }
 
@@ -105,11 +110,13 @@ export class ChunkSums {
    * Adds the client whose trained values are in the store now, with weight w, routed to
    * routes[l] at block l; its update took `bytes` on the wire. `allExperts`: its whole group
    * buffer (a DP client's message in local mode, noise on the experts it did not choose too), not
-   * only the chosen experts.
+   * only the chosen experts. `globalAt`: where the round's shared values sit in backend memory,
+   * to count which ones the client changed (touched averaging); absent under plain FedAvg.
    */
-  add(w: number, routes: ArrayLike<number>, loss: number, samples: number, bytes: number, allExperts = false): void {
+  add(w: number, routes: ArrayLike<number>, loss: number, samples: number, bytes: number, allExperts = false, globalAt?: number): void {
     const be = this.store.be;
     if (this.sharedSize > 0) be.axpy(this.sums, this.store.buffer("shared").values, this.sharedSize, w);
+    if (globalAt !== undefined) addTouched(be.f, this.store.buffer("shared").values, globalAt, this.sharedSize, w, (this.touched ??= new Float64Array(this.sharedSize)));
     const lay = this.layout;
     if (lay) {
       const group = this.store.buffer("group").values;
@@ -143,6 +150,7 @@ export class ChunkSums {
       loss: this.loss,
       samples: this.samples,
       bytesUp: this.bytesUp,
+      ...(this.touched ? { touched: this.touched } : {}),
     };
   }
 
@@ -202,6 +210,8 @@ export class Aggregator {
   private readonly groupWeight: Float64Array;
   private readonly routeCount: Float64Array;
   private readonly pending = new Map<number, ChunkResult>();
+  /** Σ over chunks of ChunkResult.touched (touched averaging), from the first chunk that has it. */
+  private touched: Float64Array | undefined;
   private next = 0;
   private weight = 0;
   private clients = 0;
@@ -324,6 +334,7 @@ export class Aggregator {
         if (deltas) for (let j = from; j < to; j++) this.total[j] += weight * global[j]!;
         server.apply(global, this.total, from, to, 1 / weight);
       };
+      if (this.touched) stretchToTouched(global, this.total, this.weight, this.touched);
       if (this.weight > 0) apply(0, S, this.weight);
       if (lay) {
         for (let cell = 0; cell < lay.blocks * lay.groups; cell++) {
@@ -349,6 +360,11 @@ export class Aggregator {
     const t = this.total;
     const s = c.sums;
     for (let j = 0; j < t.length; j++) t[j] += s[j]!;
+    if (c.touched) {
+      if (c.touched.length !== this.sharedSize) throw new RangeError(`Aggregator: chunk ${c.chunk} has ${c.touched.length} touched counters, expected ${this.sharedSize}`);
+      const into = (this.touched ??= new Float64Array(this.sharedSize));
+      for (let j = 0; j < into.length; j++) into[j] += c.touched[j]!;
+    }
     for (let cell = 0; cell < this.groupWeight.length; cell++) {
       this.groupWeight[cell] += c.groupWeight[cell]!;
       this.routeCount[cell] += c.routeCount[cell]!;
@@ -364,6 +380,7 @@ export class Aggregator {
     this.total.fill(0);
     this.groupWeight.fill(0);
     this.routeCount.fill(0);
+    this.touched = undefined;
     this.pending.clear();
     this.next = 0;
     this.weight = this.clients = this.loss = this.samples = this.bytesUp = 0;

@@ -2,15 +2,16 @@
 // private state and its local data): train a few local steps from the round's global values and
 // its own private values, or predict its validation and test clicks. Loading the values into the
 // ParamStore is the caller's job (ClientRunner), so the same code serves every transport.
-import type { ParamStore } from "../autograd/params.js";
+import { PARTITIONS, type ParamStore, type Partition } from "../autograd/params.js";
 import { Tape } from "../autograd/tape.js";
 import type { Dataset } from "../data/dataset.js";
-import { allocWindows, fillPhaseWindow, lastTarget, type LeaveOneOut, type Phase } from "../data/split.js";
+import { allocWindows, fillPhaseWindow, fillWindow, lastTarget, type LeaveOneOut, type Phase } from "../data/split.js";
 import { Arena } from "../kernels/arena.js";
 import type { BatchInputs, Recommender } from "../model/types.js";
 import { Adam, ADAM_DEFAULTS } from "../optim/adam.js";
 import { Sgd } from "../optim/sgd.js";
 import { Rng } from "../util/rng.js";
+import { checkPrivateOptions, PrivateOptimizer, roundPartitions, type PrivateOptions } from "./private-training.js";
 
 export interface LocalOptions {
   /** Optimiser steps per round over the client's training window (METHOD.md: 1). */
@@ -20,12 +21,20 @@ export interface LocalOptions {
   lr: number;
   /** Decoupled weight decay. */
   weightDecay: number;
+  /**
+   * The training windows: "last" = the window of the last maxlen training impressions (METHOD.md;
+   * the default when absent), "all" = the whole training history cut into windows of maxlen
+   * targets, most recent first (a long history's older impressions are otherwise never trained on).
+   */
+  history?: "last" | "all";
+  /** How the private partition trains (private-training.ts); absent: with the optimiser above. */
+  private?: PrivateOptions;
 }
 
-/** The optimiser a client (or the central model) trains with. */
-export function localOptimizer(store: ParamStore, o: LocalOptions): Adam | Sgd {
-  if (o.optimizer === "sgd") return new Sgd(store, { lr: o.lr, weightDecay: o.weightDecay });
-  if (o.optimizer === "adam") return new Adam(store, { ...ADAM_DEFAULTS, lr: o.lr, weightDecay: o.weightDecay });
+/** The optimiser a client (or the central model) trains the given partitions with. */
+export function localOptimizer(store: ParamStore, o: LocalOptions, partitions: readonly Partition[] = PARTITIONS): Adam | Sgd {
+  if (o.optimizer === "sgd") return new Sgd(store, { lr: o.lr, weightDecay: o.weightDecay }, partitions);
+  if (o.optimizer === "adam") return new Adam(store, { ...ADAM_DEFAULTS, lr: o.lr, weightDecay: o.weightDecay }, partitions);
   throw new RangeError(`local optimizer must be adam or sgd, got '${o.optimizer}'`);
 }
 
@@ -49,6 +58,8 @@ export interface Prediction {
 export class LocalTrainer {
   private readonly tape: Tape;
   private readonly optimizer: Adam | Sgd;
+  /** The private partition's own optimiser, when the options give it one. */
+  private readonly privateOpt: PrivateOptimizer | undefined;
   /**
    * Batches by (rows, window length): a client's windows are trimmed to its real history (the
    * model computes the same as with the padded window), which halves the work at the median
@@ -67,17 +78,41 @@ export class LocalTrainer {
   ) {
     if (!(Number.isInteger(opts.localSteps) && opts.localSteps >= 1)) throw new RangeError(`LocalTrainer: localSteps must be a positive integer, got ${opts.localSteps}`);
     this.tape = new Tape(store.be, new Arena(store.be));
-    this.optimizer = localOptimizer(store, opts);
+    if (opts.history !== undefined && opts.history !== "last" && opts.history !== "all") throw new RangeError(`LocalTrainer: history must be last or all, got '${opts.history}'`);
+    if (opts.private) checkPrivateOptions(opts.private);
+    const separate = opts.private !== undefined && opts.private.optimizer !== "shared";
+    this.optimizer = localOptimizer(store, opts, opts.private ? roundPartitions(opts.private) : PARTITIONS);
+    this.privateOpt = separate ? new PrivateOptimizer(store, opts.private!) : undefined;
+  }
+
+  /** Values of a client's private optimiser state (0: none to keep between rounds). */
+  get privateStateSize(): number {
+    return this.privateOpt?.stateSize ?? 0;
+  }
+
+  /** Takes client c's private optimiser state from `states` (clients × privateStateSize). */
+  loadPrivateState(states: Float32Array, c: number): void {
+    this.privateOpt?.load(states, c);
+  }
+
+  /** Puts client c's private optimiser state back. */
+  savePrivateState(states: Float32Array, c: number): void {
+    this.privateOpt?.save(states, c);
   }
 
   /**
-   * Trains user u's model from the values now in the store (a fresh optimiser state, METHOD.md), leaving
-   * the trained values there. `rng` drives dropout.
+   * Trains user u's model from the values now in the store (a fresh optimiser state, METHOD.md;
+   * a private optimiser's state must have been loaded), leaving the trained values there. `rng`
+   * drives dropout.
    */
   train(u: number, rng: Rng, groupShare?: Float64Array): ClientUpdate {
-    const b = this.batch(1, this.length(u, "train"));
-    fillPhaseWindow(this.ds, this.split, u, "train", b.windows, 0);
-    b.users[0] = u;
+    const T = this.length(u, "train");
+    const last = lastTarget(this.split, u, "train");
+    const rows = this.opts.history === "all" ? Math.max(1, Math.ceil(last / T)) : 1;
+    const b = this.batch(rows, T);
+    // row r predicts the T targets before row r − 1's; every row has at least one input
+    for (let r = 0; r < rows; r++) fillWindow(this.ds, u, last - r * T, b.windows, r, "all");
+    b.users.fill(u);
     let samples = 0;
     for (const w of b.windows.weights) samples += w;
     this.optimizer.reset();
@@ -86,11 +121,20 @@ export class LocalTrainer {
     let routes = new Int32Array(this.model.config.blocks);
     for (let s = 0; s < this.opts.localSteps; s++) {
       this.store.zeroGrads();
-      const out = this.model.forward(this.tape, this.store, b, { train: true, rng, groupShare });
+      const out = this.model.forward(this.tape, this.store, b, { train: true, rng, groupShare, oneUser: rows > 1 });
       loss += this.store.be.f[out.loss.offset]!;
       routes = out.routes.slice(0, this.model.config.blocks);
       this.tape.backward(out.loss);
       this.optimizer.step();
+      this.privateOpt?.step();
+      this.tape.reset();
+    }
+    // the private partition alone: the shared and group values the client returns stay as above
+    for (let s = 0; s < (this.opts.private?.extraSteps ?? 0); s++) {
+      this.store.zeroGrads();
+      const out = this.model.forward(this.tape, this.store, b, { train: true, rng, groupShare, oneUser: rows > 1 });
+      this.tape.backward(out.loss);
+      this.privateOpt!.step();
       this.tape.reset();
     }
     return { loss: loss / this.opts.localSteps, samples, routes };

@@ -10,6 +10,7 @@ import type { Participation } from "./sample.js";
 import { SERVER_DEFAULTS, type ServerOptions } from "./server-opt.js";
 import type { DataSource } from "./source.js";
 import { checkDpConfig, samplingRate, type DpConfig } from "./dp-config.js";
+import type { Averaging } from "./touched-average.js";
 
 /**
  * mrff and fedsasrec: federated (METHOD.md); local: every client trains its own model, nothing is
@@ -52,6 +53,8 @@ export interface TrainConfig {
   compression: Compression;
   /** Aggregation rule per partition (federated regimes); absent: the mean (FedAvg). */
   aggregator?: AggregatorConfig;
+  /** Shared values averaged over all participants (absent: "all", METHOD.md) or, each, over those that changed it (touched-average.ts). */
+  averaging?: Averaging;
   /** Clients summed together by one worker; fixes the order of the sums (part of the numbers). */
   chunk: number;
   /** Evaluate every this many rounds (and always after the last one). */
@@ -111,6 +114,10 @@ export function checkConfig(c: TrainConfig): void {
     throw new RangeError(`participation must be a ratio in (0, 1] or a count >= 1, got ${JSON.stringify(p)}`);
   }
   checkCompression(c);
+  if (c.averaging !== undefined && c.averaging !== "all" && c.averaging !== "touched") throw new RangeError(`averaging must be all or touched, got '${c.averaging}'`);
+  // touched averaging counts changed values in the chunk sums: DP releases noised sums with a fixed
+  // denominator, and robust rules read per-client deltas instead
+  if (c.averaging === "touched" && (c.dp || !isPlainMean(c.aggregator))) throw new RangeError("averaging touched applies to the plain mean without differential privacy");
   if (c.weighting !== "uniform" && c.weighting !== "samples") throw new RangeError(`weighting must be uniform or samples, got '${c.weighting}'`);
   if (c.aggregator) checkAggregator(c.aggregator, c.weighting);
   if (!isPlainMean(c.aggregator)) {

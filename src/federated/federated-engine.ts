@@ -16,6 +16,7 @@ import { startExecutor, type Executor } from "./pool.js";
 import type { RunnerInit, Task } from "./runner.js";
 import { chunksOf, sampleClients } from "./sample.js";
 import { deriveSeed, Stream } from "./seed.js";
+import { initBiasFromClickRate, privateStateSize } from "./private-training.js";
 import { regimeSpecs } from "./regime.js";
 import { DpAggregation } from "./dp-aggregation.js";
 import { poissonSample, samplingRate } from "./dp-config.js";
@@ -41,6 +42,8 @@ export class FederatedEngine implements Engine {
   private readonly privates: Float32Array;
   /** clients × [shared | group] error-feedback residuals of compressed updates, or null. */
   private readonly residuals: Float32Array | null;
+  /** Every client's private optimiser state (empty unless it keeps one). */
+  private readonly privateStates: Float32Array;
   /** Last round's routing shares (the balance loss's n_k/N); null before the first round. */
   private groupShare: Float64Array | null = null;
   /** Bumped whenever `global` changes, so that runners know to re-read it. */
@@ -68,6 +71,7 @@ export class FederatedEngine implements Engine {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
     this.residuals = init.residuals && new Float32Array(init.residuals);
+    this.privateStates = new Float32Array(init.privateStates);
   }
 
   static async create(config: TrainConfig, workers: number, hooks: EngineHooks = {}): Promise<FederatedEngine> {
@@ -95,6 +99,8 @@ export class FederatedEngine implements Engine {
       ...(config.dp && { dp: config.dp }),
       compression: config.compression,
       residuals: config.compression.kind === "f32" ? null : new SharedArrayBuffer(4 * (shared.size + group.size) * ds.numUsers),
+      ...(config.averaging ? { averaging: config.averaging } : {}),
+      privateStates: new SharedArrayBuffer(4 * privateStateSize(config.local.private, priv.size) * ds.numUsers),
     };
     const global = new Float32Array(init.global);
     global.set(be.f.subarray(shared.values, shared.values + shared.size), 0);
@@ -102,6 +108,7 @@ export class FederatedEngine implements Engine {
     const privates = new Float32Array(init.privates);
     const initial = be.f.subarray(priv.values, priv.values + priv.size);
     for (let u = 0; u < ds.numUsers; u++) privates.set(initial, u * priv.size);
+    if (config.model.userBias && config.local.private?.biasInit === "click-rate") initBiasFromClickRate(ds, leaveOneOut(ds), privates, priv.size, store.slice("user.bias").start);
     const layout = groupLayout(model, store);
     const aggregator = new Aggregator(shared.size, group.size, layout);
     const dp = config.dp
@@ -179,6 +186,7 @@ export class FederatedEngine implements Engine {
     return {
       global: this.global,
       privates: this.privates,
+      privateStates: this.privateStates,
       groupShare: this.groupShare ?? new Float64Array(0),
       serverM: server.m,
       serverV: server.v,
@@ -189,16 +197,20 @@ export class FederatedEngine implements Engine {
   }
 
   restore(arrays: Record<string, CheckpointArray>): void {
-    const { global, privates, groupShare, serverM, serverV, serverSteps, residuals } = arrays;
+    const { global, privates, privateStates, groupShare, serverM, serverV, serverSteps, residuals } = arrays;
     if (this.residuals && !(residuals instanceof Float32Array && residuals.length === this.residuals.length)) throw new Error(`checkpoint: 'residuals' (error feedback of compressed updates, ${this.residuals.length} values) missing or of another size`);
     if (!(global instanceof Float32Array) || global.length !== this.global.length) throw new Error(`checkpoint: 'global' does not match the model (${this.global.length} values)`);
     if (!(privates instanceof Float32Array) || privates.length !== this.privates.length) throw new Error(`checkpoint: 'privates' does not match the model and data (${this.privates.length} values)`);
+    // checkpoints written before the private optimiser option carry no 'privateStates'
+    const states = privateStates ?? new Float32Array(0);
+    if (!(states instanceof Float32Array) || states.length !== this.privateStates.length) throw new Error(`checkpoint: 'privateStates' does not match the private optimiser (${this.privateStates.length} values)`);
     if (!(groupShare instanceof Float64Array)) throw new Error("checkpoint: 'groupShare' missing");
     if (!(serverM instanceof Float64Array && serverV instanceof Float64Array && serverSteps instanceof Int32Array)) throw new Error("checkpoint: the server optimiser's state is missing");
     this.server.restore({ m: serverM, v: serverV, steps: serverSteps });
     this.global.set(global);
     this.privates.set(privates);
     if (this.residuals) this.residuals.set(residuals as Float32Array);
+    this.privateStates.set(states);
     this.groupShare = groupShare.length > 0 ? groupShare : null;
     if (this.dp) {
       const rdp = arrays.dpRdp;

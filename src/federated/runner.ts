@@ -17,6 +17,7 @@ import { deriveSeed, Stream } from "./seed.js";
 import { regimeSpecs } from "./regime.js";
 import { updateShape, Uplink } from "./uplink.js";
 import { rawFrameBytes } from "./wire/index.js";
+import type { Averaging } from "./touched-average.js";
 
 export type Weighting = "uniform" | "samples";
 
@@ -32,6 +33,8 @@ export interface RunnerInit {
   weighting: Weighting;
   /** Return each client's delta (a robust aggregator needs them all) instead of chunk sums. */
   deltas: boolean;
+  /** Shared values averaged over all participants (METHOD.md; absent = "all") or over those that changed each. */
+  averaging?: Averaging;
   /** [shared | group] global values, written by the coordinator between rounds. */
   global: SharedArrayBuffer;
   /** clients × private-partition values. */
@@ -41,6 +44,8 @@ export interface RunnerInit {
   compression: Compression;
   /** clients × [shared | group]: error-feedback residuals (null when updates go uncompressed). */
   residuals: SharedArrayBuffer | null;
+  /** clients × the private optimiser's state (private-training.ts; empty when it keeps none). */
+  privateStates: SharedArrayBuffer;
 }
 
 export type Task =
@@ -61,6 +66,7 @@ export type TaskResult = { kind: "train"; result: ChunkResult } | { kind: "delta
 export class ClientRunner {
   private readonly global: Float32Array;
   private readonly privates: Float32Array;
+  private readonly privateStates: Float32Array;
   /** Backend copy of the global values, refreshed when the coordinator's version changes. */
   private readonly globalCopy: number;
   private copyVersion = -1;
@@ -79,6 +85,7 @@ export class ClientRunner {
   ) {
     this.global = new Float32Array(init.global);
     this.privates = new Float32Array(init.privates);
+    this.privateStates = new Float32Array(init.privateStates);
     this.globalCopy = store.be.alloc(this.global.length);
   }
 
@@ -92,6 +99,9 @@ export class ClientRunner {
     if (init.global.byteLength !== 4 * S) throw new RangeError(`ClientRunner: global buffer holds ${init.global.byteLength / 4} values, the model has ${S}`);
     if (init.privates.byteLength !== 4 * P * ds.numUsers) throw new RangeError(`ClientRunner: private buffer holds ${init.privates.byteLength / 4} values, expected ${ds.numUsers} × ${P}`);
     const trainer = new LocalTrainer(model, store, ds, leaveOneOut(ds), init.local);
+    if (init.privateStates.byteLength !== 4 * trainer.privateStateSize * ds.numUsers) {
+      throw new RangeError(`ClientRunner: private optimiser buffer holds ${init.privateStates.byteLength / 4} values, expected ${ds.numUsers} × ${trainer.privateStateSize}`);
+    }
     const layout = groupLayout(model, store);
     const dp = init.dp ? new DpClient(init.dp, store, layout, init.seed) : null;
     let uplink: Uplink | null = null;
@@ -118,8 +128,10 @@ export class ClientRunner {
     for (const c of task.clients) {
       this.loadGlobal();
       this.loadPrivate(c);
+      this.trainer.loadPrivateState(this.privateStates, c);
       let upd = this.trainer.train(c, new Rng(deriveSeed(this.init.seed, Stream.Dropout, task.round, c)), groupShare);
       this.savePrivate(c);
+      this.trainer.savePrivateState(this.privateStates, c);
       // DP: the store's shared and group values become the client's clipped update
       this.dp?.prepare(this.globalCopy, c, task.round, upd.routes);
       let bytes: number;
@@ -127,7 +139,7 @@ export class ClientRunner {
       else bytes = this.rawUpdateBytes(upd);
       const w = this.init.weighting === "samples" ? upd.samples : 1;
       if (this.deltas) this.deltas.add(this.global, w, upd.routes, upd.loss, upd.samples, bytes);
-      else this.sums.add(w, upd.routes, upd.loss, upd.samples, bytes, this.dp?.allExperts);
+      else this.sums.add(w, upd.routes, upd.loss, upd.samples, bytes, this.dp?.allExperts, this.init.averaging === "touched" ? this.globalCopy : undefined);
     }
     this.storeVersion = -1;
   }

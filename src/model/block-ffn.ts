@@ -18,6 +18,8 @@ export interface BlockContext {
   /** Dropout probability (0 in evaluation) and its generator. */
   p: number;
   rng: Rng;
+  /** Every row takes the first row's group (ForwardOptions.oneUser). */
+  oneUser?: boolean;
 }
 
 export interface BlockOutput {

@@ -21,6 +21,8 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   gateWeighted: false,
   gateClicks: false,
   clickInput: false,
+  userBias: false,
+  itemBias: false,
   mlp: Object.freeze([32]) as number[],
 });
 

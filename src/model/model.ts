@@ -11,7 +11,9 @@
 // The √d scaling of the history items is the reference code's (SASRec's); its target items are
 // not scaled. Partitions: shared = item fields, click vectors, positions, attention and its
 // LayerNorms, gates, final LayerNorm, MLP (and FedSASRec's FFNs); group = the K experts of every
-// block, one slice each (groupParam); private = user fields and user experts.
+// block, one slice each (groupParam); private = user fields, user experts (and the user-bias
+// option's scalar, added to every logit). The item-bias option adds shared per-field-value scalars
+// of the target item to the logit.
 import { add } from "../autograd/ops/add.js";
 import { bceLoss } from "../autograd/ops/bce.js";
 import { concatCols, concatRows } from "../autograd/ops/concat.js";
@@ -34,6 +36,8 @@ import { LayerNorm } from "../nn/layer-norm.js";
 import { Mlp } from "../nn/mlp.js";
 import { specsOf, type Module } from "../nn/module.js";
 import { PositionEmbedding } from "../nn/position.js";
+import { ItemBias } from "../nn/item-bias.js";
+import { UserBias } from "../nn/user-bias.js";
 import type { BlockFfn } from "./block-ffn.js";
 import { ResidualFfn } from "./fedsasrec.js";
 import { GroupFfn } from "./mrff.js";
@@ -71,6 +75,8 @@ export class SequenceModel implements Recommender {
   private readonly ffn: BlockFfn[];
   private readonly finalNorm: LayerNorm;
   private readonly mlp: Mlp;
+  private readonly bias: UserBias | undefined;
+  private readonly itemBias: ItemBias | undefined;
 
   constructor(readonly config: ModelConfig, readonly schema: Schema) {
     const { fieldDim, blocks, maxlen } = config;
@@ -89,8 +95,10 @@ export class SequenceModel implements Recommender {
     );
     this.finalNorm = new LayerNorm("final.ln", d);
     this.mlp = new Mlp("mlp", 2 * d + du, config.mlp);
+    this.bias = config.userBias ? new UserBias("user.bias") : undefined;
+    this.itemBias = config.itemBias ? new ItemBias("item.bias", schema.itemCardinalities) : undefined;
     const blockModules = blockIds.flatMap((l): Module[] => [this.attention[l]!, this.ffnNorm[l]!, this.ffn[l]!]);
-    const modules: Module[] = [this.items, ...(this.click ? [this.click] : []), this.position, ...blockModules, this.finalNorm, this.mlp, this.users];
+    const modules: Module[] = [this.items, ...(this.click ? [this.click] : []), this.position, ...blockModules, this.finalNorm, this.mlp, ...(this.itemBias ? [this.itemBias] : []), this.users, ...(this.bias ? [this.bias] : [])];
     this.specs = specsOf(modules);
   }
 
@@ -124,7 +132,7 @@ export class SequenceModel implements Recommender {
     for (let l = 0; l < L; l++) {
       h = this.attention[l]!.forward(tp, ps, h, mask);
       const xl = maskRows(tp, this.ffnNorm[l]!.forward(tp, ps, h), mask);
-      const out = this.ffn[l]!.forward(tp, ps, xl, { mask, eu, p, rng, ...clickMasks });
+      const out = this.ffn[l]!.forward(tp, ps, xl, { mask, eu, p, rng, oneUser: opts.oneUser, ...clickMasks });
       h = maskRows(tp, out.h, mask);
       if (out.gate) {
         gates.push(out.gate);
@@ -141,7 +149,9 @@ export class SequenceModel implements Recommender {
   score(tp: Tape, ps: ParamStore, h: Tensor, itemFeatures: Int32Array, idAt: (j: number) => number, eu: Tensor): Tensor {
     const n = h.rows;
     const target = this.items.forward(tp, ps, itemFeatures, [n], idAt);
-    return this.mlp.forward(tp, ps, concatCols(tp, [this.finalNorm.forward(tp, ps, h), target, eu]));
+    let logit = this.mlp.forward(tp, ps, concatCols(tp, [this.finalNorm.forward(tp, ps, h), target, eu]));
+    if (this.itemBias) logit = this.itemBias.forward(tp, ps, logit, itemFeatures, idAt);
+    return this.bias ? this.bias.forward(tp, ps, logit) : logit;
   }
 
   forward(tp: Tape, ps: ParamStore, batch: BatchInputs, opts: ForwardOptions): ForwardResult {

@@ -29,6 +29,7 @@ export class GroupFfn implements BlockFfn {
 
   forward(tp: Tape, ps: ParamStore, x: Tensor, ctx: BlockContext): BlockOutput {
     const gate = this.gate.forward(tp, ps, x, ctx.mask, ctx.eu, ctx.clicked, ctx.unclicked);
+    if (ctx.oneUser) gate.routes.fill(gate.routes[0]!);
     let group = this.experts.forward(tp, ps, x, gate.routes, ctx.p, ctx.rng);
     if (this.gateWeighted) {
       const [B, T] = x.shape as [number, number];

@@ -28,6 +28,10 @@ export interface ModelConfig {
   gateClicks: boolean;
   /** Add a learned clicked / not-clicked embedding to each history item's vector. */
   clickInput: boolean;
+  /** A private per-user scalar added to every logit (src/nn/user-bias.ts); absent = false. */
+  userBias?: boolean;
+  /** Shared scalars per item-field value, the target's summed into the logit (src/nn/item-bias.ts); absent = false. */
+  itemBias?: boolean;
   /**
    * Hidden widths of the prediction MLP. METHOD.md's "128 → 32 → 1" is input 128 ([h_t ; item ;
    * e_u] at the reference sizes), one hidden layer of 32, output 1: mlp = [32], as in the
@@ -63,6 +67,12 @@ export interface ForwardOptions {
    * blocks × groups, row-major; absent in round 1 (no balance loss).
    */
   groupShare?: Float64Array;
+  /**
+   * Every row is a window of the same user (the whole-history option of local training): the
+   * gate's choice of the first row, the most recent window, holds for all of them, so that the
+   * user still follows one group per block.
+   */
+  oneUser?: boolean;
 }
 
 export interface ForwardResult {

@@ -9,6 +9,7 @@ import { normalInit } from "../autograd/init.js";
 import type { ParamSpec, ParamStore, Partition } from "../autograd/params.js";
 import type { Tape } from "../autograd/tape.js";
 import type { Tensor } from "../autograd/tensor.js";
+import type { Init } from "../autograd/init.js";
 import { indexTensor } from "./fill.js";
 import type { Module } from "./module.js";
 
@@ -19,7 +20,8 @@ export class FieldEmbedding implements Module {
   /** First row of each field in the stacked table. */
   private readonly offsets: Int32Array;
 
-  constructor(readonly name: string, partition: Partition, readonly cardinalities: readonly number[], readonly dim: number) {
+  /** `init`: PyTorch's nn.Embedding default, N(0, 1), unless given. */
+  constructor(readonly name: string, partition: Partition, readonly cardinalities: readonly number[], readonly dim: number, init: Init = normalInit(1)) {
     if (cardinalities.length === 0) throw new RangeError(`${name}: no fields`);
     for (const c of cardinalities) if (!(Number.isInteger(c) && c >= 1)) throw new RangeError(`${name}: bad cardinality ${c}`);
     this.offsets = new Int32Array(cardinalities.length);
@@ -29,8 +31,7 @@ export class FieldEmbedding implements Module {
       rows += c;
     });
     this.width = cardinalities.length * dim;
-    // PyTorch's nn.Embedding default, N(0, 1)
-    this.specs = [{ name, partition, shape: [rows, dim], init: normalInit(1) }];
+    this.specs = [{ name, partition, shape: [rows, dim], init }];
   }
 
   get fields(): number {

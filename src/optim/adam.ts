@@ -68,30 +68,40 @@ export class Adam {
 
   /** The moments (m then v of each partition, in order) and the step count, for a checkpoint. */
   save(): { steps: number; moments: Float32Array } {
-    const f = this.store.be.f;
     const out = new Float32Array(this.stateSize());
-    let at = 0;
-    for (const { partition, m, v } of this.moments) {
-      const n = this.store.buffer(partition).size;
-      out.set(f.subarray(m, m + n), at);
-      out.set(f.subarray(v, v + n), at + n);
-      at += 2 * n;
-    }
+    this.writeMoments(out, 0);
     return { steps: this.t, moments: out };
   }
 
   /** Restores what save() returned. */
   load(state: { steps: number; moments: Float32Array }): void {
     if (state.moments.length !== this.stateSize()) throw new RangeError(`Adam.load: ${state.moments.length} values, expected ${this.stateSize()}`);
+    this.readMoments(state.moments, 0, state.steps);
+  }
+
+  /** Writes the moments as save() lays them out into out[at, at + stateSize()) (no allocation). */
+  writeMoments(out: Float32Array, at: number): void {
     const f = this.store.be.f;
-    let at = 0;
     for (const { partition, m, v } of this.moments) {
       const n = this.store.buffer(partition).size;
-      f.set(state.moments.subarray(at, at + n), m);
-      f.set(state.moments.subarray(at + n, at + 2 * n), v);
+      out.set(f.subarray(m, m + n), at);
+      out.set(f.subarray(v, v + n), at + n);
       at += 2 * n;
     }
-    this.t = state.steps;
+  }
+
+  /** Reads moments laid out as writeMoments writes them from src[at, ...) and sets the step count. */
+  readMoments(src: Float32Array, at: number, steps: number): void {
+    if (!(Number.isInteger(steps) && steps >= 0)) throw new RangeError(`Adam: step count must be an integer >= 0, got ${steps}`);
+    if (at + this.stateSize() > src.length) throw new RangeError(`Adam: ${src.length - at} values from ${at}, expected ${this.stateSize()}`);
+    const f = this.store.be.f;
+    for (const { partition, m, v } of this.moments) {
+      const n = this.store.buffer(partition).size;
+      f.set(src.subarray(at, at + n), m);
+      f.set(src.subarray(at + n, at + 2 * n), v);
+      at += 2 * n;
+    }
+    this.t = steps;
   }
 
   dispose(): void {
@@ -102,7 +112,8 @@ export class Adam {
     this.moments.length = 0;
   }
 
-  private stateSize(): number {
+  /** Values of the moments: 2 × the optimised partitions' sizes. */
+  stateSize(): number {
     return this.moments.reduce((s, { partition }) => s + 2 * this.store.buffer(partition).size, 0);
   }
 }

@@ -1,0 +1,97 @@
+// How a device trains its private partition (user fields, user experts, the user-bias option), as
+// options beside METHOD.md's reference (the private partition steps with the round's fresh Adam).
+// Why: a fresh Adam's first step is lr·g/|g| per weight, ±lr whatever the gradient's size, so with
+// one step per round the private weights jitter by ±lr every round and never settle on what is
+// the user's own (its click propensity, say). A private optimiser of its own — plain SGD, whose
+// step follows the gradient's size, or an Adam whose moments stay on the device from round to
+// round — and extra steps on the private partition alone let it settle.
+import { PARTITIONS, type ParamStore, type Partition } from "../autograd/params.js";
+import type { Dataset } from "../data/dataset.js";
+import type { LeaveOneOut } from "../data/split.js";
+import { Adam, ADAM_DEFAULTS } from "../optim/adam.js";
+import { Sgd } from "../optim/sgd.js";
+
+export interface PrivateOptions {
+  /**
+   * "shared": the round's optimiser steps the private partition too (METHOD.md); "sgd": its own
+   * SGD; "adam": its own Adam whose moments and step count persist on the device across rounds.
+   */
+  optimizer: "shared" | "sgd" | "adam";
+  /** Step size of the private optimiser ("sgd" and "adam"). */
+  lr: number;
+  /** Steps per round on the private partition alone, after the local steps ("sgd" and "adam"). */
+  extraSteps: number;
+  /** The user-bias option's initial value: 0, or the logit of the user's own training click rate. */
+  biasInit: "zero" | "click-rate";
+}
+
+export const PRIVATE_DEFAULTS: Readonly<PrivateOptions> = Object.freeze({ optimizer: "shared", lr: 0.1, extraSteps: 0, biasInit: "zero" });
+
+export function checkPrivateOptions(o: PrivateOptions): void {
+  if (!["shared", "sgd", "adam"].includes(o.optimizer)) throw new RangeError(`private optimizer must be shared, sgd or adam, got '${o.optimizer}'`);
+  if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new RangeError(`private lr must be positive, got ${o.lr}`);
+  if (!(Number.isInteger(o.extraSteps) && o.extraSteps >= 0)) throw new RangeError(`private extra steps must be an integer >= 0, got ${o.extraSteps}`);
+  if (o.extraSteps > 0 && o.optimizer === "shared") throw new RangeError("private extra steps need a private optimizer of their own (sgd or adam)");
+  if (o.biasInit !== "zero" && o.biasInit !== "click-rate") throw new RangeError(`private bias init must be zero or click-rate, got '${o.biasInit}'`);
+}
+
+/** The partitions the round's optimiser steps: all, or all but the private one when that has its own. */
+export function roundPartitions(o: PrivateOptions): readonly Partition[] {
+  return o.optimizer === "shared" ? PARTITIONS : PARTITIONS.filter((p) => p !== "private");
+}
+
+/**
+ * The private partition's own optimiser. Its state (Adam: m, v, then the step count) is per client:
+ * `stateSize` values a slot, which the caller keeps with the client's private values and hands to
+ * load / save around the client's training.
+ */
+export class PrivateOptimizer {
+  private readonly opt: Adam | Sgd;
+  readonly stateSize: number;
+
+  constructor(store: ParamStore, o: PrivateOptions) {
+    if (o.optimizer === "shared") throw new RangeError("PrivateOptimizer: the 'shared' option has no private optimiser");
+    this.opt = o.optimizer === "sgd" ? new Sgd(store, { lr: o.lr, weightDecay: 0 }, ["private"]) : new Adam(store, { ...ADAM_DEFAULTS, lr: o.lr }, ["private"]);
+    this.stateSize = this.opt instanceof Adam ? this.opt.stateSize() + 1 : 0;
+  }
+
+  step(): void {
+    this.opt.step();
+  }
+
+  /** Takes a client's state from slot c of `states` (clients × stateSize). */
+  load(states: Float32Array, c: number): void {
+    if (!(this.opt instanceof Adam)) return;
+    const at = c * this.stateSize;
+    this.opt.readMoments(states, at, states[at + this.stateSize - 1]!);
+  }
+
+  /** Puts the client's state back into slot c. */
+  save(states: Float32Array, c: number): void {
+    if (!(this.opt instanceof Adam)) return;
+    const at = c * this.stateSize;
+    this.opt.writeMoments(states, at);
+    states[at + this.stateSize - 1] = this.opt.steps;
+  }
+}
+
+/**
+ * Sets every user's user-bias value in `privates` (users × privateSize, the private partition's
+ * layout; `at` = the bias's offset in it) to the logit of its training click rate with one
+ * pseudo-click and one pseudo-skip (Laplace), which the device can compute from its own history.
+ */
+export function initBiasFromClickRate(ds: Dataset, split: LeaveOneOut, privates: Float32Array, privateSize: number, at: number): void {
+  if (privates.length !== ds.numUsers * privateSize) throw new RangeError(`initBiasFromClickRate: ${privates.length} private values for ${ds.numUsers} users × ${privateSize}`);
+  for (let u = 0; u < ds.numUsers; u++) {
+    let clicks = 0;
+    const start = ds.seqStart[u]!;
+    for (let j = start; j < start + split.trainLength[u]!; j++) clicks += ds.seqLabels[j]!;
+    const rate = (clicks + 1) / (split.trainLength[u]! + 2);
+    privates[u * privateSize + at] = Math.log(rate / (1 - rate));
+  }
+}
+
+/** Values of one client's private optimiser state: PrivateOptimizer.stateSize without a store. */
+export function privateStateSize(o: PrivateOptions | undefined, privateSize: number): number {
+  return o?.optimizer === "adam" && privateSize > 0 ? 2 * privateSize + 1 : 0;
+}

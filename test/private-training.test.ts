@@ -1,0 +1,179 @@
+// The private-partition options (src/federated/private-training.ts, the user-bias option and the
+// whole-history windows): the click-rate initialisation is the Laplace-smoothed logit of each
+// user's own training clicks; a private Adam whose state goes out to a client's slot and back
+// steps exactly as one that never left; the whole-history windows score every training target
+// once; and a run with all of them on resumes to the numbers of an uninterrupted run, for any
+// worker count.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { constantInit } from "../src/autograd/init.js";
+import { ParamStore, type ParamSpec } from "../src/autograd/params.js";
+import { leaveOneOut } from "../src/data/split.js";
+import { syntheticDataset } from "../src/data/synthetic.js";
+import { LocalTrainer } from "../src/federated/client.js";
+import { defaultConfig, type TrainConfig } from "../src/federated/config.js";
+import { initBiasFromClickRate, PRIVATE_DEFAULTS, PrivateOptimizer, privateStateSize, type PrivateOptions } from "../src/federated/private-training.js";
+import { readRunCheckpoint, resumeTraining, train, type RoundRow } from "../src/federated/trainer.js";
+import { createModel, schemaOf } from "../src/model/index.js";
+import { Rng } from "../src/util/rng.js";
+import { configFromArgs, parseTrainArgs } from "../src/cli/train-options.js";
+import { wasmBackends } from "./helpers.js";
+
+const dirs: string[] = [];
+function tmp(): string {
+  const d = mkdtempSync(join(tmpdir(), "fedfacet-private-"));
+  dirs.push(d);
+  return d;
+}
+
+test("initBiasFromClickRate: logit((clicks + 1) / (n + 2)) of each user's training impressions at the bias offset, nothing else", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 5 }), (seed, users, size) => {
+      const ds = syntheticDataset({ seed, users, items: 40, minHistory: 3, maxHistory: 30 });
+      const split = leaveOneOut(ds);
+      const at = seed % size;
+      const privates = new Float32Array(users * size).fill(7);
+      initBiasFromClickRate(ds, split, privates, size, at);
+      for (let u = 0; u < users; u++) {
+        let clicks = 0;
+        for (let j = 0; j < split.trainLength[u]!; j++) clicks += ds.seqLabels[ds.seqStart[u]! + j]!;
+        const n = split.trainLength[u]!;
+        const want = Math.log((clicks + 1) / (n + 1 - clicks));
+        for (let k = 0; k < size; k++) {
+          const v = privates[u * size + k]!;
+          if (k === at) assert.ok(Number.isFinite(v) && Math.abs(v - want) <= 1e-6 * Math.max(1, Math.abs(want)), `user ${u}: ${v} vs ${want}`);
+          else assert.is(v, 7, `user ${u}, value ${k} touched`);
+        }
+      }
+    }),
+    { numRuns: 25, seed: 3 },
+  );
+  // a length that is not users × size is an error, not a silent partial write
+  const ds = syntheticDataset({ users: 3, items: 20, minHistory: 3, maxHistory: 5 });
+  assert.throws(() => initBiasFromClickRate(ds, leaveOneOut(ds), new Float32Array(5), 2, 0), /5 private values for 3 users × 2/);
+});
+
+const SPECS: ParamSpec[] = [
+  { name: "s", partition: "shared", shape: [3], init: constantInit(1) },
+  { name: "p", partition: "private", shape: [5], init: constantInit(2) },
+];
+
+test("a private Adam's state saved to a client's slot and loaded back steps as if it had never left", async () => {
+  const [be] = await wasmBackends();
+  const opts: PrivateOptions = { ...PRIVATE_DEFAULTS, optimizer: "adam", lr: 0.05 };
+  const grads = [0.3, -0.01, 2e-4, -5, 0.7];
+  // one optimiser for one client, against one shared by two clients whose states take turns
+  const plain = new ParamStore(be!, SPECS, new Rng(1));
+  const direct = new PrivateOptimizer(plain, opts);
+  const shared = new ParamStore(be!, SPECS, new Rng(1));
+  const slotted = new PrivateOptimizer(shared, opts);
+  assert.is(slotted.stateSize, privateStateSize(opts, shared.buffer("private").size));
+  // slot 2 belongs to nobody: it must stay as it is
+  const slots = new Float32Array(3 * slotted.stateSize);
+  slots.fill(9, 2 * slotted.stateSize);
+  const pd = plain.get("p");
+  const pv = shared.get("p");
+  for (const g of grads) {
+    plain.be.f.fill(g, pd.grad, pd.grad + pd.size);
+    direct.step();
+    slotted.load(slots, 1);
+    shared.be.f.fill(g, pv.grad, pv.grad + pv.size);
+    slotted.step();
+    slotted.save(slots, 1);
+    // client 0 trains in between on the same optimiser; client 1's values come back as a runner restores them
+    const mine = shared.be.f.slice(pv.offset, pv.offset + pv.size);
+    slotted.load(slots, 0);
+    shared.be.f.fill(1, pv.grad, pv.grad + pv.size);
+    slotted.step();
+    slotted.save(slots, 0);
+    shared.be.f.set(mine, pv.offset);
+  }
+  assert.equal(Array.from(shared.be.f.subarray(pv.offset, pv.offset + pv.size)), Array.from(plain.be.f.subarray(pd.offset, pd.offset + pd.size)));
+  assert.is(slots[2 * slotted.stateSize - 1], grads.length, "client 1's step count");
+  assert.ok(slots.subarray(2 * slotted.stateSize).every((v) => v === 9), "a third client's slot changed");
+  // the shared partition is not the private optimiser's
+  const s = shared.get("s");
+  assert.equal(Array.from(shared.be.f.subarray(s.offset, s.offset + s.size)), [1, 1, 1]);
+  // SGD keeps nothing between rounds; "shared" has no optimiser of its own
+  assert.is(new PrivateOptimizer(plain, { ...opts, optimizer: "sgd" }).stateSize, 0);
+  assert.is(privateStateSize({ ...opts, optimizer: "sgd" }, 5), 0);
+  assert.throws(() => new PrivateOptimizer(plain, { ...opts, optimizer: "shared" }), /no private optimiser/);
+});
+
+test("whole-history windows score each training target once; the last-window default scores at most maxlen", async () => {
+  const [be] = await wasmBackends();
+  const ds = syntheticDataset({ users: 6, items: 50, minHistory: 3, maxHistory: 60 });
+  const split = leaveOneOut(ds);
+  const config = { ...defaultConfig().model, maxlen: 8, fieldDim: 2, groups: 2, mlp: [4] };
+  const model = createModel(config, schemaOf(ds));
+  const store = new ParamStore(be!, model.specs, new Rng(1));
+  const base = defaultConfig().local;
+  const all = new LocalTrainer(model, store, ds, split, { ...base, history: "all" });
+  const last = new LocalTrainer(model, store, ds, split, { ...base, history: "last" });
+  for (let u = 0; u < ds.numUsers; u++) {
+    const targets = split.trainLength[u]! - 1;
+    const a = all.train(u, new Rng(u));
+    assert.is(a.samples, targets, `user ${u}: whole history`);
+    assert.ok(Number.isFinite(a.loss));
+    assert.is(last.train(u, new Rng(u)).samples, Math.min(targets, 8), `user ${u}: last window`);
+  }
+  assert.throws(() => new LocalTrainer(model, store, ds, split, { ...base, history: "some" as "all" }), /history must be last or all/);
+  assert.throws(() => new LocalTrainer(model, store, ds, split, { ...base, private: { ...PRIVATE_DEFAULTS, extraSteps: 2 } }), /need a private optimizer/);
+});
+
+function config(): TrainConfig {
+  const c = defaultConfig("mrff");
+  c.data = { kind: "synthetic", options: { users: 40, items: 200, maxHistory: 40 } };
+  c.model = { ...c.model, maxlen: 12, fieldDim: 4, groups: 2, mlp: [8], clickInput: true, userBias: true };
+  c.local = { ...c.local, history: "all", private: { optimizer: "adam", lr: 0.02, extraSteps: 1, biasInit: "click-rate" } };
+  c.rounds = 3;
+  c.chunk = 8;
+  c.bootstrap = 50;
+  return c;
+}
+
+const numbers = (rows: RoundRow[]) => rows.map(({ seconds: _s, ...rest }) => rest);
+
+test("with the private options on, workers 0 and 2 agree and a stopped run resumes to the uninterrupted numbers", async () => {
+  const whole = tmp();
+  const w = await train(config(), { workers: 0, out: whole });
+  const threads = tmp();
+  const t = await train(config(), { workers: 2, out: threads });
+  assert.equal(numbers(t.report.rounds), numbers(w.report.rounds));
+  const out = tmp();
+  const stop = new AbortController();
+  await train(config(), { workers: 2, out, signal: stop.signal, onRound: (row) => row.round === 1 && stop.abort() });
+  const resumed = await resumeTraining(out, { workers: 0 });
+  assert.equal(numbers(resumed.report.rounds), numbers(w.report.rounds));
+  const a = readRunCheckpoint(whole).arrays;
+  const b = readRunCheckpoint(out).arrays;
+  const states = a.privateStates as Float32Array;
+  assert.ok(states.length > 0 && states.some((v) => v !== 0), "the private Adam's state is checkpointed");
+  for (const name of ["global", "privates", "privateStates"]) assert.equal(Array.from(b[name]!), Array.from(a[name]!), name);
+});
+
+test("the device preset gives each regime the parts that apply to it; later options override it", () => {
+  const of = (...args: string[]) => configFromArgs(parseTrainArgs(args));
+  for (const model of ["mrff", "fedsasrec"]) {
+    const c = of("--model", model, "--preset", "device");
+    assert.equal([c.model.userBias, c.model.itemBias, c.model.clickInput, c.local.private?.optimizer, c.local.private?.biasInit, c.averaging], [true, true, true, "sgd", "click-rate", "touched"], model);
+  }
+  const local = of("--model", "local", "--preset", "device");
+  assert.equal([local.model.userBias, local.model.itemBias, local.local.private?.optimizer, local.local.private?.biasInit, local.averaging], [true, true, "shared", "click-rate", undefined]);
+  const central = of("--model", "central", "--preset", "device");
+  assert.equal([central.model.userBias, central.model.itemBias, central.model.clickInput, central.local.private, central.averaging], [true, true, true, undefined, undefined]);
+  const over = of("--preset", "device", "--private-opt", "adam", "--history", "all", "--averaging", "all");
+  assert.equal([over.local.private?.optimizer, over.local.private?.biasInit, over.local.history, over.averaging], ["adam", "click-rate", "all", "all"]);
+  // the reference preset is the default configuration
+  assert.equal(of("--preset", "reference"), of());
+});
+
+test.after(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+test.run();
