@@ -1,12 +1,15 @@
 // Cost of the aggregation rules at KuaiSAR-R's scale: n clients × d values per update (default
 // 1,791 × 42,308, mrff's shared partition plus one expert per block, ~303 MB of f32 rows), each
 // rule timed in CPU time (the machine is shared), and the peak resident memory the rules add to
-// the rows' (maxRSS after building the rows, and after every rule ran).
+// the rows' (maxRSS after building the rows, and after every rule ran). foolsgold's time includes
+// its trust (the Gram matrix on the WASM GEMM).
 // Rows look like one Adam step: ±lr on a quarter of the coordinates, 0 elsewhere.
 //
 //   node dist/bench/robust-aggregate.js [--clients N] [--values D]
 import { parseArgs } from "node:util";
+import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 import { aggregateRows } from "../src/federated/robust/aggregate-rows.js";
+import { foolsGoldTrust } from "../src/federated/robust/foolsgold.js";
 import { RULE_KINDS } from "../src/federated/robust/rules.js";
 import { Rng } from "../src/util/rng.js";
 
@@ -29,10 +32,12 @@ const mib = (b: number) => (b / 2 ** 20).toFixed(0);
 const peak = () => process.resourceUsage().maxRSS * 1024;
 const withRows = peak();
 console.log(`${n} clients × ${d} values (${mib(n * d * 4)} MiB of rows), peak RSS with the rows ${mib(withRows)} MiB`);
+const be = await loadWasmBackend();
 console.log("| rule | CPU s |\n|---|---|");
 for (const kind of RULE_KINDS) {
   const t = process.cpuUsage();
-  aggregateRows({ kind, trim: 0.1, bound: "median" }, input, out);
+  const trust = kind === "foolsgold" ? foolsGoldTrust(be, rows) : undefined;
+  aggregateRows({ kind, trim: 0.1, bound: "median" }, { ...input, ...(trust && { trust }) }, out);
   const u = process.cpuUsage(t);
   console.log(`| ${kind} | ${((u.user + u.system) / 1e6).toFixed(2)} |`);
 }

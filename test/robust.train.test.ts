@@ -34,6 +34,14 @@ test("a robust rule gives bit-identical numbers for 0 and 2 workers", async () =
   assert.not.equal(mean.predictions!.test, a.predictions!.test);
 });
 
+test("foolsgold (trust from the shared rows, reused by the experts) is bit-identical for 0 and 2 workers", async () => {
+  const fg: AggregatorConfig = { shared: "foolsgold", group: "foolsgold", trim: 0.1, bound: "median" };
+  const a = await train(tiny(fg), { workers: 0 });
+  const b = await train(tiny(fg), { workers: 2 });
+  assert.equal(b.predictions, a.predictions);
+  for (const p of a.predictions!.test) assert.ok(Number.isFinite(p), `prediction ${p}`);
+});
+
 test("an explicit mean is the default chunk-sum path, bit for bit", async () => {
   const a = await train(tiny(), { workers: 0 });
   const b = await train(tiny({ ...robust, shared: "mean", group: "mean" }), { workers: 0 });

@@ -116,7 +116,7 @@ export class FederatedEngine implements Engine {
       : null;
     // local training communicates nothing
     const down = shared.size + group.size > 0 ? taskBytes(shared.size, group.size, layout) : 0;
-    const robust = init.deltas ? new DeltaAggregator(config.aggregator ?? AGGREGATOR_DEFAULTS, rowLayout(shared.size, layout), layout, group.size) : null;
+    const robust = init.deltas ? new DeltaAggregator(config.aggregator ?? AGGREGATOR_DEFAULTS, rowLayout(shared.size, layout), layout, group.size, be) : null;
     const params = { shared: shared.size, group: group.size, private: priv.size };
     store.dispose();
     const exec = await startExecutor(init, workers);

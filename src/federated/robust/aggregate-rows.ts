@@ -21,11 +21,13 @@ export interface ClientRows {
   clients: ArrayLike<number>;
   /** Weights of the mean and of norm bounding (median and trimmed mean need them all equal). */
   weights: ArrayLike<number>;
+  /** foolsgold only (required there): each client's trust in [0, 1] (foolsgold.ts). */
+  trust?: ArrayLike<number>;
 }
 
 /** What the aggregation did beyond its output (for reports). */
 export interface RowsSummary {
-  /** normbound: the bound applied and how many clients it scaled down; otherwise null and 0. */
+  /** normbound, foolsgold: the bound applied and how many clients it scaled down; otherwise null and 0. */
   bound: number | null;
   clipped: number;
 }
@@ -55,19 +57,26 @@ export function aggregateRows(rule: Rule, input: ClientRows, out: Float64Array):
       if (weights[i] !== weights[0]) throw new RangeError(`aggregateRows: ${rule.kind} counts every client once, but client ${clients[i]} has weight ${weights[i]} and client ${clients[0]} ${weights[0]}`);
     }
   }
+  const trust = rule.kind === "foolsgold" ? checkedTrust(input) : null;
   // the factor each client's values are multiplied by before the column rule
   const factor = new Float64Array(n);
   let summary: RowsSummary = { bound: null, clipped: 0 };
-  if (rule.kind === "normbound") summary = clipFactors(rows, rule.bound, factor);
+  if (rule.kind === "normbound" || rule.kind === "foolsgold") summary = clipFactors(rows, rule.bound, factor);
   else factor.fill(1);
   const sum = new ExactSum();
   let weightTotal = 0;
-  if (rule.kind === "mean" || rule.kind === "normbound") {
+  if (rule.kind === "mean" || rule.kind === "normbound" || rule.kind === "foolsgold") {
     for (let i = 0; i < n; i++) {
-      sum.add(weights[i]!);
-      factor[i] *= weights[i]!;
+      const w = weights[i]! * (trust ? trust[i]! : 1);
+      sum.add(w);
+      factor[i] *= w;
     }
     weightTotal = sum.value();
+    // nobody trusted (every update alike): the round changes nothing
+    if (weightTotal === 0) {
+      out.fill(0);
+      return summary;
+    }
   }
   const trimmed = rule.kind === "trimmed" ? Math.floor(rule.trim * n) : 0;
   const width = Math.max(1, Math.floor(COLUMN_BLOCK_VALUES / n));
@@ -95,6 +104,16 @@ export function aggregateRows(rule: Rule, input: ClientRows, out: Float64Array):
     }
   }
   return summary;
+}
+
+function checkedTrust(input: ClientRows): ArrayLike<number> {
+  const { trust, clients } = input;
+  if (!trust) throw new RangeError("aggregateRows: foolsgold needs each client's trust");
+  if (trust.length !== clients.length) throw new RangeError(`aggregateRows: ${clients.length} clients, ${trust.length} trust values`);
+  for (let i = 0; i < trust.length; i++) {
+    if (!(trust[i]! >= 0 && trust[i]! <= 1)) throw new RangeError(`aggregateRows: client ${clients[i]} has trust ${trust[i]}, expected a number in [0, 1]`);
+  }
+  return trust;
 }
 
 /** Writes min(1, C/‖row‖) per client; C is the fixed bound or the median of the norms. */

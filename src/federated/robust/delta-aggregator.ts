@@ -2,11 +2,14 @@
 // (placed by chunk index, so arrival order does not matter), then applies a rule per partition —
 // the shared partition over every participant, expert (l, k) over the participants that chose k at
 // block l (an expert nobody chose keeps its value) — and hands the results to the server optimiser
-// as the round's averages, global + aggregated delta.
+// as the round's averages, global + aggregated delta. FoolsGold's trust is computed once per round,
+// on the shared partition's rows (what every participant trains), and reused for every expert.
+import type { Backend } from "../../kernels/backend.js";
 import type { GroupLayout, RoundTotals } from "../aggregate.js";
 import type { ServerOptimizer } from "../server-opt.js";
 import { aggregateRows } from "./aggregate-rows.js";
 import type { DeltaChunk, RowLayout } from "./client-deltas.js";
+import { foolsGoldTrust } from "./foolsgold.js";
 import { ruleOf, type AggregatorConfig } from "./rules.js";
 
 export class DeltaAggregator {
@@ -19,8 +22,14 @@ export class DeltaAggregator {
     private readonly rows: RowLayout,
     private readonly layout: GroupLayout | null,
     groupSize: number,
+    /** Runs FoolsGold's Gram matrix (needed only when a partition takes foolsgold). */
+    private readonly kernels: Backend | null = null,
   ) {
     this.averages = new Float64Array(rows.shared + groupSize);
+    if (config.shared === "foolsgold" || config.group === "foolsgold") {
+      if (rows.shared === 0) throw new RangeError("aggregator foolsgold compares the clients' shared-partition updates, but the model has no shared partition");
+      if (!kernels) throw new RangeError("DeltaAggregator: foolsgold needs a kernel backend");
+    }
   }
 
   /** Takes a chunk's rows in any order. */
@@ -41,12 +50,15 @@ export class DeltaAggregator {
     }
     if (this.chunks.size !== chunks) throw new Error(`DeltaAggregator: ${this.chunks.size} chunks for a round of ${chunks}`);
     const R = this.rows;
-    const all = list.flatMap((d) => Array.from(d.clients, (id, i) => ({ d, i, id })));
+    const all = list.flatMap((d) => Array.from(d.clients, (id, i) => ({ d, i, id, trust: 1 })));
     const rowOf = (e: (typeof all)[number], from: number, size: number) => e.d.deltas.subarray(e.i * R.length + from, e.i * R.length + from + size);
     const avg = this.averages;
+    const fg = this.config.shared === "foolsgold" || this.config.group === "foolsgold";
+    const trust = fg && all.length > 0 ? foolsGoldTrust(this.kernels!, all.map((e) => rowOf(e, 0, R.shared))) : new Float64Array(all.length).fill(1);
+    all.forEach((e, k) => (e.trust = trust[k]!));
     if (all.length > 0 && R.shared > 0) {
       const out = new Float64Array(R.shared);
-      aggregateRows(ruleOf(this.config, "shared"), { rows: all.map((e) => rowOf(e, 0, R.shared)), clients: all.map((e) => e.id), weights: all.map((e) => e.d.weights[e.i]!) }, out);
+      aggregateRows(ruleOf(this.config, "shared"), { rows: all.map((e) => rowOf(e, 0, R.shared)), clients: all.map((e) => e.id), weights: all.map((e) => e.d.weights[e.i]!), trust }, out);
       for (let j = 0; j < R.shared; j++) avg[j] = global[j]! + out[j]!;
       server.apply(global, avg, 0, R.shared, 1);
     }
@@ -60,7 +72,7 @@ export class DeltaAggregator {
       if (routed.length === 0) continue;
       const size = R.expertSize[l]!;
       const out = new Float64Array(size);
-      aggregateRows(ruleOf(this.config, "group"), { rows: routed.map((e) => rowOf(e, R.blockStart[l]!, size)), clients: routed.map((e) => e.id), weights: routed.map((e) => e.d.weights[e.i]!) }, out);
+      aggregateRows(ruleOf(this.config, "group"), { rows: routed.map((e) => rowOf(e, R.blockStart[l]!, size)), clients: routed.map((e) => e.id), weights: routed.map((e) => e.d.weights[e.i]!), trust: routed.map((e) => e.trust) }, out);
       const from = R.shared + lay!.start[cell]!;
       for (let j = 0; j < size; j++) avg[from + j] = global[from + j]! + out[j]!;
       server.apply(global, avg, from, from + size, 1);

@@ -4,12 +4,15 @@
 // - trimmed: the coordinate-wise β-trimmed mean, dropping the ⌊β·n⌋ smallest and largest values;
 // - normbound: every client's update is scaled down to an L2 norm of at most C, a fixed bound or
 //   the median of the clients' norms that round (Sun et al., "Can You Really Backdoor Federated
-//   Learning?", 2019), then averaged.
+//   Learning?", 2019), then averaged;
+// - foolsgold: each client's weight times its FoolsGold trust (foolsgold.ts: near 0 for updates
+//   much like another client's, as sybils' are), norm bounding as above, then the weighted mean.
+//   The trust comes from the shared partition's rows; experts reuse each client's trust.
 // Median and trimmed mean count every client once: weighting by claimed sample counts would let a
 // client buy influence, so they take no weights.
 
-export type RuleKind = "mean" | "median" | "trimmed" | "normbound";
-export const RULE_KINDS: readonly RuleKind[] = ["mean", "median", "trimmed", "normbound"];
+export type RuleKind = "mean" | "median" | "trimmed" | "normbound" | "foolsgold";
+export const RULE_KINDS: readonly RuleKind[] = ["mean", "median", "trimmed", "normbound", "foolsgold"];
 
 /** An L2 bound: a fixed value, or the median of the round's client norms. */
 export type NormBound = number | "median";
@@ -18,7 +21,7 @@ export interface Rule {
   kind: RuleKind;
   /** trimmed: fraction β in [0, 0.5) cut at each end. */
   trim: number;
-  /** normbound: the bound C. */
+  /** normbound, foolsgold: the bound C. */
   bound: NormBound;
 }
 
