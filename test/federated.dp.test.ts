@@ -17,6 +17,7 @@ import { DpAggregation } from "../src/federated/dp-aggregation.js";
 import { DpClient } from "../src/federated/dp-client.js";
 import { accountedNoise, planDp, poissonSample, type DpConfig } from "../src/federated/dp-config.js";
 import { readRunCheckpoint, resumeTraining, train, REPORT_JSON, type RoundRow } from "../src/federated/trainer.js";
+import { loadArray } from "../src/federated/checkpoint.js";
 import type { Recommender } from "../src/model/types.js";
 import { epsilonOf } from "../src/privacy/rdp.js";
 import { Rng } from "../src/util/rng.js";
@@ -221,8 +222,8 @@ for (const noise of ["central", "local"] as const) {
     const one = await train(small(noise), { workers: 0, out: a });
     const two = await train(small(noise), { workers: 2, out: b });
     assert.equal(numbers(two.report.rounds), numbers(one.report.rounds));
-    const g1 = readRunCheckpoint(a).arrays.global!;
-    const g2 = readRunCheckpoint(b).arrays.global!;
+    const g1 = loadArray(readRunCheckpoint(a).arrays.global!);
+    const g2 = loadArray(readRunCheckpoint(b).arrays.global!);
     assert.equal(new Uint8Array(g1.buffer), new Uint8Array(g2.buffer));
     const eps = one.report.rounds.map((r) => r.epsilon!);
     assert.is(eps.length, 3);
@@ -244,8 +245,8 @@ test("a DP run stopped and resumed ends where an uninterrupted one does; more ro
   assert.ok(readRunCheckpoint(out).arrays.dpRdp instanceof Float64Array);
   const resumed = await resumeTraining(out, { workers: 2 });
   assert.equal(numbers(resumed.report.rounds), numbers(full.report.rounds));
-  const g1 = readRunCheckpoint(whole).arrays.global!;
-  const g2 = readRunCheckpoint(out).arrays.global!;
+  const g1 = loadArray(readRunCheckpoint(whole).arrays.global!);
+  const g2 = loadArray(readRunCheckpoint(out).arrays.global!);
   assert.equal(new Uint8Array(g1.buffer), new Uint8Array(g2.buffer));
   // the noise was calibrated for 3 rounds: asking for 6 stops before the budget is exceeded
   const more = await resumeTraining(out, { workers: 0, rounds: 6 });

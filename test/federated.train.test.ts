@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { defaultConfig, type Regime, type TrainConfig } from "../src/federated/config.js";
 import { DeviceScorer, deviceState } from "../src/federated/device.js";
 import { sampleClients } from "../src/federated/sample.js";
+import { loadArray } from "../src/federated/checkpoint.js";
+import { ClientSlots } from "../src/federated/client-slots.js";
 import { readRunCheckpoint, REPORT_HTML, REPORT_JSON, resumeTraining, train, type RoundRow, type TrainResult } from "../src/federated/trainer.js";
 import { loadData, shareDataset } from "../src/federated/source.js";
 import { startExecutor } from "../src/federated/pool.js";
@@ -40,8 +42,8 @@ function sameArrays(a: string, b: string): void {
   const y = readRunCheckpoint(b);
   assert.equal(Object.keys(x.arrays), Object.keys(y.arrays));
   for (const name of Object.keys(x.arrays)) {
-    const p = x.arrays[name]!;
-    const q = y.arrays[name]!;
+    const p = loadArray(x.arrays[name]!);
+    const q = loadArray(y.arrays[name]!);
     if (name === "global" || name === "privates") assert.ok(p.length > 0, `${name} is empty`);
     assert.equal(new Uint8Array(p.buffer, p.byteOffset, p.byteLength), new Uint8Array(q.buffer, q.byteOffset, q.byteLength), `${name} differs`);
   }
@@ -121,7 +123,7 @@ test("with a sample of clients per round only the sampled clients' private value
   await train(c, { workers: 0, out });
   const ck = readRunCheckpoint(out);
   const P = ck.header.params.private;
-  const privates = ck.arrays.privates as Float32Array;
+  const privates = loadArray(ck.arrays.privates!);
   const sampled = new Set(sampleClients(48, c.participation, c.seed, 1));
   // every client starts from the same private values: the unsampled ones still hold them
   const untouched = [...Array(48).keys()].filter((u) => !sampled.has(u));
@@ -141,7 +143,7 @@ test("local training keeps everything private; central trains one model; both ev
     const ck = readRunCheckpoint(out);
     if (regime === "local") {
       assert.equal([r.report.params.shared, r.report.params.group], [0, 0]);
-      assert.is((ck.arrays.global as Float32Array).length, 0);
+      assert.is(ck.arrays.global!.length, 0);
     } else {
       assert.is(r.report.workers, 1);
       assert.ok(existsSync(join(out, REPORT_JSON)));
@@ -174,6 +176,7 @@ test("the on-device scorer gives a user's test prediction as evaluation computed
 test("a worker that cannot start fails the run with its error; so does the in-process runner", async () => {
   const c = small();
   const be = await loadWasmBackend();
+  const slots = ClientSlots.create(1, 48);
   const init = {
     data: shareDataset(loadData(c.data)),
     model: c.model,
@@ -184,18 +187,22 @@ test("a worker that cannot start fails the run with its error; so does the in-pr
     weighting: c.weighting,
     deltas: false,
     global: new SharedArrayBuffer(4),
-    privates: new SharedArrayBuffer(4),
+    privates: slots.file,
     compression: c.compression,
     residuals: null,
-    privateStates: new SharedArrayBuffer(0),
+    privateStates: slots.file,
   };
-  for (const workers of [0, 2]) {
-    try {
-      await startExecutor(init, workers);
-      assert.unreachable("started");
-    } catch (e) {
-      assert.match(String(e), /global buffer holds 1 values, the model has \d+/, `workers ${workers}`);
+  try {
+    for (const workers of [0, 2]) {
+      try {
+        await startExecutor(init, workers);
+        assert.unreachable("started");
+      } catch (e) {
+        assert.match(String(e), /global buffer holds 1 values, the model has \d+/, `workers ${workers}`);
+      }
     }
+  } finally {
+    slots.close();
   }
 });
 

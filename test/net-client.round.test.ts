@@ -4,6 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { defaultConfig, type TrainConfig } from "../src/federated/config.js";
+import { loadArray } from "../src/federated/checkpoint.js";
 import { FederatedEngine } from "../src/federated/federated-engine.js";
 import { checkSchema, RoundTrainer, type RunSettings, type TaskValues } from "../src/federated/net-client/round-trainer.js";
 import { loadData } from "../src/federated/source.js";
@@ -34,6 +35,7 @@ test("one networked round equals the in-process round: same privates bit for bit
     const g0 = (before.global as Float32Array).slice();
     await engine.trainRound(1, () => {});
     const after = engine.save();
+    const privates = loadArray(after.privates!);
     const ds = loadData(c.data);
     const t = RoundTrainer.create(settingsOf(c), ds, await loadWasmBackend());
     const { shared: S, group: G, private: P } = t.sizes;
@@ -45,7 +47,7 @@ test("one networked round equals the in-process round: same privates bit for bit
     const lay = t.layout!;
     for (let u = 0; u < ds.numUsers; u++) {
       const out = t.train(u, task, t.initialPrivate());
-      assert.equal(out.private, (after.privates as Float32Array).subarray(u * P, (u + 1) * P), `user ${u}'s private values differ from the in-process run`);
+      assert.equal(out.private, privates.subarray(u * P, (u + 1) * P), `user ${u}'s private values differ from the in-process run`);
       for (let j = 0; j < S; j++) sum[j] += out.shared[j]!;
       assert.is(out.experts.length, c.model.blocks);
       for (const e of out.experts) {

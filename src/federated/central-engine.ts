@@ -13,7 +13,7 @@ import { createModel, schemaOf } from "../model/index.js";
 import type { BatchInputs, Recommender } from "../model/types.js";
 import { Adam, ADAM_DEFAULTS } from "../optim/adam.js";
 import { Rng } from "../util/rng.js";
-import type { CheckpointArray } from "./checkpoint.js";
+import type { CheckpointArray, CheckpointEntry } from "./checkpoint.js";
 import { sigmoid } from "./client.js";
 import type { TrainConfig } from "./config.js";
 import type { Engine, PhaseProgress, Predictions, RoundStats } from "./engine.js";
@@ -134,7 +134,7 @@ export class CentralEngine implements Engine {
     return { values, adamMoments: adam.moments, adamSteps: Int32Array.of(adam.steps), groupShare: this.groupShare ?? new Float64Array(0) };
   }
 
-  restore(arrays: Record<string, CheckpointArray>): void {
+  restore(arrays: Record<string, CheckpointEntry>): void {
     const { values, adamMoments, adamSteps, groupShare } = arrays;
     const size = this.params.shared + this.params.group + this.params.private;
     if (!(values instanceof Float32Array) || values.length !== size) throw new Error(`checkpoint: 'values' does not match the model (${size} values)`);

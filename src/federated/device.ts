@@ -8,9 +8,8 @@ import { loadWasmBackend } from "../kernels/wasm-backend.js";
 import { createModel, scoreItems, type ScoreRequest, type SequenceModel } from "../model/index.js";
 import type { ModelConfig, Schema } from "../model/types.js";
 import { Rng } from "../util/rng.js";
-import type { CheckpointFile } from "./checkpoint.js";
 import { regimeSpecs } from "./regime.js";
-import type { CheckpointHeader } from "./trainer.js";
+import type { RunCheckpoint } from "./trainer.js";
 
 export interface DeviceState {
   model: ModelConfig;
@@ -21,8 +20,11 @@ export interface DeviceState {
   values: Record<Partition, Float32Array>;
 }
 
-/** What user u's device holds after the checkpointed round (a copy: the checkpoint is not kept). */
-export function deviceState(ck: CheckpointFile<CheckpointHeader>, user: number): DeviceState {
+/**
+ * What user u's device holds after the checkpointed round (a copy: the checkpoint is not kept; of
+ * every client's private values only u's are read).
+ */
+export function deviceState(ck: RunCheckpoint, user: number): DeviceState {
   const { config, schema, params: sizes } = ck.header;
   const allPrivate = config.regime === "local";
   const { global, privates, values } = ck.arrays;
@@ -33,9 +35,15 @@ export function deviceState(ck: CheckpointFile<CheckpointHeader>, user: number):
     const slice = (p: Partition) => values.slice(at[p], at[p] + sizes[p]);
     return { model: config.model, schema, allPrivate, values: { shared: slice("shared"), group: slice("group"), private: slice("private") } };
   }
-  if (!(global instanceof Float32Array) || !(privates instanceof Float32Array)) throw new Error("checkpoint: 'global' or 'privates' missing");
+  // (no value import of checkpoint.ts, which is Node-only: a typed array is loaded, else an ArraySource)
+  if (!(global instanceof Float32Array) || privates === undefined || (ArrayBuffer.isView(privates) ? !(privates instanceof Float32Array) : privates.dtype !== "f32")) {
+    throw new Error("checkpoint: 'global' or 'privates' missing");
+  }
   const users = privates.length / Math.max(1, sizes.private);
   if (!(Number.isInteger(user) && user >= 0 && user < users)) throw new RangeError(`deviceState: no user ${user} (the run has ${users})`);
+  const own = new Float32Array(sizes.private);
+  if (ArrayBuffer.isView(privates)) own.set(privates.subarray(user * sizes.private, (user + 1) * sizes.private));
+  else privates.read(new Uint8Array(own.buffer), 4 * user * sizes.private);
   return {
     model: config.model,
     schema,
@@ -43,7 +51,7 @@ export function deviceState(ck: CheckpointFile<CheckpointHeader>, user: number):
     values: {
       shared: global.slice(0, sizes.shared),
       group: global.slice(sizes.shared, sizes.shared + sizes.group),
-      private: privates.slice(user * sizes.private, (user + 1) * sizes.private),
+      private: own,
     },
   };
 }

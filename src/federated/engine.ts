@@ -3,7 +3,7 @@
 import type { Dataset } from "../data/dataset.js";
 import type { BackendName } from "../kernels/backend.js";
 import type { LeaveOneOut } from "../data/split.js";
-import type { CheckpointArray } from "./checkpoint.js";
+import type { CheckpointEntry } from "./checkpoint.js";
 
 export interface Predictions {
   /** Click probability of each user's validation and test target. */
@@ -42,8 +42,8 @@ export interface Engine {
   /** Differential privacy: why the next round may not run (its budget), or null. */
   budgetStop?(): string | null;
   evaluate(progress: PhaseProgress): Promise<Predictions>;
-  /** State beyond the loop's own (parameters, optimiser, routing shares). */
-  save(): Record<string, CheckpointArray>;
-  restore(arrays: Record<string, CheckpointArray>): void;
+  /** State beyond the loop's own (parameters, optimiser, routing shares); every client's values as sources. */
+  save(): Record<string, CheckpointEntry>;
+  restore(arrays: Record<string, CheckpointEntry>): void;
   close(): Promise<void>;
 }

@@ -9,14 +9,15 @@ import { createModel, schemaOf } from "../model/index.js";
 import { Rng } from "../util/rng.js";
 import { Aggregator, groupLayout } from "./aggregate.js";
 import { ServerOptimizer } from "./server-opt.js";
-import type { CheckpointArray } from "./checkpoint.js";
+import type { CheckpointEntry } from "./checkpoint.js";
+import { ClientSlots } from "./client-slots.js";
 import type { TrainConfig } from "./config.js";
 import type { Engine, PhaseProgress, Predictions, RoundStats } from "./engine.js";
 import { startExecutor, type Executor } from "./pool.js";
 import type { RunnerInit, Task } from "./runner.js";
 import { chunksOf, sampleClients } from "./sample.js";
 import { deriveSeed, Stream } from "./seed.js";
-import { initBiasFromClickRate, privateStateSize } from "./private-training.js";
+import { clickRateLogit, privateStateSize } from "./private-training.js";
 import { regimeSpecs } from "./regime.js";
 import { DpAggregation } from "./dp-aggregation.js";
 import { poissonSample, samplingRate } from "./dp-config.js";
@@ -37,13 +38,17 @@ export interface EngineHooks {
 /** Users predicted per evaluation task (results are tiny, so larger than the training chunk). */
 const EVAL_CHUNK = 64;
 
+/** What each client keeps between rounds (client-slots.ts). */
+interface Slots {
+  privates: ClientSlots;
+  /** The private optimiser's state (slots of 0 values unless it keeps one). */
+  privateStates: ClientSlots;
+  /** [shared | group] error-feedback residuals of compressed updates, or null. */
+  residuals: ClientSlots | null;
+}
+
 export class FederatedEngine implements Engine {
   private readonly global: Float32Array;
-  private readonly privates: Float32Array;
-  /** clients × [shared | group] error-feedback residuals of compressed updates, or null. */
-  private readonly residuals: Float32Array | null;
-  /** Every client's private optimiser state (empty unless it keeps one). */
-  private readonly privateStates: Float32Array;
   /** Last round's routing shares (the balance loss's n_k/N); null before the first round. */
   private groupShare: Float64Array | null = null;
   /** Bumped whenever `global` changes, so that runners know to re-read it. */
@@ -67,11 +72,9 @@ export class FederatedEngine implements Engine {
     /** Set when the round folds per-client deltas (a robust rule, or a hook) instead of chunk sums. */
     private readonly robust: DeltaAggregator | null,
     private readonly hooks: EngineHooks,
+    private readonly slots: Slots,
   ) {
     this.global = new Float32Array(init.global);
-    this.privates = new Float32Array(init.privates);
-    this.residuals = init.residuals && new Float32Array(init.residuals);
-    this.privateStates = new Float32Array(init.privateStates);
   }
 
   static async create(config: TrainConfig, workers: number, hooks: EngineHooks = {}): Promise<FederatedEngine> {
@@ -85,30 +88,12 @@ export class FederatedEngine implements Engine {
     const shared = store.buffer("shared");
     const group = store.buffer("group");
     const priv = store.buffer("private");
-    const init: RunnerInit = {
-      data: ds,
-      model: config.model,
-      allPrivate,
-      seed: config.seed,
-      simd: be.level,
-      local: config.local,
-      weighting: config.weighting,
-      deltas: !isPlainMean(config.aggregator) || hooks.onDeltas !== undefined,
-      global: new SharedArrayBuffer(4 * (shared.size + group.size)),
-      privates: new SharedArrayBuffer(4 * priv.size * ds.numUsers),
-      ...(config.dp && { dp: config.dp }),
-      compression: config.compression,
-      residuals: config.compression.kind === "f32" ? null : new SharedArrayBuffer(4 * (shared.size + group.size) * ds.numUsers),
-      ...(config.averaging ? { averaging: config.averaging } : {}),
-      privateStates: new SharedArrayBuffer(4 * privateStateSize(config.local.private, priv.size) * ds.numUsers),
-    };
-    const global = new Float32Array(init.global);
-    global.set(be.f.subarray(shared.values, shared.values + shared.size), 0);
-    global.set(be.f.subarray(group.values, group.values + group.size), shared.size);
-    const privates = new Float32Array(init.privates);
-    const initial = be.f.subarray(priv.values, priv.values + priv.size);
-    for (let u = 0; u < ds.numUsers; u++) privates.set(initial, u * priv.size);
-    if (config.model.userBias && config.local.private?.biasInit === "click-rate") initBiasFromClickRate(ds, leaveOneOut(ds), privates, priv.size, store.slice("user.bias").start);
+    const global = new SharedArrayBuffer(4 * (shared.size + group.size));
+    const g = new Float32Array(global);
+    g.set(be.f.subarray(shared.values, shared.values + shared.size), 0);
+    g.set(be.f.subarray(group.values, group.values + group.size), shared.size);
+    const initial = be.f.slice(priv.values, priv.values + priv.size);
+    const biasAt = config.model.userBias && config.local.private?.biasInit === "click-rate" ? store.slice("user.bias").start : -1;
     const layout = groupLayout(model, store);
     const aggregator = new Aggregator(shared.size, group.size, layout);
     const dp = config.dp
@@ -116,12 +101,45 @@ export class FederatedEngine implements Engine {
       : null;
     // local training communicates nothing
     const down = shared.size + group.size > 0 ? taskBytes(shared.size, group.size, layout) : 0;
-    const robust = init.deltas ? new DeltaAggregator(config.aggregator ?? AGGREGATOR_DEFAULTS, rowLayout(shared.size, layout), layout, group.size, be) : null;
+    const deltas = !isPlainMean(config.aggregator) || hooks.onDeltas !== undefined;
+    const robust = deltas ? new DeltaAggregator(config.aggregator ?? AGGREGATOR_DEFAULTS, rowLayout(shared.size, layout), layout, group.size, be) : null;
     const params = { shared: shared.size, group: group.size, private: priv.size };
     store.dispose();
-    const exec = await startExecutor(init, workers);
-    const server = new ServerOptimizer(shared.size + group.size, config.server);
-    return new FederatedEngine(config, ds, leaveOneOut(ds), params, exec, aggregator, server, config.model.blocks, be.name, down, init, dp, robust, hooks);
+    const split = leaveOneOut(ds);
+    const slots: Partial<Slots> = {};
+    try {
+      slots.privates = ClientSlots.create(priv.size, ds.numUsers);
+      slots.privateStates = ClientSlots.create(privateStateSize(config.local.private, priv.size), ds.numUsers);
+      slots.residuals = config.compression.kind === "f32" ? null : ClientSlots.create(shared.size + group.size, ds.numUsers);
+      // every client starts from the same private values (its own bias, with the click-rate option)
+      for (let u = 0; u < ds.numUsers; u++) {
+        if (biasAt >= 0) initial[biasAt] = clickRateLogit(ds, split, u);
+        slots.privates.write(u, initial);
+      }
+      const init: RunnerInit = {
+        data: ds,
+        model: config.model,
+        allPrivate,
+        seed: config.seed,
+        simd: be.level,
+        local: config.local,
+        weighting: config.weighting,
+        deltas,
+        global,
+        privates: slots.privates.file,
+        ...(config.dp && { dp: config.dp }),
+        compression: config.compression,
+        residuals: slots.residuals?.file ?? null,
+        ...(config.averaging ? { averaging: config.averaging } : {}),
+        privateStates: slots.privateStates.file,
+      };
+      const exec = await startExecutor(init, workers);
+      const server = new ServerOptimizer(shared.size + group.size, config.server);
+      return new FederatedEngine(config, ds, split, params, exec, aggregator, server, config.model.blocks, be.name, down, init, dp, robust, hooks, slots as Slots);
+    } catch (e) {
+      closeSlots(slots);
+      throw e;
+    }
   }
 
   get workers(): number {
@@ -181,46 +199,55 @@ export class FederatedEngine implements Engine {
     return out;
   }
 
-  save(): Record<string, CheckpointArray> {
+  save(): Record<string, CheckpointEntry> {
     const server = this.server.save();
+    const { privates, privateStates, residuals } = this.slots;
     return {
       global: this.global,
-      privates: this.privates,
-      privateStates: this.privateStates,
+      privates: privates.source(),
+      privateStates: privateStates.source(),
       groupShare: this.groupShare ?? new Float64Array(0),
       serverM: server.m,
       serverV: server.v,
       serverSteps: server.steps,
       ...(this.dp && { dpRdp: this.dp.save() }),
-      ...(this.residuals ? { residuals: this.residuals } : {}),
+      ...(residuals ? { residuals: residuals.source() } : {}),
     };
   }
 
-  restore(arrays: Record<string, CheckpointArray>): void {
+  restore(arrays: Record<string, CheckpointEntry>): void {
     const { global, privates, privateStates, groupShare, serverM, serverV, serverSteps, residuals } = arrays;
-    if (this.residuals && !(residuals instanceof Float32Array && residuals.length === this.residuals.length)) throw new Error(`checkpoint: 'residuals' (error feedback of compressed updates, ${this.residuals.length} values) missing or of another size`);
+    const slots = this.slots;
+    if (slots.residuals && !slots.residuals.fits(residuals)) throw new Error(`checkpoint: 'residuals' (error feedback of compressed updates, ${slots.residuals.count} × ${slots.residuals.size} values) missing or of another size`);
     if (!(global instanceof Float32Array) || global.length !== this.global.length) throw new Error(`checkpoint: 'global' does not match the model (${this.global.length} values)`);
-    if (!(privates instanceof Float32Array) || privates.length !== this.privates.length) throw new Error(`checkpoint: 'privates' does not match the model and data (${this.privates.length} values)`);
+    if (!slots.privates.fits(privates)) throw new Error(`checkpoint: 'privates' does not match the model and data (${slots.privates.count} × ${slots.privates.size} values)`);
     // checkpoints written before the private optimiser option carry no 'privateStates'
     const states = privateStates ?? new Float32Array(0);
-    if (!(states instanceof Float32Array) || states.length !== this.privateStates.length) throw new Error(`checkpoint: 'privateStates' does not match the private optimiser (${this.privateStates.length} values)`);
+    if (!slots.privateStates.fits(states)) throw new Error(`checkpoint: 'privateStates' does not match the private optimiser (${slots.privateStates.count} × ${slots.privateStates.size} values)`);
     if (!(groupShare instanceof Float64Array)) throw new Error("checkpoint: 'groupShare' missing");
     if (!(serverM instanceof Float64Array && serverV instanceof Float64Array && serverSteps instanceof Int32Array)) throw new Error("checkpoint: the server optimiser's state is missing");
+    const rdp = arrays.dpRdp;
+    if (this.dp && !(rdp instanceof Float64Array)) throw new Error("checkpoint: the privacy accountant's state 'dpRdp' is missing");
     this.server.restore({ m: serverM, v: serverV, steps: serverSteps });
     this.global.set(global);
-    this.privates.set(privates);
-    if (this.residuals) this.residuals.set(residuals as Float32Array);
-    this.privateStates.set(states);
+    slots.privates.restore(privates);
+    slots.residuals?.restore(residuals!);
+    slots.privateStates.restore(states);
     this.groupShare = groupShare.length > 0 ? groupShare : null;
-    if (this.dp) {
-      const rdp = arrays.dpRdp;
-      if (!(rdp instanceof Float64Array)) throw new Error("checkpoint: the privacy accountant's state 'dpRdp' is missing");
-      this.dp.restore(rdp);
-    }
+    if (this.dp) this.dp.restore(rdp as Float64Array);
     this.version++;
   }
 
-  close(): Promise<void> {
-    return this.exec.close();
+  async close(): Promise<void> {
+    try {
+      await this.exec.close();
+    } finally {
+      // after the workers: they read and write the slots' file
+      closeSlots(this.slots);
+    }
   }
+}
+
+function closeSlots(s: Partial<Slots>): void {
+  for (const slots of [s.privates, s.privateStates, s.residuals]) slots?.close();
 }

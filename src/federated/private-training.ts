@@ -76,19 +76,18 @@ export class PrivateOptimizer {
 }
 
 /**
- * Sets every user's user-bias value in `privates` (users × privateSize, the private partition's
- * layout; `at` = the bias's offset in it) to the logit of its training click rate with one
- * pseudo-click and one pseudo-skip (Laplace), which the device can compute from its own history.
+ * The user-bias value user u starts from with the click-rate option: the logit of its training
+ * click rate with one pseudo-click and one pseudo-skip (Laplace), which the device can compute
+ * from its own history.
  */
-export function initBiasFromClickRate(ds: Dataset, split: LeaveOneOut, privates: Float32Array, privateSize: number, at: number): void {
-  if (privates.length !== ds.numUsers * privateSize) throw new RangeError(`initBiasFromClickRate: ${privates.length} private values for ${ds.numUsers} users × ${privateSize}`);
-  for (let u = 0; u < ds.numUsers; u++) {
-    let clicks = 0;
-    const start = ds.seqStart[u]!;
-    for (let j = start; j < start + split.trainLength[u]!; j++) clicks += ds.seqLabels[j]!;
-    const rate = (clicks + 1) / (split.trainLength[u]! + 2);
-    privates[u * privateSize + at] = Math.log(rate / (1 - rate));
-  }
+export function clickRateLogit(ds: Dataset, split: LeaveOneOut, u: number): number {
+  if (!(Number.isInteger(u) && u >= 0 && u < ds.numUsers)) throw new RangeError(`clickRateLogit: no user ${u} (the data has ${ds.numUsers})`);
+  let clicks = 0;
+  const start = ds.seqStart[u]!;
+  const n = split.trainLength[u]!;
+  for (let j = start; j < start + n; j++) clicks += ds.seqLabels[j]!;
+  const rate = (clicks + 1) / (n + 2);
+  return Math.log(rate / (1 - rate));
 }
 
 /** Values of one client's private optimiser state: PrivateOptimizer.stateSize without a store. */

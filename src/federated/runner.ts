@@ -1,15 +1,17 @@
 // A worker's (or the in-process executor's) side of a round: it owns a backend, a model, a
-// ParamStore and the data set, and runs chunks of clients. The round's global values and every
-// client's private values live in shared memory, so any runner can take any chunk.
+// ParamStore and the data set, and runs chunks of clients. The round's global values live in shared
+// memory and what every client keeps between rounds in the clients' slot files (client-slots.ts),
+// so any runner can take any chunk.
 import { ParamStore } from "../autograd/params.js";
 import type { Dataset } from "../data/dataset.js";
 import { leaveOneOut } from "../data/split.js";
-import { loadWasmBackend, type SimdLevel } from "../kernels/wasm-backend.js";
+import { loadWasmBackend, type SimdLevel, type WasmBackend } from "../kernels/wasm-backend.js";
 import { createModel, schemaOf } from "../model/index.js";
 import type { ModelConfig } from "../model/types.js";
 import { Rng } from "../util/rng.js";
 import { ChunkSums, groupLayout, type ChunkResult } from "./aggregate.js";
 import { LocalTrainer, type ClientUpdate, type LocalOptions } from "./client.js";
+import { ClientSlots, type SlotFile } from "./client-slots.js";
 import type { Compression } from "./config.js";
 import { DpClient, type DpClientOptions } from "./dp-client.js";
 import { DeltaRecorder, rowLayout, type DeltaChunk } from "./robust/client-deltas.js";
@@ -37,15 +39,15 @@ export interface RunnerInit {
   averaging?: Averaging;
   /** [shared | group] global values, written by the coordinator between rounds. */
   global: SharedArrayBuffer;
-  /** clients × private-partition values. */
-  privates: SharedArrayBuffer;
+  /** Each client's private-partition values. */
+  privates: SlotFile;
   /** Differential privacy: clip (and in local mode noise) each client's update; absent: off. */
   dp?: DpClientOptions;
   compression: Compression;
-  /** clients × [shared | group]: error-feedback residuals (null when updates go uncompressed). */
-  residuals: SharedArrayBuffer | null;
-  /** clients × the private optimiser's state (private-training.ts; empty when it keeps none). */
-  privateStates: SharedArrayBuffer;
+  /** Each client's [shared | group] error-feedback residuals (null when updates go uncompressed). */
+  residuals: SlotFile | null;
+  /** Each client's private optimiser state (private-training.ts; slots of 0 values when it keeps none). */
+  privateStates: SlotFile;
 }
 
 export type Task =
@@ -65,8 +67,10 @@ export type TaskResult = { kind: "train"; result: ChunkResult } | { kind: "delta
 
 export class ClientRunner {
   private readonly global: Float32Array;
-  private readonly privates: Float32Array;
-  private readonly privateStates: Float32Array;
+  private readonly privates: ClientSlots;
+  private readonly privateStates: ClientSlots;
+  /** The client in training's private optimiser state (empty when it keeps none). */
+  private readonly stateSlot: Float32Array;
   /** Backend copy of the global values, refreshed when the coordinator's version changes. */
   private readonly globalCopy: number;
   private copyVersion = -1;
@@ -75,6 +79,8 @@ export class ClientRunner {
 
   private constructor(
     private readonly init: RunnerInit,
+    /** The store's backend, whose memory is f32 (the slots' type). */
+    private readonly be: WasmBackend,
     private readonly store: ParamStore,
     private readonly trainer: LocalTrainer,
     private readonly sums: ChunkSums,
@@ -84,8 +90,9 @@ export class ClientRunner {
     private readonly deltas: DeltaRecorder | null,
   ) {
     this.global = new Float32Array(init.global);
-    this.privates = new Float32Array(init.privates);
-    this.privateStates = new Float32Array(init.privateStates);
+    this.privates = ClientSlots.attach(init.privates);
+    this.privateStates = ClientSlots.attach(init.privateStates);
+    this.stateSlot = new Float32Array(init.privateStates.size);
     this.globalCopy = store.be.alloc(this.global.length);
   }
 
@@ -97,20 +104,22 @@ export class ClientRunner {
     const S = store.buffer("shared").size + store.buffer("group").size;
     const P = store.buffer("private").size;
     if (init.global.byteLength !== 4 * S) throw new RangeError(`ClientRunner: global buffer holds ${init.global.byteLength / 4} values, the model has ${S}`);
-    if (init.privates.byteLength !== 4 * P * ds.numUsers) throw new RangeError(`ClientRunner: private buffer holds ${init.privates.byteLength / 4} values, expected ${ds.numUsers} × ${P}`);
+    const slotsOf = (f: SlotFile, size: number, what: string) => {
+      if (f.size !== size || f.count !== ds.numUsers) throw new RangeError(`ClientRunner: ${what} slots are ${f.count} × ${f.size} values, expected ${ds.numUsers} × ${size}`);
+    };
+    slotsOf(init.privates, P, "private");
     const trainer = new LocalTrainer(model, store, ds, leaveOneOut(ds), init.local);
-    if (init.privateStates.byteLength !== 4 * trainer.privateStateSize * ds.numUsers) {
-      throw new RangeError(`ClientRunner: private optimiser buffer holds ${init.privateStates.byteLength / 4} values, expected ${ds.numUsers} × ${trainer.privateStateSize}`);
-    }
+    slotsOf(init.privateStates, trainer.privateStateSize, "private optimiser");
     const layout = groupLayout(model, store);
     const dp = init.dp ? new DpClient(init.dp, store, layout, init.seed) : null;
     let uplink: Uplink | null = null;
     if (init.compression.kind !== "f32") {
-      if (!init.residuals || init.residuals.byteLength !== 4 * S * ds.numUsers) throw new RangeError(`ClientRunner: compressed updates need ${ds.numUsers} × ${S} residual values`);
-      uplink = new Uplink(store, layout, init.compression, new Float32Array(init.residuals));
+      if (!init.residuals) throw new RangeError("ClientRunner: compressed updates need error-feedback residual slots");
+      slotsOf(init.residuals, S, "residual");
+      uplink = new Uplink(store, layout, init.compression, ClientSlots.attach(init.residuals));
     }
     const deltas = init.deltas ? new DeltaRecorder(store, layout, rowLayout(store.buffer("shared").size, layout)) : null;
-    return new ClientRunner(init, store, trainer, new ChunkSums(store, layout), dp, uplink, deltas);
+    return new ClientRunner(init, be, store, trainer, new ChunkSums(store, layout), dp, uplink, deltas);
   }
 
   run(task: Task): TaskResult {
@@ -128,10 +137,16 @@ export class ClientRunner {
     for (const c of task.clients) {
       this.loadGlobal();
       this.loadPrivate(c);
-      this.trainer.loadPrivateState(this.privateStates, c);
+      if (this.stateSlot.length > 0) {
+        this.privateStates.read(c, this.stateSlot);
+        this.trainer.loadPrivateState(this.stateSlot, 0);
+      }
       let upd = this.trainer.train(c, new Rng(deriveSeed(this.init.seed, Stream.Dropout, task.round, c)), groupShare);
       this.savePrivate(c);
-      this.trainer.savePrivateState(this.privateStates, c);
+      if (this.stateSlot.length > 0) {
+        this.trainer.savePrivateState(this.stateSlot, 0);
+        this.privateStates.write(c, this.stateSlot);
+      }
       // DP: the store's shared and group values become the client's clipped update
       this.dp?.prepare(this.globalCopy, c, task.round, upd.routes);
       let bytes: number;
@@ -186,12 +201,10 @@ export class ClientRunner {
   }
 
   private loadPrivate(c: number): void {
-    const b = this.store.buffer("private");
-    this.store.be.f.set(this.privates.subarray(c * b.size, (c + 1) * b.size), b.values);
+    this.privates.read(c, this.be.f, this.store.buffer("private").values);
   }
 
   private savePrivate(c: number): void {
-    const b = this.store.buffer("private");
-    this.privates.set(this.store.be.f.subarray(b.values, b.values + b.size), c * b.size);
+    this.privates.write(c, this.be.f, this.store.buffer("private").values);
   }
 }

@@ -9,7 +9,7 @@ import { schemaOf } from "../model/index.js";
 import type { Schema } from "../model/types.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
 import { CentralEngine } from "./central-engine.js";
-import { readCheckpoint, writeCheckpoint, type CheckpointFile } from "./checkpoint.js";
+import { readCheckpoint, writeCheckpoint, type CheckpointEntry, type CheckpointFile } from "./checkpoint.js";
 import { checkConfig, type TrainConfig } from "./config.js";
 import type { Engine, Predictions } from "./engine.js";
 import { metricsOf, testAucInterval } from "./evaluate.js";
@@ -115,11 +115,19 @@ export async function train(config: TrainConfig, opts: RunOptions = {}): Promise
   return loop(engine, { format: 1, config, schema: schemaOf(engine.ds), params: engine.params, round: 0, history: [], best: null }, opts);
 }
 
-/** Reads a run's checkpoint: the file itself, or the run folder holding it. */
-export function readRunCheckpoint(path: string): CheckpointFile<CheckpointHeader> {
+/** A run checkpoint's arrays that grow with clients × model: left in the file when it is read. */
+const PER_CLIENT_ARRAYS = ["privates", "privateStates", "residuals"];
+
+export type RunCheckpoint = CheckpointFile<CheckpointHeader, CheckpointEntry>;
+
+/**
+ * Reads a run's checkpoint: the file itself, or the run folder holding it. Every client's values
+ * (privates, private optimiser states, residuals) are ArraySources reading from the file.
+ */
+export function readRunCheckpoint(path: string): RunCheckpoint {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, CHECKPOINT_FILE) : path;
   if (!existsSync(file)) throw new Error(`${path}: no checkpoint (${CHECKPOINT_FILE} is missing)`);
-  const ck = readCheckpoint<CheckpointHeader>(file);
+  const ck = readCheckpoint<CheckpointHeader>(file, PER_CLIENT_ARRAYS);
   if (ck.header.format !== 1) throw new Error(`${file}: checkpoint format ${ck.header.format} is not supported`);
   return ck;
 }
@@ -139,7 +147,7 @@ export async function resumeTraining(out: string, opts: Omit<RunOptions, "out"> 
  * The engine of a checkpointed run in its checkpointed state (`config` may differ from the
  * checkpoint's in what does not shape the state: rounds, the data folder's location).
  */
-export async function restoreEngine(ck: CheckpointFile<CheckpointHeader>, config: TrainConfig, workers?: number): Promise<Engine> {
+export async function restoreEngine(ck: RunCheckpoint, config: TrainConfig, workers?: number): Promise<Engine> {
   const engine = await createEngine(config, { workers });
   try {
     engine.restore(ck.arrays);

@@ -6,6 +6,7 @@
 import type { ParamStore } from "../autograd/params.js";
 import type { GroupLayout } from "./aggregate.js";
 import type { ClientUpdate } from "./client.js";
+import type { ClientSlots } from "./client-slots.js";
 import type { Compression } from "./config.js";
 import { decodeFrame, ErrorFeedback, rawFrameBytes, type CodecOptions, type Frame, type WirePartition } from "./wire/index.js";
 
@@ -32,20 +33,23 @@ export class Uplink {
   /** Offset and length of each partition's residual inside a client's slice of `residuals`. */
   private readonly slots = new Map<string, [number, number]>();
   private readonly options: CodecOptions;
+  /** The client being sent's residual, between reading and writing back its slot. */
+  private readonly residual: Float32Array;
 
   /**
-   * @param residuals clients × (shared + group) values: every client's error-feedback residual
-   *   (shared memory, so that any worker can send any client, and the checkpoint saves it)
+   * @param residuals every client's error-feedback residual, (shared + group) values a slot (a
+   *   file any worker can read, so that any worker can send any client, and the checkpoint saves it)
    */
   constructor(
     private readonly store: ParamStore,
     private readonly layout: GroupLayout | null,
     private readonly compression: Exclude<Compression, { kind: "f32" }>,
-    private readonly residuals: Float32Array,
+    private readonly residuals: ClientSlots,
   ) {
     this.sharedSize = store.buffer("shared").size;
     const per = this.sharedSize + store.buffer("group").size;
-    if (residuals.length % Math.max(per, 1) !== 0) throw new RangeError(`Uplink: ${residuals.length} residual values are not a whole number of clients × ${per}`);
+    if (residuals.size !== per) throw new RangeError(`Uplink: residual slots of ${residuals.size} values, the update has ${per}`);
+    this.residual = new Float32Array(per);
     this.slots.set("shared", [0, this.sharedSize]);
     if (layout) {
       for (let l = 0; l < layout.blocks; l++) {
@@ -60,8 +64,6 @@ export class Uplink {
    * `global` = [shared | group]); returns the encoded frame's size and the update as decoded.
    */
   send(c: number, round: number, global: Float32Array, upd: ClientUpdate): { bytes: number; update: ClientUpdate } {
-    const per = this.sharedSize + this.store.buffer("group").size;
-    const base = c * per;
     const f = this.store.be.f;
     const shared = this.store.buffer("shared").values;
     const group = this.store.buffer("group").values - this.sharedSize; // so that global index j sits at group + j
@@ -83,11 +85,13 @@ export class Uplink {
     parts.push({ name: "routes", encoding: "i32", length: upd.routes.length, values: Int32Array.from(upd.routes) });
     parts.push({ name: "meta", encoding: "f32", length: 2, values: Float32Array.of(upd.samples, upd.loss) });
     const frame: Frame = { type: "update", round, partitions: parts };
+    this.residuals.read(c, this.residual);
     const feedback = new ErrorFeedback((name) => {
       const slot = this.slots.get(name);
-      return slot ? this.residuals.subarray(base + slot[0], base + slot[0] + slot[1]) : null;
+      return slot ? this.residual.subarray(slot[0], slot[0] + slot[1]) : null;
     });
     const bytes = feedback.encode(frame, this.options);
+    this.residuals.write(c, this.residual);
     const back = new Map(decodeFrame(bytes).partitions.map((p) => [p.name, p.values]));
     // the store now holds what the coordinator reconstructs: global + decoded delta
     const g = this.store.be.f;

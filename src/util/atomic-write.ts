@@ -1,17 +1,28 @@
 // Writes a file so that readers see either the old contents or the complete new ones: write a
 // temporary file beside it, flush it to disk, rename it over the target, then flush the directory
 // so that the rename itself survives a crash (checkpoints are resumed from after one).
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, renameSync, rmSync } from "node:fs";
 import { open, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
+import { writeExact } from "./file-io.js";
 
 export function writeFileAtomic(path: string, data: string | ArrayBufferView | readonly ArrayBufferView[]): void {
+  const parts = typeof data === "string" ? [Buffer.from(data, "utf8")] : Array.isArray(data) ? data : [data as ArrayBufferView];
+  writeFileAtomicWith(path, (fd) => {
+    for (const p of parts) writeExact(fd, new Uint8Array(p.buffer, p.byteOffset, p.byteLength), null);
+  });
+}
+
+/**
+ * writeFileAtomic for contents too large to hold in memory at once: `write` writes them to the
+ * temporary file's descriptor (sequentially, e.g. with writeExact at position null).
+ */
+export function writeFileAtomicWith(path: string, write: (fd: number) => void): void {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     const fd = openSync(tmp, "w");
     try {
-      const parts = typeof data === "string" ? [Buffer.from(data, "utf8")] : Array.isArray(data) ? data : [data as ArrayBufferView];
-      for (const p of parts) writeAll(fd, new Uint8Array(p.buffer, p.byteOffset, p.byteLength));
+      write(fd);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
@@ -22,10 +33,6 @@ export function writeFileAtomic(path: string, data: string | ArrayBufferView | r
     throw e;
   }
   syncDir(dirname(path));
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let at = 0; at < bytes.length; ) at += writeSync(fd, bytes, at, bytes.length - at);
 }
 
 /** Some platforms (Windows) cannot open a directory: the rename is then as durable as they allow. */
