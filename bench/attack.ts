@@ -19,6 +19,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { INTERACTIONS_FILE, readFolder } from "../src/data/folder.js";
 import type { LeaveOneOut } from "../src/data/split.js";
+import { loadArray } from "../src/federated/checkpoint.js";
 import { defaultConfig } from "../src/federated/config.js";
 import type { Predictions } from "../src/federated/engine.js";
 import { metricsOf } from "../src/federated/evaluate.js";
@@ -165,7 +166,7 @@ async function runOne(attack: Attack, fraction: number, defence: RuleKind): Prom
 
   function snapshot(e: FederatedEngine): ModelValues {
     const s = e.save();
-    return { global: Float32Array.from(s.global as Float32Array), privates: Float32Array.from(s.privates as Float32Array), shared: e.params.shared, private: e.params.private };
+    return { global: Float32Array.from(s.global as Float32Array), privates: loadArray(s.privates!) as Float32Array, shared: e.params.shared, private: e.params.private };
   }
 }
 
