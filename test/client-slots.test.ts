@@ -101,6 +101,10 @@ test("bad clients, ranges and shapes are refused; empty slots and zero clients w
   const none = ClientSlots.create(3, 0, dir);
   assert.throws(() => none.read(0, new Float32Array(3)), /no client 0 \(0 slots\)/);
   none.close();
+  // an I/O failure names the file's folder (a closed descriptor stands in for a full disk)
+  const closed = ClientSlots.create(2, 2, dir);
+  closed.close();
+  assert.throws(() => closed.write(1, new Float32Array(2)), /cannot write client 1's slot in the clients' state file \(in .*fedfacet-slots-.*\): EBADF/);
   assert.throws(() => ClientSlots.create(-1, 2, dir), /2 slots of -1 values/);
   assert.throws(() => ClientSlots.create(2, 2, join(dir, "missing")), /cannot create the clients' state file in .*missing/);
 });

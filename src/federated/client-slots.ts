@@ -16,6 +16,8 @@ import { copySource, dtypeOf, isArraySource, type ArraySource, type CheckpointEn
 /** Everything a worker needs to use the slots (it crosses to worker threads by structured clone). */
 export interface SlotFile {
   fd: number;
+  /** The folder the file was made in (for messages: a full disk there stops the run). */
+  dir: string;
   /** f32 values per slot. */
   size: number;
   /** Slots (clients). */
@@ -45,7 +47,7 @@ export class ClientSlots {
       rmSync(path, { force: true });
       throw new Error(`cannot create the clients' state file in ${dir}: ${(e as Error).message}`);
     }
-    return new ClientSlots({ fd, size, count });
+    return new ClientSlots({ fd, dir, size, count });
   }
 
   /** The slots another thread created (not to be closed here). */
@@ -63,12 +65,17 @@ export class ClientSlots {
 
   /** dst[at, at + size) = client c's slot. */
   read(c: number, dst: Float32Array, at = 0): void {
-    readExact(this.file.fd, this.bytes(c, dst, at), this.position(c));
+    const bytes = this.bytes(c, dst, at);
+    const position = this.position(c);
+    this.io("read", c, () => readExact(this.file.fd, bytes, position));
   }
 
   /** Client c's slot = src[at, at + size). */
   write(c: number, src: Float32Array, at = 0): void {
-    writeExact(this.file.fd, this.bytes(c, src, at), this.position(c));
+    const bytes = this.bytes(c, src, at);
+    const position = this.position(c);
+    // the file is sparse: a full disk shows here, not when it was made
+    this.io("write", c, () => writeExact(this.file.fd, bytes, position));
   }
 
   /** Every slot, one after the other (clients × size values), for a checkpoint. */
@@ -99,6 +106,14 @@ export class ClientSlots {
   /** Closes the file, which the system then deletes (the creator's call, once no thread uses it). */
   close(): void {
     closeSync(this.file.fd);
+  }
+
+  private io(what: string, c: number, run: () => void): void {
+    try {
+      run();
+    } catch (e) {
+      throw new Error(`cannot ${what} client ${c}'s slot in the clients' state file (in ${this.file.dir}): ${(e as Error).message}`);
+    }
   }
 
   private position(c: number): number {
