@@ -11,6 +11,8 @@ export { planDp, type DpConfig, type DpNoise, type DpRequest } from "./dp-config
 export { DpAggregation, type DpAggregationOptions, type Release } from "./dp-aggregation.js";
 export { calibrateNoise, epsilonOf, RdpAccountant, type Epsilon } from "../privacy/index.js";
 export { DeviceScorer, deviceState, type DeviceState } from "./device.js";
+// a run checkpoint's per-client arrays are read lazily: loadArray reads one whole
+export { loadArray, type ArraySource, type CheckpointArray, type CheckpointEntry } from "./checkpoint.js";
 // robust aggregation rules, transport-free (a coordinator over HTTP applies them too)
 export { aggregateRows, type ClientRows, type RowsSummary } from "./robust/aggregate-rows.js";
 export { AGGREGATOR_DEFAULTS, RULE_KINDS, checkRule, parseRuleKinds, type AggregatorConfig, type NormBound, type Rule, type RuleKind } from "./robust/rules.js";
@@ -24,6 +26,7 @@ export {
   type Best,
   type Progress,
   type RoundRow,
+  type RunCheckpoint,
   type RunOptions,
   type TrainReport,
   type TrainResult,
