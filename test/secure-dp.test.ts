@@ -27,6 +27,7 @@ import type { SecureLayout } from "../src/federated/secagg/update-vector.js";
 import { loadData, schemaOfSource } from "../src/federated/source.js";
 import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 import { RdpAccountant } from "../src/privacy/accountant.js";
+import { epsilonOf } from "../src/privacy/rdp.js";
 import { Rng } from "../src/util/rng.js";
 import { device, vanishAt } from "./net-device-fixtures.js";
 import { replay } from "./net-replay.js";
@@ -234,8 +235,10 @@ test("over HTTP: the model equals the plain integer sum of the devices' noised v
       assert.equal([h.clients, h.withheld, h.loss, h.samples], [3, true, 0, 0]);
       assert.ok(lines.some((l) => l.startsWith(`round ${r} closed`) && l.includes("withheld") && l.includes(`epsilon spent ${want.toFixed(4)}`)), `log of round ${r}`);
     }
-    const status = (await (await fetch(`${running.url}/v1/status`)).json()) as { privacy: { epsilon: number; noise: string; stopped: null }; last: { epsilon: number } };
+    const status = (await (await fetch(`${running.url}/v1/status`)).json()) as { privacy: { epsilon: number; noise: string; stopped: null; coordinator: number }; last: { epsilon: number } };
     assert.equal([status.privacy.noise, status.privacy.stopped, status.privacy.epsilon], ["local", null, saved.header.history[1]!.epsilon]);
+    // against the coordinator: two unamplified Gaussian rounds (here q = 1, so the same as the released ε)
+    assert.is(status.privacy.coordinator, epsilonOf(1, accountedNoise(SIGMA, true), 2, config.dp!.delta).epsilon);
     assert.ok(lines.some((l) => l.includes("device noise std") && l.includes("threshold 2")));
   } finally {
     await running.close();
@@ -326,6 +329,8 @@ test("a Poisson cohort too small for a secure round skips the round (nothing app
   const accountant = new RdpAccountant();
   accountant.step(0.05, accountedNoise(SIGMA, true), 4);
   assert.is(s.privacy!.epsilon, accountant.epsilon(1e-5).epsilon);
+  // nothing was released: nothing is spent against the coordinator
+  assert.is(s.privacy!.coordinator, 0);
 });
 
 test("refused: local noise without secure aggregation, central noise or a bound with it (the message names both)", async () => {

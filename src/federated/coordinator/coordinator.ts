@@ -112,8 +112,12 @@ export interface CoordinatorStatus {
   finished: boolean;
   clients: { registered: number; selected: number; submitted: number };
   last: RoundSummary | null;
-  /** DP runs: ε spent so far of the budget (ε, δ), where the noise is added, and why the run stopped early, if it did. */
-  privacy?: { epsilon: number; budget: number; delta: number; noise: "central" | "local"; stopped: string | null };
+  /**
+   * DP runs: ε spent so far of the budget (ε, δ), where the noise is added, and why the run stopped
+   * early, if it did. Local noise also `coordinator`: ε against the coordinator itself (no sampling
+   * amplification) for a client in every completed round (DpRound.coordinatorEpsilon).
+   */
+  privacy?: { epsilon: number; budget: number; delta: number; noise: "central" | "local"; stopped: string | null; coordinator?: number };
 }
 
 interface OpenRound {
@@ -346,7 +350,7 @@ export class Coordinator {
       finished: this.finished,
       clients: { registered: this.registry.size, selected: o?.selected.size ?? 0, submitted: o?.secure ? o.secure.server.progress.masked : (o?.updates.size ?? 0) },
       last: this.header.history[this.header.history.length - 1] ?? null,
-      ...(this.dp && { privacy: { epsilon: this.dp.spent(), budget: this.dp.dp.epsilon, delta: this.dp.dp.delta, noise: this.dp.dp.noise, stopped: this.dp.budgetStop() } }),
+      ...(this.dp && { privacy: { epsilon: this.dp.spent(), budget: this.dp.dp.epsilon, delta: this.dp.dp.delta, noise: this.dp.dp.noise, stopped: this.dp.budgetStop(), ...(this.dp.dp.noise === "local" && { coordinator: this.coordinatorEpsilon() }) } }),
     };
   }
 
@@ -452,13 +456,19 @@ export class Coordinator {
     this.finishRound(summary, `round ${o.round} skipped (${why}): nothing applied`);
   }
 
+  /** Local noise: ε against the coordinator so far (the completed rounds of the history). */
+  private coordinatorEpsilon(): number {
+    return this.dp!.coordinatorEpsilon(this.header.history.filter((h) => h.skipped === undefined).length);
+  }
+
   /** Records a round's summary, checkpoints, logs it (with ε in DP runs) and opens the next round. */
   private finishRound(summary: RoundSummary, line: string): void {
     this.header.history.push(summary);
     this.header.round = summary.round + 1;
     this.open = null;
     this.checkpoint();
-    this.log(`${line}${summary.epsilon !== undefined ? `, epsilon spent ${summary.epsilon.toFixed(4)} of ${this.dp!.dp.epsilon} (delta ${this.dp!.dp.delta})` : ""}`);
+    const against = this.dp?.dp.noise === "local" ? `; against the coordinator ${this.coordinatorEpsilon().toFixed(4)} (no sampling amplification, a client in every completed round)` : "";
+    this.log(`${line}${summary.epsilon !== undefined ? `, epsilon spent ${summary.epsilon.toFixed(4)} of ${this.dp!.dp.epsilon} (delta ${this.dp!.dp.delta})${against}` : ""}`);
     if (this.finished) this.log(`training finished: ${this.header.round} rounds${this.header.round < this.header.config.rounds ? ` (${this.dp?.budgetStop()})` : ""}`);
     this.openIfReady();
   }

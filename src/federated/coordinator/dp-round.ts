@@ -26,7 +26,8 @@
 // skipped (no re-run, which would re-draw the sample) and composed into the accountant anyway.
 import type { ClientDelta } from "../aggregate.js";
 import { DpAggregation, type DpAggregationOptions, type Release } from "../dp-aggregation.js";
-import { poissonSample, samplingRate, type DpConfig } from "../dp-config.js";
+import { accountedNoise, poissonSample, samplingRate, type DpConfig } from "../dp-config.js";
+import { epsilonOf } from "../../privacy/rdp.js";
 import { updateNorm } from "../dp-update.js";
 import type { TrainConfig } from "../config.js";
 import { ApiError } from "./errors.js";
@@ -97,6 +98,16 @@ export class DpRound {
       this.restore(agg.save());
       return r;
     };
+  }
+
+  /**
+   * Local noise: ε against the coordinator itself, for a client that took part in each of `rounds`
+   * completed rounds. The coordinator draws the cohort, so the sampling amplifies nothing against
+   * it: each such round is a plain Gaussian mechanism (q = 1) whose noise, the devices' summed over
+   * at least T survivors, has multiplier at least σ (accounted with the counts as the release is).
+   */
+  coordinatorEpsilon(rounds: number): number {
+    return rounds === 0 ? 0 : epsilonOf(1, accountedNoise(this.dp.noiseMultiplier, this.shape.layout !== null), rounds, this.dp.delta).epsilon;
   }
 
   /** Composes a round that released nothing (a skipped secure round) into the accountant. */
