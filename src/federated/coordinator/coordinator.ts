@@ -603,7 +603,6 @@ function checkSecure(secure: NonNullable<CoordinatorOptions["secure"]>, config: 
   // a cohort smaller than the threshold (or of one) could never finish, or would reveal its one update
   if (minClients < Math.max(3, t ?? 0)) throw new RangeError(`secure aggregation needs minClients >= ${Math.max(3, t ?? 0)} (at least 3 and the threshold), got ${minClients}`);
   if (config.weighting !== "uniform") throw new RangeError(`secure aggregation weighs every client 1: the weighting must be uniform, not ${config.weighting}`);
-  // DP over the network clips and checks each update's L2 norm at the coordinator, which masked inputs hide
   if (config.averaging === "touched") throw new RangeError("touched averaging counts which values each client changed, which a masked input hides: use averaging all");
   if (!isPlainMean(config.aggregator)) throw new RangeError("robust aggregators need each client's update, and secure aggregation reveals only the round's sum: use the mean");
 }
