@@ -54,12 +54,17 @@ test("--secure-aggregation: its options, the least clients a round needs, unifor
   assert.equal(secure(), { minClients: undefined, weighting: "uniform" });
   assert.equal(secure("--secure-aggregation"), { secure: { bound: SECAGG_BOUND, threshold: undefined }, minClients: 3, weighting: "uniform" });
   assert.equal(secure("--secure-aggregation", "--secagg-threshold", "4", "--secagg-bound", "0.5"), { secure: { bound: 0.5, threshold: 4 }, minClients: 4, weighting: "uniform" });
+  // with DP the devices noise inside the secure round (local), and the range follows from the clip
+  assert.equal(secure("--secure-aggregation", "--dp-epsilon", "4", "--dp-delta", "1e-5"), { secure: { threshold: undefined }, minClients: 3, weighting: "uniform" });
+  assert.is(serveConfig(parseServeArgs(["--secure-aggregation", "--dp-epsilon", "4", "--dp-delta", "1e-5"])).dp?.noise, "local");
   const cases: [string[], RegExp][] = [
     [["--secagg-threshold", "3"], /--secagg-threshold needs --secure-aggregation/],
     [["--secure-aggregation", "--secagg-threshold", "1"], /--secagg-threshold must be an integer >= 2/],
     [["--secure-aggregation", "--secagg-bound", "0"], /--secagg-bound must be a positive number/],
     [["--secure-aggregation", "--weighting", "samples"], /--weighting samples: secure aggregation weighs every client 1/],
-    [["--secure-aggregation", "--dp-epsilon", "4", "--dp-delta", "1e-5"], /--dp-epsilon with --secure-aggregation: not combined/],
+    [["--secure-aggregation", "--dp-epsilon", "4", "--dp-delta", "1e-5", "--dp-noise", "central"], /--dp-noise central with --secure-aggregation/],
+    [["--dp-epsilon", "4", "--dp-delta", "1e-5", "--dp-noise", "local"], /--dp-noise local needs --secure-aggregation/],
+    [["--secure-aggregation", "--dp-epsilon", "4", "--dp-delta", "1e-5", "--secagg-bound", "0.5"], /--secagg-bound with --dp-epsilon/],
     [["--secure-aggregation", "--secagg-threshold", "5", "--min-clients", "4"], /--min-clients 4: secure aggregation needs at least 5 clients/],
   ];
   for (const [args, msg] of cases) assert.throws(() => secure(...args), (e: unknown) => e instanceof UsageError && msg.test(e.message), args.join(" "));

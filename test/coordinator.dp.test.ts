@@ -109,7 +109,7 @@ test("epsilon per round is the accountant's for (q, σ, rounds); status and log 
     const c = await coordinator(t.dir, dpConfig(4, q, dp(sigma)), { minClients: 6, now: tk.now, log: (l) => lines.push(l) });
     const regs = [];
     for (let i = 0; i < 6; i++) regs.push(await c.register());
-    assert.ok(lines.includes(`differential privacy: budget epsilon 50 (delta 0.00001), noise multiplier ${sigma}, clip 2, sampling rate ${q}; 0.0000 spent`), lines.join("\n"));
+    assert.ok(lines.includes(`differential privacy: budget epsilon 50 (delta 0.00001), noise multiplier ${sigma}, clip 2, sampling rate ${q}, noise added by the coordinator; 0.0000 spent`), lines.join("\n"));
     const ref = new RdpAccountant();
     for (let r = 0; r < 4; r++) {
       runRound(c, regs, 2, tk);
@@ -218,12 +218,12 @@ test("a restarted coordinator resumes the accountant exactly (and the noise seed
   }
 });
 
-test("serve options: --dp-epsilon plans σ at --client-ratio; local noise and --clients-per-round are refused", () => {
+test("serve options: --dp-epsilon plans σ at --client-ratio; local noise without --secure-aggregation and --clients-per-round are refused", () => {
   const base = ["--rounds", "5", "--data-spec", "synthetic:users=12,items=40", "--dp-epsilon", "4", "--dp-delta", "1e-5"];
   const c = serveConfig(parseServeArgs([...base, "--client-ratio", "0.5", "--dp-clip", "3"]));
   assert.equal(c.participation, { ratio: 0.5 });
   assert.equal(c.dp, planDp({ epsilon: 4, delta: 1e-5, clip: 3, noise: "central" }, 0.5, 5, true));
-  assert.throws(() => serveConfig(parseServeArgs([...base, "--dp-noise", "local"])), (e: unknown) => e instanceof UsageError && /--dp-noise local/.test(e.message));
+  assert.throws(() => serveConfig(parseServeArgs([...base, "--dp-noise", "local"])), (e: unknown) => e instanceof UsageError && /--dp-noise local needs --secure-aggregation/.test(e.message));
   assert.throws(() => serveConfig(parseServeArgs([...base, "--clients-per-round", "3"])), (e: unknown) => e instanceof UsageError && /--clients-per-round/.test(e.message));
 });
 

@@ -2,8 +2,9 @@
 // loads our ES modules unbundled from /pkg/ and trains the tab's user of the coordinator's
 // synthetic data, with its state in IndexedDB. It completes rounds against the local coordinator,
 // and a reload carries on with the same registration from IndexedDB. The page's module list is
-// the entry's import closure, free of Node APIs, and nothing outside it is served. Skips without
-// Chromium unless CI is set (as test/browser.test.ts).
+// the entry's import closure, free of Node APIs, and nothing outside it is served. A tab also takes
+// part in a DP secure round (noising its own vector with WebCrypto). Skips without Chromium unless
+// CI is set (as test/browser.test.ts).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -15,8 +16,35 @@ import { importsOf, PackageFiles } from "../src/federated/coordinator/package-fi
 import type { PageProgress } from "../src/federated/net-client/browser.js";
 import { PAGE_ENTRY } from "../src/federated/net-client/page.js";
 import { schemaOfSource } from "../src/federated/source.js";
+import { loadState } from "../src/federated/coordinator/state.js";
+import { device } from "./net-device-fixtures.js";
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+
+type Tab = Awaited<ReturnType<Awaited<ReturnType<(typeof import("playwright-core"))["chromium"]["launch"]>>["newPage"]>>;
+
+/** Runs `f` with a headless Chromium tab and a wait for its page's end; passes over (with a note) without Chromium, unless CI is set. */
+async function inChromium(f: (tab: Tab, progress: () => Promise<PageProgress>) => Promise<void>): Promise<void> {
+  if (!existsSync(chromiumPath)) {
+    if (process.env.CI) assert.unreachable(`CI must install Chromium (${chromiumPath} not found; see .ci/run)`);
+    console.log(`  (browser device passed over: no Chromium at ${chromiumPath}; apt-get install chromium, or set CHROMIUM_PATH)`);
+    return;
+  }
+  const { chromium } = await import("playwright-core");
+  const browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+  try {
+    const tab = await browser.newPage();
+    await f(tab, async () => {
+      await tab.waitForFunction(() => (globalThis as { __fedfacet?: PageProgress }).__fedfacet?.done === true, null, { timeout: 60_000 });
+      return tab.evaluate(() => (globalThis as unknown as { __fedfacet: PageProgress }).__fedfacet);
+    });
+  } finally {
+    await browser.close();
+  }
+}
 
 test("importsOf finds static, re-export, side-effect and dynamic imports", () => {
   const src = `import { a } from "./a.js";\nimport * as b from '../b.js';\nexport { c } from "./c.js";\nexport * from "./d.js";\nimport "./e.js";\nconst f = await import("./f.js");\nconst s = "import x";`;
@@ -27,6 +55,8 @@ test("the page's modules: the entry's import closure, no Node API, and nothing e
   const pkg = PackageFiles.load(PAGE_ENTRY);
   const paths = pkg.paths();
   assert.ok(paths.includes(PAGE_ENTRY) && paths.includes("src/kernels/wasm-backend.js") && paths.includes("src/federated/wire/frame.js"));
+  // the device's secure and DP side too: it noises its own vector with WebCrypto in a DP secure round
+  assert.ok(paths.includes("src/federated/secagg/noised-vector.js") && paths.includes("src/federated/net-client/secure-device.js"));
   for (const p of paths) for (const spec of importsOf(pkg.get(p)!.toString("utf8"))) assert.ok(spec.startsWith("."), `${p} imports ${spec}`);
   for (const outside of ["src/federated/net-client/file-store.js", "src/cli/main.js", "src/federated/coordinator/http.js", "../package.json", "src/../../package.json"]) {
     assert.is(pkg.get(outside), undefined, outside);
@@ -54,22 +84,7 @@ test("a headless Chromium tab completes rounds against the local coordinator, an
       assert.is(r.status, 404, bad);
       assert.is(((await r.json()) as { error: string }).error, "not-found");
     }
-    if (!existsSync(chromiumPath)) {
-      if (process.env.CI) assert.unreachable(`CI must install Chromium (${chromiumPath} not found; see .ci/run)`);
-      console.log(`  (browser device passed over: no Chromium at ${chromiumPath}; apt-get install chromium, or set CHROMIUM_PATH)`);
-      return;
-    }
-    const { chromium } = await import("playwright-core");
-    const browser = await chromium.launch({
-      executablePath: chromiumPath,
-      args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-    });
-    try {
-      const tab = await browser.newPage();
-      const progress = async (): Promise<PageProgress> => {
-        await tab.waitForFunction(() => (globalThis as { __fedfacet?: PageProgress }).__fedfacet?.done === true, null, { timeout: 60_000 });
-        return tab.evaluate(() => (globalThis as unknown as { __fedfacet: PageProgress }).__fedfacet);
-      };
+    await inChromium(async (tab, progress) => {
       await tab.goto(`${running.url}/?user=5`);
       const first = await progress();
       assert.is(first.error, null, String(first.error));
@@ -87,9 +102,34 @@ test("a headless Chromium tab completes rounds against the local coordinator, an
       assert.is(second.summary!.client, first.summary!.client);
       assert.not.ok(second.events.some((e) => e.kind === "registered"), "the reloaded tab registered again");
       assert.is(running.coordinator.status().clients.registered, 1);
-    } finally {
-      await browser.close();
-    }
+    });
+  } finally {
+    await running.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("a Chromium tab takes part in DP secure rounds with two Node devices: it noises its own vector with WebCrypto", async () => {
+  const config = defaultConfig("mrff");
+  config.data = { kind: "synthetic", options: { users: 12, items: 120, maxHistory: 30 } };
+  config.model = { ...config.model, maxlen: 8, fieldDim: 2, groups: 2, mlp: [8] };
+  config.rounds = 1;
+  config.weighting = "uniform";
+  config.participation = { ratio: 1 };
+  config.dp = { epsilon: 100, delta: 1e-5, clip: 0.5, noise: "local", noiseMultiplier: 1 };
+  const dir = mkdtempSync(join(tmpdir(), "fedfacet-browser-dp-"));
+  const running = await startCoordinator({ config, schema: schemaOfSource(config.data), stateDir: dir, roundDeadlineMs: 30_000, minClients: 3, secure: {} });
+  try {
+    await inChromium(async (tab, progress) => {
+      await tab.goto(`${running.url}/?user=5`);
+      const nodes = [2, 7].map((u) => device(running.url, u, config).run());
+      const page = await progress();
+      assert.is(page.error, null, String(page.error));
+      assert.equal([page.summary!.finished, page.summary!.accepted], [true, [0]]);
+      for (const s of await Promise.all(nodes)) assert.equal([s.finished, s.accepted], [true, [0]]);
+      const h = loadState(dir)!.header.history[0]!;
+      assert.equal([h.clients, h.withheld, h.skipped], [3, true, undefined]);
+    });
   } finally {
     await running.close();
     rmSync(dir, { recursive: true, force: true });

@@ -17,6 +17,10 @@ import { encodeUpdate, RAW, type UpdateCompression } from "../src/federated/net-
 import { deriveSeed, Stream } from "../src/federated/seed.js";
 import { ServerOptimizer } from "../src/federated/server-opt.js";
 import { packSecureUpdate, secureLength, unpackSecureSum } from "../src/federated/secagg/update-vector.js";
+import { noisedSpec, noisedVector, quantiseNoised, unpackNoisedSum } from "../src/federated/secagg/noised-vector.js";
+import type { NormalSource } from "../src/federated/dp-client.js";
+import { DpAggregation } from "../src/federated/dp-aggregation.js";
+import { samplingRate } from "../src/federated/dp-config.js";
 import { decodeFrame } from "../src/federated/wire/index.js";
 
 export interface ReplayInput {
@@ -33,7 +37,21 @@ export interface ReplayInput {
    * round's selected count), the vectors summed mod 2^32 (plain, no masks), and that sum unpacked
    * and applied; `onInput` sees every device's vector.
    */
-  secure?: { bound: number; onInput?: (round: number, client: number, input: Uint32Array) => void };
+  secure?: { bound: number; onInput?: (round: number, client: number, input: Uint32Array) => void; dp?: ReplayDp };
+}
+
+/**
+ * DP secure rounds (noise local): each device clips and noises its vector with its own normal
+ * stream (the one the test gave the device), the sum is unpacked as noised sums and released by
+ * DpAggregation as the coordinator's DpRound does (expected cohort q·N; no noise of its own).
+ */
+export interface ReplayDp {
+  /** The round's threshold T (the devices' noise is σC/√T). */
+  threshold: number;
+  /** N: clients registered when each round opened. */
+  population: number;
+  /** The device's noise draws, by dataset user index (one stream per device across rounds). */
+  normalOf: (user: number) => NormalSource;
 }
 
 export function replay(r: ReplayInput): Float32Array {
@@ -60,12 +78,16 @@ export function replay(r: ReplayInput): Float32Array {
     const layout = { shared: S, group: G, experts: trainer.layout };
     const spec = { bound: Math.fround(r.secure?.bound ?? 1), clients: selected ?? accepted.length };
     const sum = new Uint32Array(r.secure ? secureLength(layout) : 0);
+    const dp = r.secure?.dp;
+    const dpSettings = config.dp;
+    const noised = dp && dpSettings ? noisedSpec(dpSettings, dp.threshold, trainer.layout?.blocks ?? 0, spec.clients) : null;
     for (const id of [...accepted].sort((a, b) => a - b)) {
       const u = r.userOf(id);
       const dev = devices.get(u) ?? { private: trainer.initialPrivate(), residuals: {} };
       const out = trainer.train(u, task, dev.private);
       if (r.secure) {
-        const input = packSecureUpdate({ ...out, experts: out.experts.map((e) => e.delta) }, layout, spec);
+        const update = { ...out, experts: out.experts.map((e) => e.delta) };
+        const input = noised ? quantiseNoised(noisedVector(update, layout, dpSettings!, noised, dp!.normalOf(u)), layout, noised) : packSecureUpdate(update, layout, spec);
         r.secure.onInput?.(round, id, input);
         for (let j = 0; j < sum.length; j++) sum[j] = sum[j]! + input[j]!;
       } else {
@@ -74,8 +96,13 @@ export function replay(r: ReplayInput): Float32Array {
       }
       devices.set(u, { private: out.private, residuals: dev.residuals });
     }
-    if (r.secure) aggregator.addSum(unpackSecureSum(sum, layout, spec, accepted.length));
-    const totals = aggregator.finish(global, 0, server);
+    if (r.secure) aggregator.addSum(noised ? unpackNoisedSum(sum, layout, noised, accepted.length) : unpackSecureSum(sum, layout, spec, accepted.length));
+    const release =
+      dp && dpSettings
+        ? (total: Float64Array, counts: Float64Array, clients: number) =>
+            new DpAggregation(dpSettings, { seed: 0, population: dp.population, rate: samplingRate(config.participation), sharedSize: S, groupSize: G, layout: trainer.layout, countsNoised: true }).release(round, total, counts, clients, global)
+        : undefined;
+    const totals = aggregator.finish(global, 0, server, release);
     if (trainer.layout) groupShare = totals.groupShare;
   }
   return global;

@@ -12,14 +12,13 @@ import { join } from "node:path";
 import { defaultConfig, type TrainConfig } from "../src/federated/config.js";
 import { startCoordinator, type RunningCoordinator, type ServeOptions } from "../src/federated/coordinator/http.js";
 import { loadState } from "../src/federated/coordinator/state.js";
-import { FederatedClient, type ClientEvent, type FederatedClientOptions } from "../src/federated/net-client/client.js";
-import { MemoryStateStore } from "../src/federated/net-client/state.js";
-import { abortableSleep } from "../src/federated/net-client/transport.js";
+import { FederatedClient } from "../src/federated/net-client/client.js";
 import { loadData, schemaOfSource } from "../src/federated/source.js";
 import { decodeFrame } from "../src/federated/wire/index.js";
 import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 import { someValues, updateFrame } from "./coordinator-fixtures.js";
 import { replay } from "./net-replay.js";
+import { device, isPost, vanishAt } from "./net-device-fixtures.js";
 
 const BOUND = 0.05;
 
@@ -41,43 +40,6 @@ function tmp(): string {
 
 function serve(config: TrainConfig, stateDir: string, extra: Partial<ServeOptions> = {}): Promise<RunningCoordinator> {
   return startCoordinator({ config, schema: schemaOfSource(config.data), stateDir, roundDeadlineMs: 30_000, secure: { bound: BOUND }, ...extra });
-}
-
-type Intercept = (url: string, init: RequestInit | undefined) => void | Promise<void>;
-
-/** A device with fast waits; `intercept` sees each request before it goes out (and may stop the device). */
-function device(url: string, user: number, config: TrainConfig, intercept?: Intercept, more: Partial<FederatedClientOptions> = {}) {
-  const events: ClientEvent[] = [];
-  const stop = new AbortController();
-  const fetchVia: typeof fetch = async (input, init) => {
-    await intercept?.(String(input), init);
-    return fetch(input, init);
-  };
-  const opts: FederatedClientOptions = {
-    server: url,
-    user,
-    data: loadData(config.data),
-    store: new MemoryStateStore(),
-    hooks: { fetch: fetchVia, sleep: (ms, signal) => abortableSleep(Math.min(ms, 20), signal) },
-    retry: { baseDelayMs: 10, maxDelayMs: 50 },
-    onEvent: (e) => events.push(e),
-    signal: stop.signal,
-    ...more,
-  };
-  return { events, opts, stop, run: () => new FederatedClient(opts).run() };
-}
-
-const isPost = (url: string, init: RequestInit | undefined, path: string) => init?.method === "POST" && url.endsWith(path);
-
-/** A device that vanishes (its loop stops, its request never leaves) at its first POST of `path`. */
-function vanishAt(path: string, d: () => { stop: AbortController }): Intercept {
-  let gone = false;
-  return (url, init) => {
-    if (gone || !isPost(url, init, path)) return;
-    gone = true;
-    d().stop.abort();
-    throw new Error("device gone");
-  };
 }
 
 async function replayed(config: TrainConfig, stateDir: string, users: Map<number, number>, onInput?: (round: number, client: number, input: Uint32Array) => void) {

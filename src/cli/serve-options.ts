@@ -54,8 +54,14 @@ export function serveConfig(a: ServeArgs): TrainConfig {
   const count = int("clients-per-round", a["clients-per-round"], 1);
   if (count !== undefined && a["client-ratio"] !== undefined) throw new UsageError("--clients-per-round and --client-ratio exclude each other");
   if (count !== undefined && c.dp) throw new UsageError("--dp-epsilon selects each registered client with probability --client-ratio (the accountant's Poisson sampling), not --clients-per-round");
-  // coordinator/dp-round.ts: the wire carries only the chosen experts, so a device cannot noise the others
-  if (c.dp?.noise === "local") throw new UsageError("--dp-noise local is not available over the network: the coordinator adds the noise (central)");
+  // coordinator/dp-round.ts: a plain update carries only the chosen experts, so a device cannot noise
+  // the others; a secure round pads to all of them, and there the devices add the noise
+  if (c.dp && a["secure-aggregation"]) {
+    if (a["dp-noise"] === "central") throw new UsageError("--dp-noise central with --secure-aggregation: the coordinator would learn the un-noised sum; with secure aggregation the devices add the noise (--dp-noise local, the default then)");
+    c.dp.noise = "local";
+  } else if (c.dp?.noise === "local") {
+    throw new UsageError("--dp-noise local needs --secure-aggregation: a plain update carries only the device's chosen experts, so its noise would depend on (and reveal) its routing");
+  }
   if (count !== undefined) c.participation = { count };
   return c;
 }
@@ -68,7 +74,7 @@ export const SECAGG_BOUND = 0.1;
  * round needs (at least 3 and the threshold, unless --min-clients says more). Secure rounds weigh
  * every client 1, so the weighting becomes uniform (asking for samples is a usage error).
  */
-export function secureOptions(a: ServeArgs, config: TrainConfig, minClients: number | undefined): { secure?: { bound: number; threshold?: number }; minClients?: number } {
+export function secureOptions(a: ServeArgs, config: TrainConfig, minClients: number | undefined): { secure?: { bound?: number; threshold?: number }; minClients?: number } {
   const threshold = int("secagg-threshold", a["secagg-threshold"], 2);
   const bound = num("secagg-bound", a["secagg-bound"], (n) => n > 0, "a positive number");
   if (!a["secure-aggregation"]) {
@@ -76,11 +82,11 @@ export function secureOptions(a: ServeArgs, config: TrainConfig, minClients: num
     return { minClients };
   }
   if (a.weighting === "samples") throw new UsageError("--weighting samples: secure aggregation weighs every client 1 (use --weighting uniform)");
-  if (config.dp) throw new UsageError("--dp-epsilon with --secure-aggregation: not combined over the network (the coordinator cannot check a masked update's clip)");
+  if (config.dp && bound !== undefined) throw new UsageError("--secagg-bound with --dp-epsilon: the quantisation range follows from --dp-clip and the calibrated noise");
   config.weighting = "uniform";
   const least = Math.max(3, threshold ?? 0);
   if (minClients !== undefined && minClients < least) throw new UsageError(`--min-clients ${minClients}: secure aggregation needs at least ${least} clients a round (3, and --secagg-threshold)`);
-  return { secure: { bound: bound ?? SECAGG_BOUND, threshold }, minClients: minClients ?? least };
+  return { secure: { ...(!config.dp && { bound: bound ?? SECAGG_BOUND }), threshold }, minClients: minClients ?? least };
 }
 
 /** Seconds given on the command line, as milliseconds. */

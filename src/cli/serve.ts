@@ -42,17 +42,28 @@ Differential privacy (user-level DP-FedAvg; README "Differential privacy"):
                          most E; epsilon spent is logged each round and shown in GET /v1/status,
                          and the run finishes before a round that would exceed E
   --dp-delta D           the budget's delta (required with --dp-epsilon; well below 1/clients)
-  --dp-clip C            L2 bound of one client's update, which devices clip to and the
-                         coordinator enforces (400 over-clip above it) (default 18)
-  --dp-noise central     the coordinator adds N(0, (sigma C)^2) to the round's sum (the only mode
-                         over the network). Rounds then close at the deadline with what they have
-                         (no extension), divided by the expected cohort Q x registered clients
+  --dp-clip C            L2 bound of one client's update, which devices clip to (and, without
+                         secure aggregation, the coordinator enforces: 400 over-clip) (default 18)
+  --dp-noise central     the coordinator adds N(0, (sigma C)^2) to the round's sum (the default
+                         without --secure-aggregation). Rounds close at the deadline with what
+                         they have (no extension), divided by the expected cohort Q x registered
+  --dp-noise local       each device adds N(0, (sigma C)^2 / T) to its padded update before it is
+                         quantised and masked, T the round's threshold, so the sum of any T or
+                         more carries at least sigma C and the coordinator sees only that noised
+                         sum, adding nothing. Needs --secure-aggregation (and is its default
+                         there): a plain update carries only the chosen experts. Loss and samples
+                         are withheld; a round that aborts or whose cohort is below max(3, T) is
+                         skipped (nothing applied) and still counted in epsilon
 
 Secure aggregation (the coordinator learns only each round's sum; README "Secure aggregation"):
-  --secure-aggregation   clients clip, quantise and mask their update; weighting becomes uniform
+  --secure-aggregation   clients clip, quantise and mask their update; weighting becomes uniform.
+                         With --dp-epsilon: distributed DP (--dp-noise local); --dp-noise central
+                         and --secagg-bound are refused
   --secagg-threshold T   fewest clients a round may finish with (default: a majority of those
                          selected); fewer aborts the attempt, nothing is applied, the round re-runs
-  --secagg-bound B       per-coordinate clipping bound of the deltas (default ${SECAGG_BOUND})
+                         (with DP: is skipped). With DP a higher T means less noise per device
+  --secagg-bound B       per-coordinate clipping bound of the deltas (default ${SECAGG_BOUND}; with
+                         DP the range is C + 9 x the device's noise std instead)
 
 Training (as for fedfacet train): --model mrff|fedsasrec --seed --local-steps --optimizer --lr
   --weight-decay --server --server-lr --weighting --dropout --maxlen --field-dim --blocks --groups

@@ -196,6 +196,8 @@ export interface CohortSum {
   group: Float64Array;
   /** Clients routed to expert (l, k), at [l·groups + k]. */
   counts: ArrayLike<number>;
+  /** The counts carry the devices' DP noise (secagg/noised-vector.ts): real numbers, not checked against `clients`. */
+  noisyCounts?: boolean;
   /** Σ of the clients' training losses. */
   loss: number;
   samples: number;
@@ -290,7 +292,7 @@ export class Aggregator {
     }
     if (s.counts.length !== cells) throw new RangeError(`Aggregator: ${s.counts.length} route counts, expected ${cells}`);
     if (!(Number.isInteger(s.clients) && s.clients >= 0)) throw new RangeError(`Aggregator: a cohort of ${s.clients} clients`);
-    if (lay) {
+    if (lay && !s.noisyCounts) {
       for (let l = 0; l < lay.blocks; l++) {
         let routed = 0;
         for (let k = 0; k < lay.groups; k++) routed += s.counts[l * lay.groups + k]!;

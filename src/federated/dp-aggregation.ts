@@ -40,6 +40,11 @@ export interface DpAggregationOptions {
   sharedSize: number;
   groupSize: number;
   layout: GroupLayout | null;
+  /**
+   * The routed counts arrive noised by the devices (local noise inside secure aggregation,
+   * secagg/noised-vector.ts), so the release adds no noise of its own anywhere.
+   */
+  countsNoised?: boolean;
 }
 
 export class DpAggregation {
@@ -85,7 +90,7 @@ export class DpAggregation {
     // noise; only the counts, which the in-process clients report exactly, are noised here, as the
     // sum of `participants` per-client draws (a single draw of √participants times the std)
     const updateStd = this.dp.noise === "central" ? sigma * this.dp.clip : 0;
-    const countStd = COUNT_NOISE_FACTOR * sigma * Math.sqrt(layout?.blocks ?? 0) * (this.dp.noise === "central" ? 1 : Math.sqrt(participants));
+    const countStd = this.o.countsNoised ? 0 : COUNT_NOISE_FACTOR * sigma * Math.sqrt(layout?.blocks ?? 0) * (this.dp.noise === "central" ? 1 : Math.sqrt(participants));
     // every coordinate, the alignment gaps between parameters included (nothing reads them)
     if (updateStd > 0) addGaussian(total, 0, total.length, updateStd, rng);
     const cohort = rate * population;
@@ -110,8 +115,17 @@ export class DpAggregation {
       const d = 1 / scale;
       for (let j = from; j < to; j++) total[j] = global[j]! * d + total[j]!;
     }
-    this.accountant.step(rate, this.accounted);
+    this.compose();
     return { ranges, groupShare };
+  }
+
+  /**
+   * Composes one round into the accountant. release() calls it; alone it stands for a round that
+   * released nothing (an aborted secure round under DP): counted anyway, conservatively, so that a
+   * run's rounds and the accountant's steps stay one to one.
+   */
+  compose(): void {
+    this.accountant.step(this.o.rate, this.accounted);
   }
 
   /** The accountant's state, for a checkpoint. */

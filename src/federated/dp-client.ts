@@ -80,7 +80,12 @@ export class DpClient {
   }
 }
 
+/** Where standard normal draws come from: a seeded Rng (in-process runs), or WebCrypto on a device (secagg/noised-vector.ts). */
+export interface NormalSource {
+  normal(): number;
+}
+
 /** x[at .. at+n) += N(0, std²) draws, in order (the stream decides the numbers, nothing else). */
-export function addGaussian(x: Float32Array | Float64Array, at: number, n: number, std: number, rng: Rng): void {
+export function addGaussian(x: Float32Array | Float64Array, at: number, n: number, std: number, rng: NormalSource): void {
   for (let j = at; j < at + n; j++) x[j] += std * rng.normal();
 }

@@ -19,6 +19,7 @@ import { sampleClients } from "../sample.js";
 import { deriveSeed, Stream } from "../seed.js";
 import { ServerOptimizer } from "../server-opt.js";
 import { defaultThreshold, SecAggError, type SecAggResult } from "../secagg/index.js";
+import { noisedSpec, unpackNoisedSum, type NoisedSpec } from "../secagg/noised-vector.js";
 import { secureLength, unpackSecureSum, type SecureLayout } from "../secagg/update-vector.js";
 import { decodeFrame, encodeFrame, WireError, type WirePartition } from "../wire/index.js";
 import { DpRound, keepCalibration } from "./dp-round.js";
@@ -56,10 +57,11 @@ export interface CoordinatorOptions {
   now?: () => number;
   /**
    * Secure aggregation (README "Secure aggregation over the network"): the coordinator learns only
-   * each round's sum. `bound` clips every delta coordinate before quantisation; `threshold` is the
-   * fewest clients a round may finish with (default ⌊n/2⌋ + 1 of the n selected).
+   * each round's sum. `bound` clips every delta coordinate before quantisation (required without
+   * DP; with DP the range follows from the clip and the noise, secagg/noised-vector.ts);
+   * `threshold` is the fewest clients a round may finish with (default ⌊n/2⌋ + 1 of the n selected).
    */
-  secure?: { bound: number; threshold?: number };
+  secure?: { bound?: number; threshold?: number };
   /** DP runs: the secret seed of the sampling and the noise (default: random, kept in the checkpoint), for tests. */
   dpSecretSeed?: number;
 }
@@ -77,8 +79,12 @@ export interface ClientConfig {
   rounds: number;
   /** Which data the model is for: the synthetic generator's options, or a folder (its path stays here). */
   data: { kind: "folder" } | { kind: "synthetic"; options: object };
-  /** DP runs: the L2 bound every update must be clipped to before it is sent. */
-  dp?: { clip: number };
+  /**
+   * DP runs: the L2 bound every update must be clipped to before it is sent; with secure
+   * aggregation also `noise: "local"` and σ, from which the device draws its own noise
+   * (secagg/noised-vector.ts).
+   */
+  dp?: { clip: number; noise?: "local"; noiseMultiplier?: number };
 }
 
 export interface Registration {
@@ -106,8 +112,12 @@ export interface CoordinatorStatus {
   finished: boolean;
   clients: { registered: number; selected: number; submitted: number };
   last: RoundSummary | null;
-  /** DP runs: ε spent so far of the budget (ε, δ), and why the run stopped early, if it did. */
-  privacy?: { epsilon: number; budget: number; delta: number; stopped: string | null };
+  /**
+   * DP runs: ε spent so far of the budget (ε, δ), where the noise is added, and why the run stopped
+   * early, if it did. Local noise also `coordinator`: ε against the coordinator itself (no sampling
+   * amplification) for a client in every completed round (DpRound.coordinatorEpsilon).
+   */
+  privacy?: { epsilon: number; budget: number; delta: number; noise: "central" | "local"; stopped: string | null; coordinator?: number };
 }
 
 interface OpenRound {
@@ -127,6 +137,8 @@ interface OpenRound {
   attempt: number;
   /** The secure sum is being unmasked (asynchronously): the round takes no more messages. */
   finishing: boolean;
+  /** DP secure rounds: the devices' noise and quantisation ranges (null otherwise). */
+  noised: NoisedSpec | null;
 }
 
 export class Coordinator {
@@ -224,7 +236,7 @@ export class Coordinator {
     let dp: DpRound | null = null;
     if (config.dp) {
       header.dpSecretSeed ??= opts.dpSecretSeed ?? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
-      dp = new DpRound(config.dp, config, shape, G, header.dpSecretSeed);
+      dp = new DpRound(config.dp, config, shape, G, header.dpSecretSeed, opts.secure !== undefined);
       if (saved) {
         if (!saved.dpRdp) throw new Error(`${stateDir}: the checkpoint has no privacy accountant state`);
         dp.restore(saved.dpRdp);
@@ -236,7 +248,7 @@ export class Coordinator {
       c.checkpoint();
       c.log(`started in ${stateDir}: ${config.rounds} rounds, ${S} shared and ${G} group parameters`);
     }
-    if (dp) c.log(`differential privacy: budget epsilon ${dp.dp.epsilon} (delta ${dp.dp.delta}), noise multiplier ${dp.dp.noiseMultiplier}, clip ${dp.dp.clip}, sampling rate ${dp.rate}; ${dp.spent().toFixed(4)} spent`);
+    if (dp) c.log(`differential privacy: budget epsilon ${dp.dp.epsilon} (delta ${dp.dp.delta}), noise multiplier ${dp.dp.noiseMultiplier}, clip ${dp.dp.clip}, sampling rate ${dp.rate}, noise added ${dp.dp.noise === "local" ? "by the devices inside secure aggregation" : "by the coordinator"}; ${dp.spent().toFixed(4)} spent`);
     c.openIfReady();
     return c;
   }
@@ -256,7 +268,7 @@ export class Coordinator {
       client: id,
       token,
       round: this.header.round,
-      config: { regime: config.regime, model: config.model, local: config.local, seed: config.seed, weighting: config.weighting, rounds: config.rounds, data, ...(config.dp && { dp: { clip: config.dp.clip } }) },
+      config: { regime: config.regime, model: config.model, local: config.local, seed: config.seed, weighting: config.weighting, rounds: config.rounds, data, ...(config.dp && { dp: deviceDp(config.dp) }) },
       schema,
     };
   }
@@ -338,7 +350,7 @@ export class Coordinator {
       finished: this.finished,
       clients: { registered: this.registry.size, selected: o?.selected.size ?? 0, submitted: o?.secure ? o.secure.server.progress.masked : (o?.updates.size ?? 0) },
       last: this.header.history[this.header.history.length - 1] ?? null,
-      ...(this.dp && { privacy: { epsilon: this.dp.spent(), budget: this.dp.dp.epsilon, delta: this.dp.dp.delta, stopped: this.dp.budgetStop() } }),
+      ...(this.dp && { privacy: { epsilon: this.dp.spent(), budget: this.dp.dp.epsilon, delta: this.dp.dp.delta, noise: this.dp.dp.noise, stopped: this.dp.budgetStop(), ...(this.dp.dp.noise === "local" && { coordinator: this.coordinatorEpsilon() }) } }),
     };
   }
 
@@ -352,8 +364,14 @@ export class Coordinator {
     const round = this.header.round;
     // an attempt after an aborted one draws its cohort afresh (as an extension would)
     const selected = new Set(this.select(round, attempt, new Set()));
-    const secure = this.opts.secure ? this.secureRound([...selected].sort((a, b) => a - b)) : null;
     const now = this.now();
+    if (this.opts.secure && this.dp) {
+      // a Poisson cohort may be too small to aggregate securely: the round releases nothing
+      const least = Math.max(3, this.opts.secure.threshold ?? 0);
+      if (selected.size < least) return this.skipRound({ round, opened: now, selected }, 0, `a cohort of ${selected.size}, fewer than the ${least} a secure round needs`);
+    }
+    const secure = this.opts.secure ? this.secureRound([...selected].sort((a, b) => a - b)) : null;
+    const noised = secure && this.dp ? noisedSpec(this.dp.dp, secure.server.params.threshold, this.shape.layout?.blocks ?? 0, selected.size) : null;
     const S = this.shape.sharedSize;
     const task = encodeFrame({
       type: "task",
@@ -363,11 +381,12 @@ export class Coordinator {
         { name: "group", encoding: "f32", length: this.global.length - S, values: this.global.subarray(S) },
         { name: "groupShare", encoding: "f32", length: this.groupShare.length, values: Float32Array.from(this.groupShare) },
         { name: "meta", encoding: "f32", length: 1, values: Float32Array.of(round) },
-        ...(secure ? secureTaskPartitions(secure, this.secureBound) : []),
+        ...(secure ? secureTaskPartitions(secure, noised ? noised.values.bound : this.secureBound) : []),
       ],
     });
-    this.open = { round, opened: now, deadline: now + this.deadlineMs, selected, updates: new Map(), updateBytes: 0, extensions: 0, task, secure, attempt, finishing: false };
-    this.log(`round ${round} open${secure ? ` (secure, attempt ${attempt}, threshold ${secure.server.params.threshold})` : ""}: clients ${[...selected].join(",")} selected of ${this.registry.size} registered`);
+    this.open = { round, opened: now, deadline: now + this.deadlineMs, selected, updates: new Map(), updateBytes: 0, extensions: 0, task, secure, attempt, finishing: false, noised };
+    const noise = noised ? `, device noise std ${noised.std.toPrecision(4)} = sigma C / sqrt(threshold), range ${noised.values.bound.toPrecision(4)}` : "";
+    this.log(`round ${round} open${secure ? ` (secure, attempt ${attempt}, threshold ${secure.server.params.threshold}${noise})` : ""}: clients ${[...selected].join(",")} selected of ${this.registry.size} registered`);
   }
 
   /**
@@ -407,12 +426,49 @@ export class Coordinator {
       ...(o.secure ? { aborted: o.attempt } : {}),
       seconds: (this.now() - o.opened) / 1000,
       ...(this.dp && { epsilon: this.dp.spent() }),
+      ...(o.noised && { withheld: true }),
     };
+    const metrics = summary.withheld ? "loss and samples withheld (DP)" : `mean loss ${summary.loss.toFixed(4)}, ${summary.samples} samples`;
+    this.finishRound(summary, `round ${o.round} closed: ${summary.clients} updates of ${summary.selected} selected, ${metrics}, ${summary.seconds.toFixed(2)} s`);
+  }
+
+  /**
+   * A DP secure round that releases nothing (its cohort too small to aggregate securely, or its
+   * attempt aborted): the model stays, the round is spent — not re-run, which would re-draw its
+   * Poisson sample — and composed into the accountant (conservatively: nothing was released).
+   */
+  private skipRound(o: Pick<OpenRound, "round" | "opened" | "selected">, updateBytes: number, why: string): void {
+    this.dp!.skip();
+    const summary: RoundSummary = {
+      round: o.round,
+      selected: o.selected.size,
+      clients: 0,
+      accepted: [],
+      loss: 0,
+      samples: 0,
+      updateBytes,
+      extensions: 0,
+      seconds: (this.now() - o.opened) / 1000,
+      epsilon: this.dp!.spent(),
+      withheld: true,
+      skipped: why,
+    };
+    this.finishRound(summary, `round ${o.round} skipped (${why}): nothing applied`);
+  }
+
+  /** Local noise: ε against the coordinator so far (the completed rounds of the history). */
+  private coordinatorEpsilon(): number {
+    return this.dp!.coordinatorEpsilon(this.header.history.filter((h) => h.skipped === undefined).length);
+  }
+
+  /** Records a round's summary, checkpoints, logs it (with ε in DP runs) and opens the next round. */
+  private finishRound(summary: RoundSummary, line: string): void {
     this.header.history.push(summary);
-    this.header.round = o.round + 1;
+    this.header.round = summary.round + 1;
     this.open = null;
     this.checkpoint();
-    this.log(`round ${o.round} closed: ${summary.clients} updates of ${summary.selected} selected, mean loss ${summary.loss.toFixed(4)}, ${summary.samples} samples, ${summary.seconds.toFixed(2)} s${summary.epsilon !== undefined ? `, epsilon spent ${summary.epsilon.toFixed(4)} (delta ${this.dp!.dp.delta})` : ""}`);
+    const against = this.dp?.dp.noise === "local" ? `; against the coordinator ${this.coordinatorEpsilon().toFixed(4)} (no sampling amplification, a client in every completed round)` : "";
+    this.log(`${line}${summary.epsilon !== undefined ? `, epsilon spent ${summary.epsilon.toFixed(4)} of ${this.dp!.dp.epsilon} (delta ${this.dp!.dp.delta})${against}` : ""}`);
     if (this.finished) this.log(`training finished: ${this.header.round} rounds${this.header.round < this.header.config.rounds ? ` (${this.dp?.budgetStop()})` : ""}`);
     this.openIfReady();
   }
@@ -487,9 +543,17 @@ export class Coordinator {
     }
   }
 
-  /** The attempt failed (too few clients, or a sum that cannot be one): nothing of it is applied; the round runs again. */
+  /**
+   * The attempt failed (too few clients, or a sum that cannot be one): nothing of it is applied; the
+   * round runs again, or under DP is skipped (a re-run would re-draw its Poisson sample).
+   */
   private abortSecure(o: OpenRound, why: string): void {
     if (this.open !== o) return;
+    if (this.dp) {
+      this.log(`round ${o.round}: secure attempt aborted (${why.split(":")[0]})`);
+      this.skipRound(o, o.secure!.maskedBytes, `secure attempt aborted: ${why.split(":")[0]}`);
+      return;
+    }
     this.open = null;
     this.log(`round ${o.round}: secure attempt ${o.attempt} aborted (${why.split(":")[0]}); nothing applied, the round runs again`);
     this.openIfReady(o.attempt + 1);
@@ -500,7 +564,9 @@ export class Coordinator {
     const { survivors } = result;
     let sum;
     try {
-      sum = unpackSecureSum(result.sum, this.secureLayout(), { bound: this.secureBound, clients: o.selected.size }, survivors.length);
+      sum = o.noised
+        ? unpackNoisedSum(result.sum, this.secureLayout(), o.noised, survivors.length)
+        : unpackSecureSum(result.sum, this.secureLayout(), { bound: this.secureBound, clients: o.selected.size }, survivors.length);
     } catch (e) {
       // a client sent an input outside the quantisation range: the sum is no sum of valid updates
       if (!(e instanceof RangeError)) throw e;
@@ -528,16 +594,22 @@ function settingsThatDiffer(saved: CoordinatorHeader, config: TrainConfig, schem
 }
 
 function checkSecure(secure: NonNullable<CoordinatorOptions["secure"]>, config: TrainConfig, minClients: number): void {
-  if (!(secure.bound > 0 && Number.isFinite(secure.bound))) throw new RangeError(`secure aggregation: bound must be a finite number > 0, got ${secure.bound}`);
+  if (config.dp) {
+    // the devices clip to C and noise before quantising: the range follows from C and the noise
+    if (secure.bound !== undefined) throw new RangeError("secure aggregation with differential privacy takes no bound: the quantisation range follows from the clip and the noise");
+  } else if (!(secure.bound !== undefined && secure.bound > 0 && Number.isFinite(secure.bound))) throw new RangeError(`secure aggregation: bound must be a finite number > 0, got ${secure.bound}`);
   const t = secure.threshold;
   if (t !== undefined && !(Number.isInteger(t) && t >= 2)) throw new RangeError(`secure aggregation: threshold must be an integer >= 2, got ${t}`);
   // a cohort smaller than the threshold (or of one) could never finish, or would reveal its one update
   if (minClients < Math.max(3, t ?? 0)) throw new RangeError(`secure aggregation needs minClients >= ${Math.max(3, t ?? 0)} (at least 3 and the threshold), got ${minClients}`);
   if (config.weighting !== "uniform") throw new RangeError(`secure aggregation weighs every client 1: the weighting must be uniform, not ${config.weighting}`);
-  // DP over the network clips and checks each update's L2 norm at the coordinator, which masked inputs hide
   if (config.averaging === "touched") throw new RangeError("touched averaging counts which values each client changed, which a masked input hides: use averaging all");
   if (!isPlainMean(config.aggregator)) throw new RangeError("robust aggregators need each client's update, and secure aggregation reveals only the round's sum: use the mean");
-  if (config.dp) throw new RangeError("secure aggregation and differential privacy are not combined over the network yet (the coordinator cannot check a masked update's clip)");
+}
+
+/** What a device is told of the run's DP settings: the clip, and with local noise σ too. */
+function deviceDp(dp: NonNullable<TrainConfig["dp"]>): NonNullable<ClientConfig["dp"]> {
+  return dp.noise === "local" ? { clip: dp.clip, noise: "local", noiseMultiplier: dp.noiseMultiplier } : { clip: dp.clip };
 }
 
 /** What a secure round's task adds: the session, threshold and cohort size (i32), and the clipping bound (f32). */

@@ -15,11 +15,19 @@
 //     C·(1 + 1e-6) rather than trusting it.
 //   - Central noise N(0, σ²C²) at round close, from a seed the clients never see (the run seed is
 //     in every registration, so noise derived from it could be subtracted by any client).
-// Local noise (each device noising its own update) is refused: the wire carries only the chosen
-// experts, so a device could not noise the others, and an un-noised expert reveals who chose it.
+// Local noise (each device noising its own update) runs only inside secure aggregation: a plain
+// update carries only the chosen experts, so a device could not noise the others, and an
+// un-noised expert would reveal who chose it. A secure round pads every device's vector to all K
+// experts, and each device noises all of it (secagg/noised-vector.ts: std σC/√T per device, T the
+// round's threshold, so any completed round's sum carries at least σC); the coordinator adds
+// nothing and checks no clip (it cannot see one update). Central noise with secure aggregation is
+// refused: the coordinator would learn the un-noised sum. A secure round that aborts (too few
+// clients) or whose Poisson cohort is too small to run securely releases nothing: the round is
+// skipped (no re-run, which would re-draw the sample) and composed into the accountant anyway.
 import type { ClientDelta } from "../aggregate.js";
 import { DpAggregation, type DpAggregationOptions, type Release } from "../dp-aggregation.js";
-import { poissonSample, samplingRate, type DpConfig } from "../dp-config.js";
+import { accountedNoise, poissonSample, samplingRate, type DpConfig } from "../dp-config.js";
+import { epsilonOf } from "../../privacy/rdp.js";
 import { updateNorm } from "../dp-update.js";
 import type { TrainConfig } from "../config.js";
 import { ApiError } from "./errors.js";
@@ -53,8 +61,17 @@ export class DpRound {
    */
   private stop: string | null | undefined;
 
-  constructor(readonly dp: DpConfig, config: TrainConfig, private readonly shape: UpdateShape, private readonly groupSize: number, private readonly secretSeed: number) {
-    if (dp.noise !== "central") throw new RangeError(`the coordinator adds the noise itself (dp noise central), not ${dp.noise}: the wire carries only the chosen experts, so a device cannot noise the others`);
+  constructor(
+    readonly dp: DpConfig,
+    config: TrainConfig,
+    private readonly shape: UpdateShape,
+    private readonly groupSize: number,
+    private readonly secretSeed: number,
+    /** Secure aggregation: the devices noise their vectors (dp noise local), the coordinator nothing. */
+    private readonly secure: boolean,
+  ) {
+    if (!secure && dp.noise !== "central") throw new RangeError("dp noise local over the network needs secure aggregation: a plain update carries only the chosen experts, so a device cannot noise the others");
+    if (secure && dp.noise !== "local") throw new RangeError("secure aggregation with dp noise central would show the coordinator the un-noised sum: the devices add the noise (dp noise local)");
     this.rate = samplingRate(config.participation);
     this.ledger = new DpAggregation(dp, this.options(1));
   }
@@ -83,6 +100,22 @@ export class DpRound {
     };
   }
 
+  /**
+   * Local noise: ε against the coordinator itself, for a client that took part in each of `rounds`
+   * completed rounds. The coordinator draws the cohort, so the sampling amplifies nothing against
+   * it: each such round is a plain Gaussian mechanism (q = 1) whose noise, the devices' summed over
+   * at least T survivors, has multiplier at least σ (accounted with the counts as the release is).
+   */
+  coordinatorEpsilon(rounds: number): number {
+    return rounds === 0 ? 0 : epsilonOf(1, accountedNoise(this.dp.noiseMultiplier, this.shape.layout !== null), rounds, this.dp.delta).epsilon;
+  }
+
+  /** Composes a round that released nothing (a skipped secure round) into the accountant. */
+  skip(): void {
+    this.ledger.compose();
+    this.stop = undefined;
+  }
+
   /** ε spent so far. */
   spent(): number {
     return this.ledger.spent().epsilon;
@@ -104,6 +137,6 @@ export class DpRound {
   }
 
   private options(population: number): DpAggregationOptions {
-    return { seed: this.secretSeed, population, rate: this.rate, sharedSize: this.shape.sharedSize, groupSize: this.groupSize, layout: this.shape.layout };
+    return { seed: this.secretSeed, population, rate: this.rate, sharedSize: this.shape.sharedSize, groupSize: this.groupSize, layout: this.shape.layout, countsNoised: this.secure };
   }
 }

@@ -31,6 +31,10 @@ export interface RoundSummary {
   seconds: number;
   /** DP runs: ε spent after this round. */
   epsilon?: number;
+  /** DP secure rounds: the devices withhold loss and samples (their sums carry no noise), so both are 0 here. */
+  withheld?: boolean;
+  /** DP secure rounds that released nothing: why (too small a cohort, an aborted attempt). */
+  skipped?: string;
 }
 
 export interface CoordinatorHeader {

@@ -13,6 +13,8 @@ import { RoundTrainer } from "./round-trainer.js";
 import { runSecureRound, type SecureChannel } from "./secure-device.js";
 import { encodeUpdate, RAW, type UpdateCompression } from "./update-frame.js";
 import { clipUpdate } from "../dp-update.js";
+import type { NormalSource } from "../dp-client.js";
+import type { DeviceDp } from "../secagg/noised-vector.js";
 import { freshState, MemoryStateStore, type ClientState, type Residuals, type StateStore } from "./state.js";
 import { abortableSleep, errorCode, Transport, TransportError, type Reply, type RetryOptions, type TransportHooks } from "./transport.js";
 
@@ -51,6 +53,8 @@ export interface FederatedClientOptions {
   signal?: AbortSignal;
   /** Sent with the registration (the coordinator does not keep it). */
   label?: string;
+  /** DP secure rounds: where the device's noise draws come from (default WebCrypto), for tests. */
+  noise?: NormalSource;
 }
 
 export interface ClientSummary {
@@ -144,7 +148,7 @@ export class FederatedClient {
         // a secure round sends the masked vector instead of an update frame (no compression, so no residuals move)
         await this.save({ ...this.state, pending: { round: out.round, private: out.private, residuals: cloneResiduals(this.state.residuals) } });
         const layout = { shared: trainer.sizes.shared, group: trainer.sizes.group, experts: trainer.layout };
-        const r = await runSecureRound(reg.client, task.secure, out, layout, this.secureChannel(reg));
+        const r = await runSecureRound(reg.client, task.secure, out, layout, this.secureChannel(reg), { dp: deviceNoise(reg), normal: this.opts.noise });
         if (r.kind === "accepted") {
           accepted.push(out.round);
           this.emit({ kind: "accepted", round: out.round, bytes: r.bytes });
@@ -154,6 +158,7 @@ export class FederatedClient {
       // DP run: the update leaves the device clipped to the coordinator's bound (the coordinator refuses a larger one)
       const compression = this.opts.compression ?? RAW;
       if (reg.config.dp) {
+        if (reg.config.dp.noise === "local") throw new ClientError("the coordinator's DP run has the devices add the noise, which only a secure round carries, and sent a plain task");
         // a lossy encoding with error feedback would send residuals the accountant never saw
         if (compression.encoding !== "f32") throw new ClientError(`the coordinator runs differential privacy, which takes uncompressed updates, not ${compression.encoding}`);
         clipUpdate([out.shared, ...out.experts.map((e) => e.delta)], reg.config.dp.clip);
@@ -285,6 +290,17 @@ export class FederatedClient {
   private summary(accepted: number[], finished: boolean): ClientSummary {
     return { client: this.state.registration?.client ?? 0, accepted, finished };
   }
+}
+
+/** The DP settings a secure round noises with: none, or the clip and σ of a local-noise run (a central one cannot be secure). */
+function deviceNoise(reg: RegisteredAs): DeviceDp | undefined {
+  const dp = reg.config.dp;
+  if (!dp) return undefined;
+  const sigma = dp.noiseMultiplier;
+  if (dp.noise !== "local" || !(typeof sigma === "number" && sigma > 0 && Number.isFinite(sigma) && dp.clip > 0 && Number.isFinite(dp.clip))) {
+    throw new ClientError("the coordinator's DP run sent a secure task without local noise settings (dp.noise local, a positive noiseMultiplier and clip)");
+  }
+  return { clip: dp.clip, noiseMultiplier: sigma };
 }
 
 function intHeader(reply: Reply, name: string): number | null {

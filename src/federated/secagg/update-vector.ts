@@ -26,7 +26,8 @@ export interface SecureUpdate {
   loss: number;
 }
 
-function bodyLength(layout: SecureLayout): number {
+/** Elements of the vector before the two metrics: the deltas (and route counts). */
+export function bodyLength(layout: SecureLayout): number {
   return layout.experts ? routedLength({ ...layout, experts: layout.experts }) : layout.shared;
 }
 
