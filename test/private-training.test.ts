@@ -116,10 +116,10 @@ test("whole-history windows score each training target once; the last-window def
   const last = new LocalTrainer(model, store, ds, split, { ...base, history: "last" });
   for (let u = 0; u < ds.numUsers; u++) {
     const targets = split.trainLength[u]! - 1;
-    const a = all.train(u, new Rng(u));
+    const a = all.train(u, 1, new Rng(u));
     assert.is(a.samples, targets, `user ${u}: whole history`);
     assert.ok(Number.isFinite(a.loss));
-    assert.is(last.train(u, new Rng(u)).samples, Math.min(targets, 8), `user ${u}: last window`);
+    assert.is(last.train(u, 1, new Rng(u)).samples, Math.min(targets, 8), `user ${u}: last window`);
   }
   assert.throws(() => new LocalTrainer(model, store, ds, split, { ...base, history: "some" as "all" }), /history must be last or all/);
   assert.throws(() => new LocalTrainer(model, store, ds, split, { ...base, private: { ...PRIVATE_DEFAULTS, extraSteps: 2 } }), /need a private optimizer/);

@@ -8,6 +8,7 @@ import { DEFAULT_BLOCK } from "../federated/wire/index.js";
 import { AGGREGATOR_DEFAULTS, parseRuleKinds, type AggregatorConfig } from "../federated/robust/rules.js";
 import { applyPreset, PRESETS } from "../federated/presets.js";
 import { PRIVATE_DEFAULTS } from "../federated/private-training.js";
+import { LR_SCHEDULES } from "../optim/schedule.js";
 import { optionError, UsageError } from "./command.js";
 
 export const TRAIN_OPTIONS = {
@@ -27,6 +28,9 @@ export const TRAIN_OPTIONS = {
   "local-steps": { type: "string" },
   optimizer: { type: "string" },
   lr: { type: "string" },
+  "lr-schedule": { type: "string" },
+  "lr-final": { type: "string" },
+  "lr-span": { type: "string" },
   server: { type: "string" },
   "server-lr": { type: "string" },
   "weight-decay": { type: "string" },
@@ -121,6 +125,7 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   c.local.localSteps = int("local-steps", a["local-steps"], 1) ?? c.local.localSteps;
   c.local.optimizer = oneOf("optimizer", a.optimizer, ["adam", "sgd"] as const) ?? c.local.optimizer;
   c.local.lr = num("lr", a.lr, (n) => n > 0, "a positive number") ?? c.local.lr;
+  lrScheduleFromArgs(a, c);
   const history = oneOf("history", a.history, ["last", "all"] as const);
   if (history !== undefined) c.local.history = history;
   c.local.weightDecay = num("weight-decay", a["weight-decay"], (n) => n >= 0, "a number >= 0") ?? c.local.weightDecay;
@@ -216,6 +221,20 @@ function aggregatorFromArgs(a: TrainArgs): AggregatorConfig {
   const nb = a["norm-bound"];
   const bound = nb === "median" ? "median" : (num("norm-bound", nb, (n) => n > 0, "a positive number or 'median'") ?? AGGREGATOR_DEFAULTS.bound);
   return { shared: kinds.shared, group: kinds.group, trim, bound };
+}
+
+/** --lr-schedule, --lr-final, --lr-span: c.local.lrSchedule, absent when no schedule is given. */
+function lrScheduleFromArgs(a: TrainArgs, c: TrainConfig): void {
+  const kind = oneOf("lr-schedule", a["lr-schedule"], LR_SCHEDULES);
+  const final = num("lr-final", a["lr-final"], (n) => n > 0 && n <= 1, "in (0, 1]");
+  const span = int("lr-span", a["lr-span"], 1);
+  if (kind === undefined || kind === "constant") {
+    if (final !== undefined || span !== undefined) throw new UsageError(`--${final !== undefined ? "lr-final" : "lr-span"} needs --lr-schedule cosine or exp`);
+    return;
+  }
+  // the span defaults to the planned rounds; it is then part of the settings, so a resumed run
+  // given more rounds stays at the final multiplier past the first plan's end
+  c.local.lrSchedule = { kind, final: final ?? 0.1, span: span ?? c.rounds };
 }
 
 /** --private-opt, --private-lr, --private-steps, --bias-init: c.local.private, absent when none is given. */

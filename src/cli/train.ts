@@ -35,6 +35,11 @@ Federated procedure:
   --local-steps N     optimiser steps per client per round (default 1)
   --optimizer NAME    clients' optimiser: adam (fresh every round) | sgd (default adam)
   --lr X              clients' learning rate (default 0.1; central 0.001)
+  --lr-schedule S     constant | cosine | exp: the clients' lr (private optimiser included;
+                      central: its Adam's) times a multiplier that falls from 1 at round 1 to
+                      --lr-final at round --lr-span, then stays (default constant)
+  --lr-final F        the schedule's final multiplier, in (0, 1] (default 0.1)
+  --lr-span N         the round the schedule reaches it (default --rounds)
   --weight-decay X    decoupled weight decay (default 0)
   --history H         last | all: train on the last maxlen impressions (METHOD.md) or the whole
                       history cut into windows of maxlen (default last)

@@ -55,6 +55,11 @@ export class PrivateOptimizer {
     this.stateSize = this.opt instanceof Adam ? this.opt.stateSize() + 1 : 0;
   }
 
+  /** Multiplier of the private lr for the next steps (the round's lr schedule). */
+  set lrScale(scale: number) {
+    this.opt.lrScale = scale;
+  }
+
   step(): void {
     this.opt.step();
   }

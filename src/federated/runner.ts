@@ -129,7 +129,7 @@ export class ClientRunner {
       this.loadGlobal();
       this.loadPrivate(c);
       this.trainer.loadPrivateState(this.privateStates, c);
-      let upd = this.trainer.train(c, new Rng(deriveSeed(this.init.seed, Stream.Dropout, task.round, c)), groupShare);
+      let upd = this.trainer.train(c, task.round, new Rng(deriveSeed(this.init.seed, Stream.Dropout, task.round, c)), groupShare);
       this.savePrivate(c);
       this.trainer.savePrivateState(this.privateStates, c);
       // DP: the store's shared and group values become the client's clipped update
