@@ -19,7 +19,7 @@ import { Rng } from "../src/util/rng.js";
 import { adamStepper, wasmBackends } from "./helpers.js";
 import { randomBatch, randomShare, smallModel, type ModelDims } from "./model-fixtures.js";
 
-const base: ModelDims = { B: 4, T: 5, fieldDim: 2, itemFields: 3, userFields: 2, groups: 3, hidden: 6, heads2: 0, gateWeighted: 0, gateClicks: 0, clickInput: 0, userBias: 0, itemBias: 0, fedsasrec: 0, balance: 0, allPad: 0, pct: 0 };
+const base: ModelDims = { B: 4, T: 5, fieldDim: 2, itemFields: 3, userFields: 2, groups: 3, hidden: 6, heads2: 0, gateWeighted: 0, gateClicks: 0, clickInput: 0, userBias: 0, itemBias: 0, personalBias: 0, fedsasrec: 0, balance: 0, allPad: 0, pct: 0 };
 
 interface Setup {
   be: Backend;

@@ -16,7 +16,7 @@ import { leaveOneOut } from "../src/data/split.js";
 import { syntheticDataset } from "../src/data/synthetic.js";
 import { LocalTrainer } from "../src/federated/client.js";
 import { defaultConfig, type TrainConfig } from "../src/federated/config.js";
-import { initBiasFromClickRate, PRIVATE_DEFAULTS, PrivateOptimizer, privateStateSize, type PrivateOptions } from "../src/federated/private-training.js";
+import { initBiasFromClickRate, initPersonalBias, PRIVATE_DEFAULTS, PrivateOptimizer, privateStateSize, type PrivateOptions } from "../src/federated/private-training.js";
 import { readRunCheckpoint, resumeTraining, train, type RoundRow } from "../src/federated/trainer.js";
 import { createModel, schemaOf } from "../src/model/index.js";
 import { Rng } from "../src/util/rng.js";
@@ -55,6 +55,58 @@ test("initBiasFromClickRate: logit((clicks + 1) / (n + 2)) of each user's traini
   // a length that is not users × size is an error, not a silent partial write
   const ds = syntheticDataset({ users: 3, items: 20, minHistory: 3, maxHistory: 5 });
   assert.throws(() => initBiasFromClickRate(ds, leaveOneOut(ds), new Float32Array(5), 2, 0), /5 private values for 3 users × 2/);
+});
+
+test("initPersonalBias: logit of the user's shrunk rate on each seen item-field value minus logit of its rate; nothing else touched", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 8 }), fc.double({ min: 0.01, max: 1e4, noNaN: true }), (seed, users, prior) => {
+      const ds = syntheticDataset({ seed, users, items: 30, minHistory: 3, maxHistory: 25 });
+      const split = leaveOneOut(ds);
+      const F = ds.itemFields.length;
+      const rows = ds.itemFields.reduce((s, f) => s + f.cardinality, 0);
+      const at = seed % 3;
+      const size = rows + at + 2;
+      const privates = new Float32Array(users * size).fill(7);
+      initPersonalBias(ds, split, privates, size, at, prior);
+      for (let u = 0; u < users; u++) {
+        // counted per (field, code) pair from the raw sequence, independently of the stacked layout
+        const seen = new Map<string, [number, number]>();
+        let clicks = 0;
+        const n = split.trainLength[u]!;
+        for (let j = ds.seqStart[u]!; j < ds.seqStart[u]! + n; j++) {
+          clicks += ds.seqLabels[j]!;
+          for (let f = 0; f < F; f++) {
+            const key = `${f}:${ds.itemFeatures[ds.seqItems[j]! * F + f]}`;
+            const [c, m] = seen.get(key) ?? [0, 0];
+            seen.set(key, [c + ds.seqLabels[j]!, m + 1]);
+          }
+        }
+        const r = (clicks + 1) / (n + 2);
+        let row = 0;
+        for (let f = 0; f < F; f++) {
+          for (let code = 0; code < ds.itemFields[f]!.cardinality; code++, row++) {
+            const v = privates[u * size + at + row]!;
+            const cm = seen.get(`${f}:${code}`);
+            if (!cm) {
+              assert.is(v, 7, `user ${u}: unseen value ${f}:${code} touched`);
+              continue;
+            }
+            const s = (cm[0] + prior * r) / (cm[1] + prior);
+            const want = Math.log(s / (1 - s)) - Math.log(r / (1 - r));
+            assert.ok(Number.isFinite(v) && Math.abs(v - want) <= 1e-5 * Math.max(1, Math.abs(want)), `user ${u}, ${f}:${code}: ${v} vs ${want}`);
+          }
+        }
+        for (let k = 0; k < at; k++) assert.is(privates[u * size + k], 7, `user ${u}: value ${k} before the table touched`);
+        for (let k = at + rows; k < size; k++) assert.is(privates[u * size + k], 7, `user ${u}: value ${k} after the table touched`);
+      }
+    }),
+    { numRuns: 25, seed: 4 },
+  );
+  const ds = syntheticDataset({ users: 3, items: 20, minHistory: 3, maxHistory: 5 });
+  const rows = ds.itemFields.reduce((s, f) => s + f.cardinality, 0);
+  assert.throws(() => initPersonalBias(ds, leaveOneOut(ds), new Float32Array(5), 2, 0, 10), /5 private values for 3 users × 2/);
+  assert.throws(() => initPersonalBias(ds, leaveOneOut(ds), new Float32Array(3 * rows), rows, 1, 10), /does not fit/);
+  for (const prior of [0, -1, NaN, Infinity]) assert.throws(() => initPersonalBias(ds, leaveOneOut(ds), new Float32Array(3 * rows), rows, 0, prior), /prior must be positive/);
 });
 
 const SPECS: ParamSpec[] = [

@@ -68,6 +68,8 @@ Model:
   --gate-clicks       the gate also reads the clicked − unclicked mean of X
   --user-bias         a private per-user scalar added to every logit
   --item-bias         shared scalars per item-field value, the target's added to the logit
+  --personal-bias     private per-user scalars per item-field value, the target's added to the
+                      logit (the user's own taste per category)
 
 Private partition (user fields, user experts, user bias) on the device:
   --private-opt NAME  shared (steps with the clients' optimiser) | sgd | adam (its own Adam,
@@ -75,7 +77,10 @@ Private partition (user fields, user experts, user bias) on the device:
   --private-lr X      the private optimiser's learning rate (default 0.1)
   --private-steps N   extra steps per round on the private partition alone (default 0)
   --bias-init NAME    zero | click-rate: the user bias starts at the logit of the user's own
-                      training click rate (default zero)
+                      training click rate, the personal bias at the logit of its rate on each
+                      item-field value minus that (default zero)
+  --personal-prior A  pseudo-impressions at the user's own rate shrinking its per-value rates
+                      (default 10)
 
 Differential privacy (user-level DP-FedAvg; README "Differential privacy"):
   --dp-epsilon E      privacy budget: the noise is calibrated so that --rounds rounds spend at

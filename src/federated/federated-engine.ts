@@ -5,7 +5,7 @@ import type { Dataset } from "../data/dataset.js";
 import { leaveOneOut, type LeaveOneOut } from "../data/split.js";
 import type { BackendName } from "../kernels/backend.js";
 import { loadWasmBackend } from "../kernels/wasm-backend.js";
-import { createModel, schemaOf } from "../model/index.js";
+import { createModel, PERSONAL_BIAS, schemaOf } from "../model/index.js";
 import { Rng } from "../util/rng.js";
 import { Aggregator, groupLayout } from "./aggregate.js";
 import { ServerOptimizer } from "./server-opt.js";
@@ -16,7 +16,7 @@ import { startExecutor, type Executor } from "./pool.js";
 import type { RunnerInit, Task } from "./runner.js";
 import { chunksOf, sampleClients } from "./sample.js";
 import { deriveSeed, Stream } from "./seed.js";
-import { initBiasFromClickRate, privateStateSize } from "./private-training.js";
+import { initBiasFromClickRate, initPersonalBias, PERSONAL_PRIOR, privateStateSize } from "./private-training.js";
 import { regimeSpecs } from "./regime.js";
 import { DpAggregation } from "./dp-aggregation.js";
 import { poissonSample, samplingRate } from "./dp-config.js";
@@ -108,7 +108,11 @@ export class FederatedEngine implements Engine {
     const privates = new Float32Array(init.privates);
     const initial = be.f.subarray(priv.values, priv.values + priv.size);
     for (let u = 0; u < ds.numUsers; u++) privates.set(initial, u * priv.size);
-    if (config.model.userBias && config.local.private?.biasInit === "click-rate") initBiasFromClickRate(ds, leaveOneOut(ds), privates, priv.size, store.slice("user.bias").start);
+    const fromHistory = config.local.private?.biasInit === "click-rate";
+    if (config.model.userBias && fromHistory) initBiasFromClickRate(ds, leaveOneOut(ds), privates, priv.size, store.slice("user.bias").start);
+    if (config.model.personalBias && fromHistory) {
+      initPersonalBias(ds, leaveOneOut(ds), privates, priv.size, store.slice(PERSONAL_BIAS).start, config.local.private?.personalPrior ?? PERSONAL_PRIOR);
+    }
     const layout = groupLayout(model, store);
     const aggregator = new Aggregator(shared.size, group.size, layout);
     const dp = config.dp

@@ -21,9 +21,18 @@ export interface PrivateOptions {
   lr: number;
   /** Steps per round on the private partition alone, after the local steps ("sgd" and "adam"). */
   extraSteps: number;
-  /** The user-bias option's initial value: 0, or the logit of the user's own training click rate. */
+  /**
+   * The user-bias option's initial value: 0, or the logit of the user's own training click rate;
+   * "click-rate" also starts the personal-bias option from the user's click rate per item-field
+   * value (initPersonalBias).
+   */
   biasInit: "zero" | "click-rate";
+  /** Pseudo-impressions at the user's own rate that shrink its per-value rates (personal bias; absent: PERSONAL_PRIOR). */
+  personalPrior?: number;
 }
+
+/** Default shrinkage of the personal bias's initial values: the best of 2, 5, 10, 20 by validation AUC of the rates alone on KuaiSAR-R. */
+export const PERSONAL_PRIOR = 10;
 
 export const PRIVATE_DEFAULTS: Readonly<PrivateOptions> = Object.freeze({ optimizer: "shared", lr: 0.1, extraSteps: 0, biasInit: "zero" });
 
@@ -32,6 +41,7 @@ export function checkPrivateOptions(o: PrivateOptions): void {
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new RangeError(`private lr must be positive, got ${o.lr}`);
   if (!(Number.isInteger(o.extraSteps) && o.extraSteps >= 0)) throw new RangeError(`private extra steps must be an integer >= 0, got ${o.extraSteps}`);
   if (o.extraSteps > 0 && o.optimizer === "shared") throw new RangeError("private extra steps need a private optimizer of their own (sgd or adam)");
+  if (o.personalPrior !== undefined && !(o.personalPrior > 0 && Number.isFinite(o.personalPrior))) throw new RangeError(`private personal prior must be positive, got ${o.personalPrior}`);
   if (o.biasInit !== "zero" && o.biasInit !== "click-rate") throw new RangeError(`private bias init must be zero or click-rate, got '${o.biasInit}'`);
 }
 
@@ -93,6 +103,49 @@ export function initBiasFromClickRate(ds: Dataset, split: LeaveOneOut, privates:
     for (let j = start; j < start + split.trainLength[u]!; j++) clicks += ds.seqLabels[j]!;
     const rate = (clicks + 1) / (split.trainLength[u]! + 2);
     privates[u * privateSize + at] = Math.log(rate / (1 - rate));
+  }
+}
+
+/**
+ * Sets every user's personal-bias table in `privates` (users × privateSize; the table at `at`, its
+ * fields' rows stacked as FieldEmbedding lays them out) from its training history: for each value
+ * v of field f the user has seen, logit(s) − logit(r), where r is the user's Laplace-smoothed click
+ * rate (as initBiasFromClickRate) and s = (clicks on v + prior·r) / (impressions of v + prior), its
+ * rate on v shrunk towards r. Unseen values keep theirs (the table starts at 0). Only the device's
+ * own history is read.
+ */
+export function initPersonalBias(ds: Dataset, split: LeaveOneOut, privates: Float32Array, privateSize: number, at: number, prior: number): void {
+  if (privates.length !== ds.numUsers * privateSize) throw new RangeError(`initPersonalBias: ${privates.length} private values for ${ds.numUsers} users × ${privateSize}`);
+  if (!(prior > 0 && Number.isFinite(prior))) throw new RangeError(`initPersonalBias: prior must be positive, got ${prior}`);
+  const F = ds.itemFields.length;
+  const offsets = new Int32Array(F);
+  let rows = 0;
+  ds.itemFields.forEach((f, j) => {
+    offsets[j] = rows;
+    rows += f.cardinality;
+  });
+  if (at + rows > privateSize) throw new RangeError(`initPersonalBias: a table of ${rows} rows at ${at} does not fit ${privateSize} private values`);
+  const clicks = new Float64Array(rows);
+  const seen = new Float64Array(rows);
+  const logit = (p: number) => Math.log(p / (1 - p));
+  for (let u = 0; u < ds.numUsers; u++) {
+    const start = ds.seqStart[u]!;
+    const n = split.trainLength[u]!;
+    clicks.fill(0);
+    seen.fill(0);
+    let total = 0;
+    for (let j = start; j < start + n; j++) {
+      const y = ds.seqLabels[j]!;
+      total += y;
+      for (let f = 0; f < F; f++) {
+        const row = offsets[f]! + ds.itemFeatures[ds.seqItems[j]! * F + f]!;
+        clicks[row]! += y;
+        seen[row]!++;
+      }
+    }
+    const r = (total + 1) / (n + 2);
+    const base = u * privateSize + at;
+    for (let row = 0; row < rows; row++) if (seen[row]! > 0) privates[base + row] = logit((clicks[row]! + prior * r) / (seen[row]! + prior)) - logit(r);
   }
 }
 

@@ -44,6 +44,9 @@ import { GroupFfn } from "./mrff.js";
 import type { BatchInputs, ForwardOptions, ForwardResult, ModelConfig, Recommender, Schema } from "./types.js";
 
 /** What encode reads of a batch: the windows' history (targets, labels and weights are forward's). */
+/** Parameter name of the personal-bias option's private table (the device initialises it, private-training.ts). */
+export const PERSONAL_BIAS = "user.item-bias";
+
 export type SequenceBatch = Omit<BatchInputs, "windows"> & { windows: Pick<Windows, "batch" | "maxlen" | "items" | "clicks" | "mask"> };
 
 /** The sequence part of a forward pass, before any slot is scored. */
@@ -77,6 +80,7 @@ export class SequenceModel implements Recommender {
   private readonly mlp: Mlp;
   private readonly bias: UserBias | undefined;
   private readonly itemBias: ItemBias | undefined;
+  private readonly personalBias: ItemBias | undefined;
 
   constructor(readonly config: ModelConfig, readonly schema: Schema) {
     const { fieldDim, blocks, maxlen } = config;
@@ -97,8 +101,9 @@ export class SequenceModel implements Recommender {
     this.mlp = new Mlp("mlp", 2 * d + du, config.mlp);
     this.bias = config.userBias ? new UserBias("user.bias") : undefined;
     this.itemBias = config.itemBias ? new ItemBias("item.bias", schema.itemCardinalities) : undefined;
+    this.personalBias = config.personalBias ? new ItemBias(PERSONAL_BIAS, schema.itemCardinalities, "private") : undefined;
     const blockModules = blockIds.flatMap((l): Module[] => [this.attention[l]!, this.ffnNorm[l]!, this.ffn[l]!]);
-    const modules: Module[] = [this.items, ...(this.click ? [this.click] : []), this.position, ...blockModules, this.finalNorm, this.mlp, ...(this.itemBias ? [this.itemBias] : []), this.users, ...(this.bias ? [this.bias] : [])];
+    const modules: Module[] = [this.items, ...(this.click ? [this.click] : []), this.position, ...blockModules, this.finalNorm, this.mlp, ...(this.itemBias ? [this.itemBias] : []), this.users, ...(this.bias ? [this.bias] : []), ...(this.personalBias ? [this.personalBias] : [])];
     this.specs = specsOf(modules);
   }
 
@@ -151,6 +156,7 @@ export class SequenceModel implements Recommender {
     const target = this.items.forward(tp, ps, itemFeatures, [n], idAt);
     let logit = this.mlp.forward(tp, ps, concatCols(tp, [this.finalNorm.forward(tp, ps, h), target, eu]));
     if (this.itemBias) logit = this.itemBias.forward(tp, ps, logit, itemFeatures, idAt);
+    if (this.personalBias) logit = this.personalBias.forward(tp, ps, logit, itemFeatures, idAt);
     return this.bias ? this.bias.forward(tp, ps, logit) : logit;
   }
 
