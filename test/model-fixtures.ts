@@ -66,7 +66,7 @@ export function smallConfig(d: ModelDims): ModelConfig {
     clickInput: d.clickInput === 1,
     userBias: d.userBias === 1,
     itemBias: d.itemBias === 1,
-    personalBias: d.personalBias === 1,
+    ...(d.personalBias === 1 && { personalBias: "trained" as const }),
     mlp: [d.hidden],
   };
 }

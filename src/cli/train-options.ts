@@ -52,7 +52,8 @@ export const TRAIN_OPTIONS = {
   "norm-bound": { type: "string" },
   "user-bias": { type: "boolean" },
   "item-bias": { type: "boolean" },
-  "personal-bias": { type: "boolean" },
+  "personal-bias": { type: "string" },
+  "personal-weight": { type: "string" },
   "personal-prior": { type: "string" },
   history: { type: "string" },
   "bias-init": { type: "string" },
@@ -156,7 +157,8 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   if (a.aggregator !== undefined || a.trim !== undefined || a["norm-bound"] !== undefined) c.aggregator = aggregatorFromArgs(a);
   if (a["user-bias"]) m.userBias = true;
   if (a["item-bias"]) m.itemBias = true;
-  if (a["personal-bias"]) m.personalBias = true;
+  const personal = oneOf("personal-bias", a["personal-bias"], ["trained", "eval"] as const);
+  if (personal !== undefined) m.personalBias = personal;
   privateOptions(a, c);
   c.chunk = int("chunk", a.chunk, 1) ?? c.chunk;
   c.bootstrap = int("bootstrap", a.bootstrap, 1) ?? c.bootstrap;
@@ -242,7 +244,7 @@ function lrScheduleFromArgs(a: TrainArgs, c: TrainConfig): void {
 
 /** --private-opt, --private-lr, --private-steps, --bias-init: c.local.private, absent when none is given. */
 function privateOptions(a: TrainArgs, c: TrainConfig): void {
-  const given = ["private-opt", "private-lr", "private-steps", "bias-init", "personal-prior"] as const;
+  const given = ["private-opt", "private-lr", "private-steps", "bias-init", "personal-prior", "personal-weight"] as const;
   if (given.every((k) => a[k] === undefined)) return;
   const p = { ...PRIVATE_DEFAULTS, ...c.local.private };
   p.optimizer = oneOf("private-opt", a["private-opt"], ["shared", "sgd", "adam"] as const) ?? p.optimizer;
@@ -250,10 +252,12 @@ function privateOptions(a: TrainArgs, c: TrainConfig): void {
   p.extraSteps = int("private-steps", a["private-steps"], 0) ?? p.extraSteps;
   p.biasInit = oneOf("bias-init", a["bias-init"], ["zero", "click-rate"] as const) ?? p.biasInit;
   const prior = num("personal-prior", a["personal-prior"], (n) => n > 0, "a positive number");
-  if (prior !== undefined) {
-    if (!c.model.personalBias || p.biasInit !== "click-rate") throw new UsageError("--personal-prior needs --personal-bias and --bias-init click-rate");
-    p.personalPrior = prior;
+  const weight = num("personal-weight", a["personal-weight"], (n) => n > 0, "a positive number");
+  if ((prior !== undefined || weight !== undefined) && (!c.model.personalBias || p.biasInit !== "click-rate")) {
+    throw new UsageError(`--${prior !== undefined ? "personal-prior" : "personal-weight"} needs --personal-bias and --bias-init click-rate`);
   }
+  if (prior !== undefined) p.personalPrior = prior;
+  if (weight !== undefined) p.personalWeight = weight;
   if (p.extraSteps > 0 && p.optimizer === "shared") throw new UsageError("--private-steps needs --private-opt sgd or adam (the private partition's own optimiser)");
   if (p.biasInit === "click-rate" && !c.model.userBias && !c.model.personalBias) throw new UsageError("--bias-init click-rate needs --user-bias or --personal-bias");
   c.local.private = p;

@@ -68,8 +68,9 @@ Model:
   --gate-clicks       the gate also reads the clicked − unclicked mean of X
   --user-bias         a private per-user scalar added to every logit
   --item-bias         shared scalars per item-field value, the target's added to the logit
-  --personal-bias     private per-user scalars per item-field value, the target's added to the
-                      logit (the user's own taste per category)
+  --personal-bias M   private per-user scalars per item-field value, the target's added to the
+                      logit (the user's own taste per category): trained (in training and
+                      prediction) | eval (added at prediction only, never trained)
 
 Private partition (user fields, user experts, user bias) on the device:
   --private-opt NAME  shared (steps with the clients' optimiser) | sgd | adam (its own Adam,
@@ -81,6 +82,7 @@ Private partition (user fields, user experts, user bias) on the device:
                       item-field value minus that (default zero)
   --personal-prior A  pseudo-impressions at the user's own rate shrinking its per-value rates
                       (default 10)
+  --personal-weight W the personal bias starts at W × those log-odds (default 1)
 
 Differential privacy (user-level DP-FedAvg; README "Differential privacy"):
   --dp-epsilon E      privacy budget: the noise is calibrated so that --rounds rounds spend at

@@ -111,7 +111,7 @@ export class FederatedEngine implements Engine {
     const fromHistory = config.local.private?.biasInit === "click-rate";
     if (config.model.userBias && fromHistory) initBiasFromClickRate(ds, leaveOneOut(ds), privates, priv.size, store.slice("user.bias").start);
     if (config.model.personalBias && fromHistory) {
-      initPersonalBias(ds, leaveOneOut(ds), privates, priv.size, store.slice(PERSONAL_BIAS).start, config.local.private?.personalPrior ?? PERSONAL_PRIOR);
+      initPersonalBias(ds, leaveOneOut(ds), privates, priv.size, store.slice(PERSONAL_BIAS).start, config.local.private?.personalPrior ?? PERSONAL_PRIOR, config.local.private?.personalWeight ?? 1);
     }
     const layout = groupLayout(model, store);
     const aggregator = new Aggregator(shared.size, group.size, layout);

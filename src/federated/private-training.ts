@@ -29,6 +29,8 @@ export interface PrivateOptions {
   biasInit: "zero" | "click-rate";
   /** Pseudo-impressions at the user's own rate that shrink its per-value rates (personal bias; absent: PERSONAL_PRIOR). */
   personalPrior?: number;
+  /** Multiplier of the personal bias's initial log-odds (absent: 1); the fields overlap, so their sum over-counts. */
+  personalWeight?: number;
 }
 
 /** Default shrinkage of the personal bias's initial values: the best of 2, 5, 10, 20 by validation AUC of the rates alone on KuaiSAR-R. */
@@ -41,6 +43,7 @@ export function checkPrivateOptions(o: PrivateOptions): void {
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new RangeError(`private lr must be positive, got ${o.lr}`);
   if (!(Number.isInteger(o.extraSteps) && o.extraSteps >= 0)) throw new RangeError(`private extra steps must be an integer >= 0, got ${o.extraSteps}`);
   if (o.extraSteps > 0 && o.optimizer === "shared") throw new RangeError("private extra steps need a private optimizer of their own (sgd or adam)");
+  if (o.personalWeight !== undefined && !(o.personalWeight > 0 && Number.isFinite(o.personalWeight))) throw new RangeError(`private personal weight must be positive, got ${o.personalWeight}`);
   if (o.personalPrior !== undefined && !(o.personalPrior > 0 && Number.isFinite(o.personalPrior))) throw new RangeError(`private personal prior must be positive, got ${o.personalPrior}`);
   if (o.biasInit !== "zero" && o.biasInit !== "click-rate") throw new RangeError(`private bias init must be zero or click-rate, got '${o.biasInit}'`);
 }
@@ -109,14 +112,15 @@ export function initBiasFromClickRate(ds: Dataset, split: LeaveOneOut, privates:
 /**
  * Sets every user's personal-bias table in `privates` (users × privateSize; the table at `at`, its
  * fields' rows stacked as FieldEmbedding lays them out) from its training history: for each value
- * v of field f the user has seen, logit(s) − logit(r), where r is the user's Laplace-smoothed click
+ * v of field f the user has seen, weight · (logit(s) − logit(r)), where r is the user's Laplace-smoothed click
  * rate (as initBiasFromClickRate) and s = (clicks on v + prior·r) / (impressions of v + prior), its
  * rate on v shrunk towards r. Unseen values keep theirs (the table starts at 0). Only the device's
  * own history is read.
  */
-export function initPersonalBias(ds: Dataset, split: LeaveOneOut, privates: Float32Array, privateSize: number, at: number, prior: number): void {
+export function initPersonalBias(ds: Dataset, split: LeaveOneOut, privates: Float32Array, privateSize: number, at: number, prior: number, weight = 1): void {
   if (privates.length !== ds.numUsers * privateSize) throw new RangeError(`initPersonalBias: ${privates.length} private values for ${ds.numUsers} users × ${privateSize}`);
   if (!(prior > 0 && Number.isFinite(prior))) throw new RangeError(`initPersonalBias: prior must be positive, got ${prior}`);
+  if (!(weight > 0 && Number.isFinite(weight))) throw new RangeError(`initPersonalBias: weight must be positive, got ${weight}`);
   const F = ds.itemFields.length;
   const offsets = new Int32Array(F);
   let rows = 0;
@@ -145,7 +149,7 @@ export function initPersonalBias(ds: Dataset, split: LeaveOneOut, privates: Floa
     }
     const r = (total + 1) / (n + 2);
     const base = u * privateSize + at;
-    for (let row = 0; row < rows; row++) if (seen[row]! > 0) privates[base + row] = logit((clicks[row]! + prior * r) / (seen[row]! + prior)) - logit(r);
+    for (let row = 0; row < rows; row++) if (seen[row]! > 0) privates[base + row] = weight * (logit((clicks[row]! + prior * r) / (seen[row]! + prior)) - logit(r));
   }
 }
 

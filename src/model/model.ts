@@ -151,12 +151,12 @@ export class SequenceModel implements Recommender {
    * Logits [n, 1] of n (sequence state, target item, user) triples: h rows [n, d] from encode (the
    * final LayerNorm is applied here), the targets' item ids idAt(j) into itemFeatures, eu rows [n, du].
    */
-  score(tp: Tape, ps: ParamStore, h: Tensor, itemFeatures: Int32Array, idAt: (j: number) => number, eu: Tensor): Tensor {
+  score(tp: Tape, ps: ParamStore, h: Tensor, itemFeatures: Int32Array, idAt: (j: number) => number, eu: Tensor, train: boolean): Tensor {
     const n = h.rows;
     const target = this.items.forward(tp, ps, itemFeatures, [n], idAt);
     let logit = this.mlp.forward(tp, ps, concatCols(tp, [this.finalNorm.forward(tp, ps, h), target, eu]));
     if (this.itemBias) logit = this.itemBias.forward(tp, ps, logit, itemFeatures, idAt);
-    if (this.personalBias) logit = this.personalBias.forward(tp, ps, logit, itemFeatures, idAt);
+    if (this.personalBias && !(train && this.config.personalBias === "eval")) logit = this.personalBias.forward(tp, ps, logit, itemFeatures, idAt);
     return this.bias ? this.bias.forward(tp, ps, logit) : logit;
   }
 
@@ -173,7 +173,7 @@ export class SequenceModel implements Recommender {
     const flat = reshape(tp, enc.h, [BT, this.d]);
     const h = n === BT ? flat : selectRows(tp, flat, indexTensor(tp, [n], (j) => scored[j]!));
     const eu = selectRows(tp, enc.eu, indexTensor(tp, [n], (j) => (scored[j]! / T) | 0));
-    const logit = this.score(tp, ps, h, batch.itemFeatures, (j) => w.targets[scored[j]!]!, eu);
+    const logit = this.score(tp, ps, h, batch.itemFeatures, (j) => w.targets[scored[j]!]!, eu, opts.train);
     const labels = floatTensor(tp, [n, 1], (j) => w.labels[scored[j]!]!);
     const weights = floatTensor(tp, [n, 1], (j) => w.weights[scored[j]!]!);
     let loss = bceLoss(tp, logit, labels, weights);
