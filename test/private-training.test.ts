@@ -67,7 +67,7 @@ test("initPersonalBias: logit of the user's shrunk rate on each seen item-field 
       const at = seed % 3;
       const size = rows + at + 2;
       const privates = new Float32Array(users * size).fill(7);
-      initPersonalBias(ds, split, privates, size, at, prior);
+      initPersonalBias(ds, split, privates, size, at, prior, 0.5);
       for (let u = 0; u < users; u++) {
         // counted per (field, code) pair from the raw sequence, independently of the stacked layout
         const seen = new Map<string, [number, number]>();
@@ -92,7 +92,7 @@ test("initPersonalBias: logit of the user's shrunk rate on each seen item-field 
               continue;
             }
             const s = (cm[0] + prior * r) / (cm[1] + prior);
-            const want = Math.log(s / (1 - s)) - Math.log(r / (1 - r));
+            const want = 0.5 * (Math.log(s / (1 - s)) - Math.log(r / (1 - r)));
             assert.ok(Number.isFinite(v) && Math.abs(v - want) <= 1e-5 * Math.max(1, Math.abs(want)), `user ${u}, ${f}:${code}: ${v} vs ${want}`);
           }
         }
@@ -104,9 +104,12 @@ test("initPersonalBias: logit of the user's shrunk rate on each seen item-field 
   );
   const ds = syntheticDataset({ users: 3, items: 20, minHistory: 3, maxHistory: 5 });
   const rows = ds.itemFields.reduce((s, f) => s + f.cardinality, 0);
-  assert.throws(() => initPersonalBias(ds, leaveOneOut(ds), new Float32Array(5), 2, 0, 10), /5 private values for 3 users × 2/);
-  assert.throws(() => initPersonalBias(ds, leaveOneOut(ds), new Float32Array(3 * rows), rows, 1, 10), /does not fit/);
-  for (const prior of [0, -1, NaN, Infinity]) assert.throws(() => initPersonalBias(ds, leaveOneOut(ds), new Float32Array(3 * rows), rows, 0, prior), /prior must be positive/);
+  assert.throws(() => initPersonalBias(ds, leaveOneOut(ds), new Float32Array(5), 2, 0, 10, 1), /5 private values for 3 users × 2/);
+  assert.throws(() => initPersonalBias(ds, leaveOneOut(ds), new Float32Array(3 * rows), rows, 1, 10, 1), /does not fit/);
+  for (const bad of [0, -1, NaN, Infinity]) {
+    assert.throws(() => initPersonalBias(ds, leaveOneOut(ds), new Float32Array(3 * rows), rows, 0, bad, 1), /prior must be positive/);
+    assert.throws(() => initPersonalBias(ds, leaveOneOut(ds), new Float32Array(3 * rows), rows, 0, 10, bad), /weight must be positive/);
+  }
 });
 
 const SPECS: ParamSpec[] = [
@@ -212,12 +215,12 @@ test("the device preset gives each regime the parts that apply to it; later opti
   const of = (...args: string[]) => configFromArgs(parseTrainArgs(args));
   for (const model of ["mrff", "fedsasrec"]) {
     const c = of("--model", model, "--preset", "device");
-    assert.equal([c.model.userBias, c.model.itemBias, c.model.clickInput, c.local.private?.optimizer, c.local.private?.biasInit, c.averaging], [true, true, true, "sgd", "click-rate", "touched"], model);
+    assert.equal([c.model.userBias, c.model.itemBias, c.model.clickInput, c.model.personalBias, c.local.private?.optimizer, c.local.private?.biasInit, c.averaging], [true, true, true, "eval", "sgd", "click-rate", "touched"], model);
   }
   const local = of("--model", "local", "--preset", "device");
-  assert.equal([local.model.userBias, local.model.itemBias, local.local.private?.optimizer, local.local.private?.biasInit, local.averaging], [true, true, "shared", "click-rate", undefined]);
+  assert.equal([local.model.userBias, local.model.itemBias, local.model.personalBias, local.local.private?.optimizer, local.local.private?.biasInit, local.averaging], [true, true, "eval", "shared", "click-rate", undefined]);
   const central = of("--model", "central", "--preset", "device");
-  assert.equal([central.model.userBias, central.model.itemBias, central.model.clickInput, central.local.private, central.averaging], [true, true, true, undefined, undefined]);
+  assert.equal([central.model.userBias, central.model.itemBias, central.model.clickInput, central.model.personalBias, central.local.private, central.averaging], [true, true, true, undefined, undefined, undefined]);
   const over = of("--preset", "device", "--private-opt", "adam", "--history", "all", "--averaging", "all");
   assert.equal([over.local.private?.optimizer, over.local.private?.biasInit, over.local.history, over.averaging], ["adam", "click-rate", "all", "all"]);
   // the reference preset is the default configuration

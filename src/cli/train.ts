@@ -82,7 +82,7 @@ Private partition (user fields, user experts, user bias) on the device:
                       item-field value minus that (default zero)
   --personal-prior A  pseudo-impressions at the user's own rate shrinking its per-value rates
                       (default 10)
-  --personal-weight W the personal bias starts at W × those log-odds (default 1)
+  --personal-weight W the personal bias starts at W × those log-odds (default 0.25)
 
 Differential privacy (user-level DP-FedAvg; README "Differential privacy"):
   --dp-epsilon E      privacy budget: the noise is calibrated so that --rounds rounds spend at

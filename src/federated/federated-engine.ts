@@ -16,7 +16,7 @@ import { startExecutor, type Executor } from "./pool.js";
 import type { RunnerInit, Task } from "./runner.js";
 import { chunksOf, sampleClients } from "./sample.js";
 import { deriveSeed, Stream } from "./seed.js";
-import { initBiasFromClickRate, initPersonalBias, PERSONAL_PRIOR, privateStateSize } from "./private-training.js";
+import { initBiasFromClickRate, initPersonalBias, PERSONAL_PRIOR, PERSONAL_WEIGHT, privateStateSize } from "./private-training.js";
 import { regimeSpecs } from "./regime.js";
 import { DpAggregation } from "./dp-aggregation.js";
 import { poissonSample, samplingRate } from "./dp-config.js";
@@ -111,7 +111,7 @@ export class FederatedEngine implements Engine {
     const fromHistory = config.local.private?.biasInit === "click-rate";
     if (config.model.userBias && fromHistory) initBiasFromClickRate(ds, leaveOneOut(ds), privates, priv.size, store.slice("user.bias").start);
     if (config.model.personalBias && fromHistory) {
-      initPersonalBias(ds, leaveOneOut(ds), privates, priv.size, store.slice(PERSONAL_BIAS).start, config.local.private?.personalPrior ?? PERSONAL_PRIOR, config.local.private?.personalWeight ?? 1);
+      initPersonalBias(ds, leaveOneOut(ds), privates, priv.size, store.slice(PERSONAL_BIAS).start, config.local.private?.personalPrior ?? PERSONAL_PRIOR, config.local.private?.personalWeight ?? PERSONAL_WEIGHT);
     }
     const layout = groupLayout(model, store);
     const aggregator = new Aggregator(shared.size, group.size, layout);

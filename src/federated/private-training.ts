@@ -29,12 +29,18 @@ export interface PrivateOptions {
   biasInit: "zero" | "click-rate";
   /** Pseudo-impressions at the user's own rate that shrink its per-value rates (personal bias; absent: PERSONAL_PRIOR). */
   personalPrior?: number;
-  /** Multiplier of the personal bias's initial log-odds (absent: 1); the fields overlap, so their sum over-counts. */
+  /** Multiplier of the personal bias's initial log-odds (absent: PERSONAL_WEIGHT). */
   personalWeight?: number;
 }
 
 /** Default shrinkage of the personal bias's initial values: the best of 2, 5, 10, 20 by validation AUC of the rates alone on KuaiSAR-R. */
 export const PERSONAL_PRIOR = 10;
+/**
+ * Default multiplier of the personal bias's initial log-odds: the six item fields of KuaiSAR-R are
+ * nested category levels, so summing their log-odds as if independent over-counts; 0.25 scored the
+ * best validation AUC of 0.25, 0.5, 1 (bench/results/kuaisar-r-device-ablation.md).
+ */
+export const PERSONAL_WEIGHT = 0.25;
 
 export const PRIVATE_DEFAULTS: Readonly<PrivateOptions> = Object.freeze({ optimizer: "shared", lr: 0.1, extraSteps: 0, biasInit: "zero" });
 
@@ -117,7 +123,7 @@ export function initBiasFromClickRate(ds: Dataset, split: LeaveOneOut, privates:
  * rate on v shrunk towards r. Unseen values keep theirs (the table starts at 0). Only the device's
  * own history is read.
  */
-export function initPersonalBias(ds: Dataset, split: LeaveOneOut, privates: Float32Array, privateSize: number, at: number, prior: number, weight = 1): void {
+export function initPersonalBias(ds: Dataset, split: LeaveOneOut, privates: Float32Array, privateSize: number, at: number, prior: number, weight: number): void {
   if (privates.length !== ds.numUsers * privateSize) throw new RangeError(`initPersonalBias: ${privates.length} private values for ${ds.numUsers} users × ${privateSize}`);
   if (!(prior > 0 && Number.isFinite(prior))) throw new RangeError(`initPersonalBias: prior must be positive, got ${prior}`);
   if (!(weight > 0 && Number.isFinite(weight))) throw new RangeError(`initPersonalBias: weight must be positive, got ${weight}`);
