@@ -10,7 +10,7 @@
 // round, and the target's exposure (exposure.ts) for both models.
 //
 //   node dist/bench/attack.js [--data DIR] [--rounds N] [--workers W] [--fractions 0.01,0.05,0.1]
-//        [--attacks boost,noise] [--defences mean,median,trimmed,normbound,foolsgold,rlr] [--agree F] [--boost X]
+//        [--attacks boost,noise] [--defences mean,median,trimmed,normbound,foolsgold,rlr,consensus] [--agree F] [--boost X]
 //        [--noise-std S] [--out FILE.md]
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -219,7 +219,7 @@ Target: the category ${TARGET_FIELD} = ${target.code} (${target.items.length} it
 categories of 5–40 items, the one of median impression count). Attackers are fake users appended to the real ${N} (fraction = attackers / all
 participants); boost: honest training on ${FAKE_LENGTH} fake impressions alternating a random item (no click) and a target
 item (click), delta × ${boost}; noise: every coordinate N(0, ${noiseStd}²). Defences apply to both the shared and the group
-partition (trimmed: β = 0.1; normbound, foolsgold, rlr: the median client norm of the round; rlr: θ = ⌈${agree}·clients⌉).
+partition (trimmed: β = 0.1; normbound, foolsgold, rlr, consensus: the median client norm of the round; rlr, consensus: θ = ⌈${agree}·clients⌉).
 AUC: test AUC over the real users at the round of best validation AUC (METHOD.md), Δ against the clean run with the mean;
 "last": after the final round. Exposure: fraction of real users whose top ${TOP} among the ${target.items.length} targets + ${CANDIDATES} fixed random
 catalogue items (scored on-device after the whole history; ties count against the targets) holds a target, at the

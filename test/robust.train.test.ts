@@ -89,8 +89,8 @@ test("a non-finite update is rejected naming its client", async () => {
 
 test("command line: --aggregator, --trim, --norm-bound and --agree, and what the config refuses", () => {
   const c = configFromArgs(parseTrainArgs(["--aggregator", "shared=normbound,group=median", "--norm-bound", "2.5"]));
-  assert.equal(c.aggregator, { shared: "normbound", group: "median", trim: 0.1, bound: 2.5, agree: 0.1 });
-  assert.equal(configFromArgs(parseTrainArgs(["--aggregator", "trimmed", "--trim", "0.2"])).aggregator, { shared: "trimmed", group: "trimmed", trim: 0.2, bound: "median", agree: 0.1 });
+  assert.equal(c.aggregator, { shared: "normbound", group: "median", trim: 0.1, bound: 2.5, agree: 0.3 });
+  assert.equal(configFromArgs(parseTrainArgs(["--aggregator", "trimmed", "--trim", "0.2"])).aggregator, { shared: "trimmed", group: "trimmed", trim: 0.2, bound: "median", agree: 0.3 });
   assert.equal(configFromArgs(parseTrainArgs(["--aggregator", "rlr", "--agree", "0.15"])).aggregator, { shared: "rlr", group: "rlr", trim: 0.1, bound: "median", agree: 0.15 });
   assert.throws(() => configFromArgs(parseTrainArgs(["--agree", "0"])), /--agree must be a fraction in \(0, 1\]/);
   assert.is(configFromArgs(parseTrainArgs([])).aggregator, undefined);

@@ -49,7 +49,7 @@ Federated procedure:
                       (default median)
   --agree F           rlr, consensus: a coordinate steps against the mean (rlr) or keeps its value
                       (consensus) unless |Σ of the clients' update signs| reaches ⌈F·clients⌉;
-                      F in (0, 1] (default 0.1)
+                      F in (0, 1] (default 0.3)
   --averaging A       all | touched: each shared value averaged over all participants (FedAvg)
                       or over those whose training changed it (default all)
   --chunk N           clients summed per task; fixes the summation order (default 32)

@@ -45,7 +45,7 @@ export interface AggregatorConfig {
   agree?: number;
 }
 
-export const AGGREGATOR_DEFAULTS: Readonly<Required<AggregatorConfig>> = { shared: "mean", group: "mean", trim: 0.1, bound: "median", agree: 0.1 };
+export const AGGREGATOR_DEFAULTS: Readonly<Required<AggregatorConfig>> = { shared: "mean", group: "mean", trim: 0.1, bound: "median", agree: 0.3 };
 
 /** True when both partitions take the plain mean: training keeps its chunk-sum path. */
 export function isPlainMean(a: AggregatorConfig | undefined): boolean {
