@@ -10,7 +10,7 @@
 // round, and the target's exposure (exposure.ts) for both models.
 //
 //   node dist/bench/attack.js [--data DIR] [--rounds N] [--workers W] [--fractions 0.01,0.05,0.1]
-//        [--attacks boost,noise] [--defences mean,median,trimmed,normbound] [--boost X]
+//        [--attacks boost,noise] [--defences mean,median,trimmed,normbound,foolsgold,rlr,consensus] [--agree F] [--boost X]
 //        [--noise-std S] [--out FILE.md]
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
@@ -25,7 +25,7 @@ import type { Predictions } from "../src/federated/engine.js";
 import { metricsOf } from "../src/federated/evaluate.js";
 import { FederatedEngine } from "../src/federated/federated-engine.js";
 import type { DeltaChunk } from "../src/federated/robust/client-deltas.js";
-import { RULE_KINDS, type RuleKind } from "../src/federated/robust/rules.js";
+import { AGGREGATOR_DEFAULTS, RULE_KINDS, type RuleKind } from "../src/federated/robust/rules.js";
 import { deriveSeed } from "../src/federated/seed.js";
 import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
@@ -51,6 +51,7 @@ const { values: a } = parseArgs({
     defences: { type: "string", default: RULE_KINDS.join(",") },
     boost: { type: "string", default: "10" },
     "noise-std": { type: "string", default: "10" },
+    agree: { type: "string", default: String(AGGREGATOR_DEFAULTS.agree) },
     out: { type: "string", default: join(ROOT, "out/attack/attack.md") },
   },
 });
@@ -72,6 +73,7 @@ const [workers] = numbers("workers", a.workers!, (n) => Number.isInteger(n) && n
 const fractions = numbers("fractions", a.fractions!, (n) => n > 0 && n < 0.5);
 const [boost] = numbers("boost", a.boost!, (n) => n > 0);
 const [noiseStd] = numbers("noise-std", a["noise-std"]!, (n) => n > 0);
+const [agree] = numbers("agree", a.agree!, (n) => n > 0 && n <= 1);
 const attacks = a.attacks!.split(",") as Attack[];
 for (const x of attacks) if (x === "none" || !ATTACKS.includes(x)) fail(`--attacks: '${x}' is not boost or noise`);
 const defences = a.defences!.split(",") as RuleKind[];
@@ -131,7 +133,7 @@ async function runOne(attack: Attack, fraction: number, defence: RuleKind): Prom
   c.rounds = rounds;
   c.seed = SEED;
   c.bootstrap = 1;
-  c.aggregator = { shared: defence, group: defence, trim: 0.1, bound: "median" };
+  c.aggregator = { shared: defence, group: defence, trim: 0.1, bound: "median", agree: agree! };
   c.data = { kind: "folder", dir: data };
   if (attackers > 0) {
     dir = join(mkdtempSync(join(tmpdir(), "fedfacet-attack-")), "data");
@@ -193,6 +195,7 @@ function write(): void {
     candidates: CANDIDATES,
     boost,
     noise_std: noiseStd,
+    agree,
     fake_history: FAKE_LENGTH,
     cpus: cpus().length,
     node: process.version,
@@ -217,7 +220,7 @@ Target: the category ${TARGET_FIELD} = ${target.code} (${target.items.length} it
 categories of 5–40 items, the one of median impression count). Attackers are fake users appended to the real ${N} (fraction = attackers / all
 participants); boost: honest training on ${FAKE_LENGTH} fake impressions alternating a random item (no click) and a target
 item (click), delta × ${boost}; noise: every coordinate N(0, ${noiseStd}²). Defences apply to both the shared and the group
-partition (trimmed: β = 0.1; normbound: the median client norm of the round).
+partition (trimmed: β = 0.1; normbound, foolsgold, rlr, consensus: the median client norm of the round; rlr, consensus: θ = ⌈${agree}·clients⌉).
 AUC: test AUC over the real users at the round of best validation AUC (METHOD.md), Δ against the clean run with the mean;
 "last": after the final round. Exposure: fraction of real users whose top ${TOP} among the ${target.items.length} targets + ${CANDIDATES} fixed random
 catalogue items (scored on-device after the whole history; ties count against the targets) holds a target, at the

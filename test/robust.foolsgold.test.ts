@@ -95,13 +95,13 @@ test("aggregateRows foolsgold: trusted clients' norm-bounded weighted mean; no t
   const input = { rows, clients: [7, 8, 9], weights: [1, 1, 1] };
   const out = new Float64Array(2);
   // median norm 4: row 2 (norm 12.7) is scaled to 4 and carries no trust anyway
-  const s = aggregateRows({ kind: "foolsgold", trim: 0.1, bound: "median" }, { ...input, trust: [1, 0.5, 0] }, out);
+  const s = aggregateRows({ kind: "foolsgold", trim: 0.1, bound: "median", agree: 0.1 }, { ...input, trust: [1, 0.5, 0] }, out);
   assert.is(s.bound, 4);
   assert.equal(Array.from(out), [1 / 1.5, 2 / 1.5]);
-  aggregateRows({ kind: "foolsgold", trim: 0.1, bound: "median" }, { ...input, trust: [0, 0, 0] }, out);
+  aggregateRows({ kind: "foolsgold", trim: 0.1, bound: "median", agree: 0.1 }, { ...input, trust: [0, 0, 0] }, out);
   assert.equal(Array.from(out), [0, 0]);
-  assert.throws(() => aggregateRows({ kind: "foolsgold", trim: 0.1, bound: "median" }, input, out), /foolsgold needs each client's trust/);
-  assert.throws(() => aggregateRows({ kind: "foolsgold", trim: 0.1, bound: "median" }, { ...input, trust: [1, NaN, 1] }, out), /client 8 has trust NaN/);
+  assert.throws(() => aggregateRows({ kind: "foolsgold", trim: 0.1, bound: "median", agree: 0.1 }, input, out), /foolsgold needs each client's trust/);
+  assert.throws(() => aggregateRows({ kind: "foolsgold", trim: 0.1, bound: "median", agree: 0.1 }, { ...input, trust: [1, NaN, 1] }, out), /client 8 has trust NaN/);
 });
 
 test.run();

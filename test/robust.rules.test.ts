@@ -1,5 +1,5 @@
 // Robust aggregation's numeric core: O(n) selection (select.ts), the correctly rounded sum
-// (exact-sum.ts) and the four rules (aggregate-rows.ts), against plain references and the
+// (exact-sum.ts) and the rules (aggregate-rows.ts; foolsgold's trust has its own test file), against plain references and the
 // properties the coordinator relies on. Tolerances: none unless stated — order invariance and the
 // references are bit-exact.
 import { test } from "uvu";
@@ -11,7 +11,7 @@ import { aggregateRows, type ClientRows } from "../src/federated/robust/aggregat
 import { parseRuleKinds, type Rule, type RuleKind } from "../src/federated/robust/rules.js";
 
 const RUNS = 100;
-const KINDS: RuleKind[] = ["mean", "median", "trimmed", "normbound"];
+const KINDS: RuleKind[] = ["mean", "median", "trimmed", "normbound", "rlr", "consensus"];
 
 /** Values with many ties (small integers), or spread over magnitudes. */
 const value = fc.oneof(fc.integer({ min: -3, max: 3 }), fc.float({ min: -1e6, max: 1e6, noNaN: true }).map(Math.fround));
@@ -109,7 +109,7 @@ function run(rule: Rule, input: ClientRows): Float64Array {
   return out;
 }
 
-const rule = (kind: RuleKind, trim = 0.2, bound: Rule["bound"] = "median"): Rule => ({ kind, trim, bound });
+const rule = (kind: RuleKind, trim = 0.2, bound: Rule["bound"] = "median", agree = 0.1): Rule => ({ kind, trim, bound, agree });
 
 /** n clients × d coordinates of f32 values. */
 const matrix = fc.integer({ min: 1, max: 12 }).chain((d) => fc.array(fc.array(value.map(Math.fround), { minLength: d, maxLength: d }), { minLength: 1, maxLength: 30 }));
@@ -121,7 +121,7 @@ test("order invariance: permuting the clients gives bit-identical output, for ev
       const perm = Array.from({ length: n }, (_, i) => i).sort((a, b) => ((a * 2654435761 + seed) >>> 0) % 97 - ((b * 2654435761 + seed) >>> 0) % 97 || a - b);
       for (const kind of KINDS) {
         for (const r of [rule(kind), rule(kind, 0.3, 2.5)]) {
-          const weights = kind === "mean" || kind === "normbound" ? w.slice(0, n) : undefined;
+          const weights = kind === "mean" || kind === "normbound" || kind === "rlr" || kind === "consensus" ? w.slice(0, n) : undefined;
           const a = run(r, rowsOf(m, weights));
           const b = run(r, rowsOf(perm.map((i) => m[i]!), weights && perm.map((i) => weights[i]!)));
           assert.equal(b, a, `${kind} changed under a permutation`);
@@ -193,7 +193,8 @@ test("one client at 1e9 moves a robust rule no more than the median can move", (
       const after = run(rule("normbound", 0, C), rowsOf(attacked));
       assert.ok(Math.hypot(...after.map((v, j) => v - before[j]!)) <= ((2 * C) / (n + 1)) * (1 + 1e-9), "normbound (fixed C) moved by more than 2C/(n+1)");
       const honestMax = Math.max(...m.map((r) => Math.hypot(...r)));
-      assert.ok(Math.hypot(...run(rule("normbound"), rowsOf(attacked))) <= honestMax * (1 + 1e-9), "normbound (median) left the honest ball");
+      // rlr and consensus only flip or zero coordinates of the norm-bounded mean: the same ball
+      for (const kind of ["normbound", "rlr", "consensus"] as const) assert.ok(Math.hypot(...run(rule(kind), rowsOf(attacked))) <= honestMax * (1 + 1e-9), `${kind} (median) left the honest ball`);
       const mean = run(rule("mean"), rowsOf(attacked));
       assert.ok(mean.every((v, j) => v >= 1e9 / (n + 1) + lo[j]! * (n / (n + 1)) - 1e-3), "the mean is not robust: it must follow the outlier");
     }),
@@ -228,8 +229,58 @@ test("edge cases: one client, zero coordinates, column blocks, bad shapes, weigh
   assert.throws(() => run(rule("median"), rowsOf([[1], [2]], [1, 2])), /median counts every client once/);
   assert.throws(() => run(rule("trimmed", 0.5), rowsOf([[1]])), /trim must be in \[0, 0.5\)/);
   assert.throws(() => run(rule("normbound", 0, -1), rowsOf([[1]])), /bound must be a positive number or 'median'/);
+  for (const agree of [0, 1.5, NaN]) assert.throws(() => run(rule("consensus", 0, "median", agree), rowsOf([[1]])), /agree must be a fraction in \(0, 1\]/, String(agree));
   // a median norm of 0 scales every update to zero, without 0/0
   assert.equal(run(rule("normbound"), rowsOf([[0, 0], [0, 0], [1, 1]])), Float64Array.of(0, 0));
+});
+
+/** The signs' sum per coordinate (a zero abstains). */
+const votesOf = (m: number[][]) => m[0]!.map((_, j) => m.reduce((s, r) => s + Math.sign(r[j]!), 0));
+
+test("rlr and consensus are the norm-bounded mean, stepping against it (rlr) or keeping the value (consensus) exactly where |Σ signs| < ⌈agree·n⌉", () => {
+  fc.assert(
+    fc.property(matrix, fc.double({ min: 0.01, max: 1, noNaN: true }), fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 30, maxLength: 30 }), (m, agree, w) => {
+      const n = m.length;
+      const input = rowsOf(m, w.slice(0, n));
+      const nb = new Float64Array(m[0]!.length);
+      const nbSummary = aggregateRows(rule("normbound"), input, nb);
+      const theta = Math.ceil(agree * n);
+      const low = votesOf(m).map((v) => Math.abs(v) < theta);
+      for (const kind of ["rlr", "consensus"] as const) {
+        const out = new Float64Array(nb.length);
+        const summary = aggregateRows(rule(kind, 0, "median", agree), input, out);
+        low.forEach((l, j) => assert.is(out[j], !l ? nb[j]! : kind === "rlr" ? 0 - nb[j]! : 0, `${kind} coordinate ${j}, θ ${theta}`));
+        assert.equal([summary.bound, summary.clipped, summary.lowAgreement], [nbSummary.bound, nbSummary.clipped, low.filter(Boolean).length], kind);
+      }
+    }),
+    { numRuns: RUNS, seed: 8 },
+  );
+});
+
+// k sybils push coordinate 0, which the n honest clients leave alone (a rare embedding row), and
+// agree with each other on coordinate 1, where the honest clients split evenly. With k below θ
+// rlr steps against the sybils on both and consensus leaves both alone; the plain mean and
+// normbound follow them.
+test("rlr and consensus: fewer sybils than θ cannot move coordinates the honest clients do not agree on", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 5, max: 40 }), fc.double({ min: 0.01, max: 2, noNaN: true }), (k, half, x) => {
+      const honest = Array.from({ length: 2 * half }, (_, i) => [0, i % 2 ? x : -x, x]);
+      const sybils = Array.from({ length: k }, () => [x, x, x]);
+      const m = [...honest, ...sybils];
+      const agree = Math.min(1, (k + 1) / m.length);
+      const rlr = run(rule("rlr", 0, "median", agree), rowsOf(m));
+      assert.ok(rlr[0]! < 0 && rlr[1]! < 0, `rlr followed the sybils: ${rlr[0]}, ${rlr[1]}`);
+      const consensus = run(rule("consensus", 0, "median", agree), rowsOf(m));
+      assert.ok(consensus[0] === 0 && consensus[1] === 0, `consensus moved: ${consensus[0]}, ${consensus[1]}`);
+      // coordinate 2: everybody agrees, so both step along the mean
+      assert.ok(rlr[2]! > 0 && consensus[2]! > 0, `a coordinate every client agrees on did not move along the mean: ${rlr[2]}, ${consensus[2]}`);
+      for (const kind of ["mean", "normbound"] as const) {
+        const plain = run(rule(kind), rowsOf(m));
+        assert.ok(plain[0]! > 0 && plain[1]! > 0, `${kind} did not follow the sybils`);
+      }
+    }),
+    { numRuns: RUNS, seed: 9 },
+  );
 });
 
 test("parseRuleKinds reads one kind or one per partition", () => {

@@ -34,12 +34,14 @@ test("a robust rule gives bit-identical numbers for 0 and 2 workers", async () =
   assert.not.equal(mean.predictions!.test, a.predictions!.test);
 });
 
-test("foolsgold (trust from the shared rows, reused by the experts) is bit-identical for 0 and 2 workers", async () => {
-  const fg: AggregatorConfig = { shared: "foolsgold", group: "foolsgold", trim: 0.1, bound: "median" };
-  const a = await train(tiny(fg), { workers: 0 });
-  const b = await train(tiny(fg), { workers: 2 });
-  assert.equal(b.predictions, a.predictions);
-  for (const p of a.predictions!.test) assert.ok(Number.isFinite(p), `prediction ${p}`);
+test("foolsgold (trust from the shared rows, reused by the experts) rlr and consensus are bit-identical for 0 and 2 workers", async () => {
+  for (const kind of ["foolsgold", "rlr", "consensus"] as const) {
+    const cfg: AggregatorConfig = { shared: kind, group: kind, trim: 0.1, bound: "median", agree: 0.3 };
+    const a = await train(tiny(cfg), { workers: 0 });
+    const b = await train(tiny(cfg), { workers: 2 });
+    assert.equal(b.predictions, a.predictions, kind);
+    for (const p of a.predictions!.test) assert.ok(Number.isFinite(p), `${kind} prediction ${p}`);
+  }
 });
 
 test("an explicit mean is the default chunk-sum path, bit for bit", async () => {
@@ -85,10 +87,12 @@ test("a non-finite update is rejected naming its client", async () => {
   }
 });
 
-test("command line: --aggregator, --trim and --norm-bound, and what the config refuses", () => {
+test("command line: --aggregator, --trim, --norm-bound and --agree, and what the config refuses", () => {
   const c = configFromArgs(parseTrainArgs(["--aggregator", "shared=normbound,group=median", "--norm-bound", "2.5"]));
-  assert.equal(c.aggregator, { shared: "normbound", group: "median", trim: 0.1, bound: 2.5 });
-  assert.equal(configFromArgs(parseTrainArgs(["--aggregator", "trimmed", "--trim", "0.2"])).aggregator, { shared: "trimmed", group: "trimmed", trim: 0.2, bound: "median" });
+  assert.equal(c.aggregator, { shared: "normbound", group: "median", trim: 0.1, bound: 2.5, agree: 0.3 });
+  assert.equal(configFromArgs(parseTrainArgs(["--aggregator", "trimmed", "--trim", "0.2"])).aggregator, { shared: "trimmed", group: "trimmed", trim: 0.2, bound: "median", agree: 0.3 });
+  assert.equal(configFromArgs(parseTrainArgs(["--aggregator", "rlr", "--agree", "0.15"])).aggregator, { shared: "rlr", group: "rlr", trim: 0.1, bound: "median", agree: 0.15 });
+  assert.throws(() => configFromArgs(parseTrainArgs(["--agree", "0"])), /--agree must be a fraction in \(0, 1\]/);
   assert.is(configFromArgs(parseTrainArgs([])).aggregator, undefined);
   assert.throws(() => configFromArgs(parseTrainArgs(["--aggregator", "mode"])), /--aggregator: 'mode' is not one of/);
   assert.throws(() => configFromArgs(parseTrainArgs(["--trim", "0.5"])), /--trim must be a fraction in \[0, 0.5\)/);

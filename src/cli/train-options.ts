@@ -50,6 +50,7 @@ export const TRAIN_OPTIONS = {
   aggregator: { type: "string" },
   trim: { type: "string" },
   "norm-bound": { type: "string" },
+  agree: { type: "string" },
   "user-bias": { type: "boolean" },
   "item-bias": { type: "boolean" },
   "personal-bias": { type: "string" },
@@ -154,7 +155,7 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   if (a["click-input"]) m.clickInput = true;
   if (a["gate-clicks"]) m.gateClicks = true;
   c.compression = compressionFromArgs(a, regime);
-  if (a.aggregator !== undefined || a.trim !== undefined || a["norm-bound"] !== undefined) c.aggregator = aggregatorFromArgs(a);
+  if (a.aggregator !== undefined || a.trim !== undefined || a["norm-bound"] !== undefined || a.agree !== undefined) c.aggregator = aggregatorFromArgs(a);
   if (a["user-bias"]) m.userBias = true;
   if (a["item-bias"]) m.itemBias = true;
   const personal = oneOf("personal-bias", a["personal-bias"], ["trained", "eval"] as const);
@@ -212,7 +213,7 @@ function compressionFromArgs(a: TrainArgs, regime: Regime): Compression {
   }
 }
 
-/** --aggregator KIND | shared=KIND,group=KIND, --trim β, --norm-bound C|median. */
+/** --aggregator KIND | shared=KIND,group=KIND, --trim β, --norm-bound C|median, --agree θ/n. */
 function aggregatorFromArgs(a: TrainArgs): AggregatorConfig {
   let kinds: Pick<AggregatorConfig, "shared" | "group"> = AGGREGATOR_DEFAULTS;
   if (a.aggregator !== undefined) {
@@ -225,7 +226,8 @@ function aggregatorFromArgs(a: TrainArgs): AggregatorConfig {
   const trim = num("trim", a.trim, (n) => n >= 0 && n < 0.5, "a fraction in [0, 0.5)") ?? AGGREGATOR_DEFAULTS.trim;
   const nb = a["norm-bound"];
   const bound = nb === "median" ? "median" : (num("norm-bound", nb, (n) => n > 0, "a positive number or 'median'") ?? AGGREGATOR_DEFAULTS.bound);
-  return { shared: kinds.shared, group: kinds.group, trim, bound };
+  const agree = num("agree", a.agree, (n) => n > 0 && n <= 1, "a fraction in (0, 1]") ?? AGGREGATOR_DEFAULTS.agree;
+  return { shared: kinds.shared, group: kinds.group, trim, bound, agree };
 }
 
 /** --lr-schedule, --lr-final, --lr-span: c.local.lrSchedule, absent when no schedule is given. */

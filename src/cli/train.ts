@@ -47,11 +47,14 @@ Federated procedure:
                       (default avg)
   --server-lr X       FedAdam's learning rate (default 0.01)
   --weighting W       uniform | samples: how participants are averaged (default uniform)
-  --aggregator A      mean | median | trimmed | normbound | foolsgold, or shared=A,group=A per partition
+  --aggregator A      mean | median | trimmed | normbound | foolsgold | rlr | consensus, or shared=A,group=A per partition
                       (default mean; the others resist poisoning, see README)
   --trim B            trimmed: fraction cut at each end, in [0, 0.5) (default 0.1)
-  --norm-bound C      normbound, foolsgold: L2 bound of a client's update, or 'median' of the round's norms
+  --norm-bound C      normbound, foolsgold, rlr, consensus: L2 bound of a client's update, or 'median' of the round's norms
                       (default median)
+  --agree F           rlr, consensus: a coordinate steps against the mean (rlr) or keeps its value
+                      (consensus) unless |Σ of the clients' update signs| reaches ⌈F·clients⌉;
+                      F in (0, 1] (default 0.3)
   --averaging A       all | touched: each shared value averaged over all participants (FedAvg)
                       or over those whose training changed it (default all)
   --chunk N           clients summed per task; fixes the summation order (default 32)

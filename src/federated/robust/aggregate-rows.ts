@@ -27,9 +27,11 @@ export interface ClientRows {
 
 /** What the aggregation did beyond its output (for reports). */
 export interface RowsSummary {
-  /** normbound, foolsgold: the bound applied and how many clients it scaled down; otherwise null and 0. */
+  /** normbound, foolsgold, rlr: the bound applied and how many clients it scaled down; otherwise null and 0. */
   bound: number | null;
   clipped: number;
+  /** rlr, consensus: how many coordinates had a sign agreement below θ (stepped against the mean, or kept); otherwise 0. */
+  lowAgreement: number;
 }
 
 /**
@@ -60,12 +62,13 @@ export function aggregateRows(rule: Rule, input: ClientRows, out: Float64Array):
   const trust = rule.kind === "foolsgold" ? checkedTrust(input) : null;
   // the factor each client's values are multiplied by before the column rule
   const factor = new Float64Array(n);
-  let summary: RowsSummary = { bound: null, clipped: 0 };
-  if (rule.kind === "normbound" || rule.kind === "foolsgold") summary = clipFactors(rows, rule.bound, factor);
-  else factor.fill(1);
+  const voting = rule.kind === "rlr" || rule.kind === "consensus";
+  const bounded = voting || rule.kind === "normbound" || rule.kind === "foolsgold";
+  const summary: RowsSummary = bounded ? clipFactors(rows, rule.bound, factor) : { bound: null, clipped: 0, lowAgreement: 0 };
+  if (!bounded) factor.fill(1);
   const sum = new ExactSum();
   let weightTotal = 0;
-  if (rule.kind === "mean" || rule.kind === "normbound" || rule.kind === "foolsgold") {
+  if (rule.kind !== "median" && rule.kind !== "trimmed") {
     for (let i = 0; i < n; i++) {
       const w = weights[i]! * (trust ? trust[i]! : 1);
       sum.add(w);
@@ -79,14 +82,19 @@ export function aggregateRows(rule: Rule, input: ClientRows, out: Float64Array):
     }
   }
   const trimmed = rule.kind === "trimmed" ? Math.floor(rule.trim * n) : 0;
+  // rlr, consensus: the votes come from the clients' own values (a zero clip or trust factor must not silence them)
+  const theta = Math.ceil(rule.agree * n);
   const width = Math.max(1, Math.floor(COLUMN_BLOCK_VALUES / n));
   const col = new Float64Array(Math.min(width, d) * n);
+  const votes = voting ? new Int32Array(Math.min(width, d)) : null;
   for (let c0 = 0; c0 < d; c0 += width) {
     const b = Math.min(width, d - c0);
+    votes?.fill(0);
     for (let i = 0; i < n; i++) {
       const row = rows[i]!;
       const f = factor[i]!;
       for (let j = 0; j < b; j++) col[j * n + i] = row[c0 + j]! * f;
+      if (votes) for (let j = 0; j < b; j++) votes[j] += Math.sign(row[c0 + j]!);
     }
     for (let j = 0; j < b; j++) {
       const lo = j * n;
@@ -100,6 +108,10 @@ export function aggregateRows(rule: Rule, input: ClientRows, out: Float64Array):
           break;
         default:
           out[c0 + j] = sumInPlace(col, lo, hi, sum) / weightTotal;
+      }
+      if (votes && Math.abs(votes[j]!) < theta) {
+        out[c0 + j] = rule.kind === "rlr" ? 0 - out[c0 + j]! : 0;
+        summary.lowAgreement++;
       }
     }
   }
@@ -133,7 +145,7 @@ function clipFactors(rows: readonly Float32Array[], bound: Rule["bound"], factor
     factor[i] = over ? C / norms[i]! : 1;
     if (over) clipped++;
   }
-  return { bound: C, clipped };
+  return { bound: C, clipped, lowAgreement: 0 };
 }
 
 /** Mean of a[lo, hi) without its `k` smallest and `k` largest values (rearranges a). */

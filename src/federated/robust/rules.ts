@@ -8,11 +8,19 @@
 // - foolsgold: each client's weight times its FoolsGold trust (foolsgold.ts: near 0 for updates
 //   much like another client's, as sybils' are), norm bounding as above, then the weighted mean.
 //   The trust comes from the shared partition's rows; experts reuse each client's trust.
+// - rlr: norm bounding as above, then the weighted mean with a robust learning rate (Ozdayi, Kantarcioglu,
+//   Gel, "Defending against Backdoors in Federated Learning with Robust Learning Rate", AAAI 2021):
+//   each coordinate's clients vote with the sign of their update (one vote each, a client that left
+//   the coordinate unchanged abstains), and where |Σ signs| is below θ = ⌈agree·n⌉ the coordinate
+//   steps against the mean instead of along it. A few sybils pushing coordinates the honest clients
+//   disagree on (or never touch) then undo their own push; it assumes fewer than θ attackers.
+// - consensus: rlr's vote, but a coordinate below θ keeps its value (step 0) instead of stepping
+//   against the mean, so the honest clients' own split coordinates are frozen rather than reversed.
 // Median and trimmed mean count every client once: weighting by claimed sample counts would let a
 // client buy influence, so they take no weights.
 
-export type RuleKind = "mean" | "median" | "trimmed" | "normbound" | "foolsgold";
-export const RULE_KINDS: readonly RuleKind[] = ["mean", "median", "trimmed", "normbound", "foolsgold"];
+export type RuleKind = "mean" | "median" | "trimmed" | "normbound" | "foolsgold" | "rlr" | "consensus";
+export const RULE_KINDS: readonly RuleKind[] = ["mean", "median", "trimmed", "normbound", "foolsgold", "rlr", "consensus"];
 
 /** An L2 bound: a fixed value, or the median of the round's client norms. */
 export type NormBound = number | "median";
@@ -21,8 +29,10 @@ export interface Rule {
   kind: RuleKind;
   /** trimmed: fraction β in [0, 0.5) cut at each end. */
   trim: number;
-  /** normbound, foolsgold: the bound C. */
+  /** normbound, foolsgold, rlr, consensus: the bound C. */
   bound: NormBound;
+  /** rlr, consensus: the sign agreement θ as a fraction of the clients, in (0, 1]. */
+  agree: number;
 }
 
 /** A rule per aggregated partition (group: every expert of every block). */
@@ -31,9 +41,11 @@ export interface AggregatorConfig {
   group: RuleKind;
   trim: number;
   bound: NormBound;
+  /** rlr's and consensus's θ / n (absent in configs written before rlr existed: AGGREGATOR_DEFAULTS.agree). */
+  agree?: number;
 }
 
-export const AGGREGATOR_DEFAULTS: Readonly<AggregatorConfig> = { shared: "mean", group: "mean", trim: 0.1, bound: "median" };
+export const AGGREGATOR_DEFAULTS: Readonly<Required<AggregatorConfig>> = { shared: "mean", group: "mean", trim: 0.1, bound: "median", agree: 0.3 };
 
 /** True when both partitions take the plain mean: training keeps its chunk-sum path. */
 export function isPlainMean(a: AggregatorConfig | undefined): boolean {
@@ -41,7 +53,7 @@ export function isPlainMean(a: AggregatorConfig | undefined): boolean {
 }
 
 export function ruleOf(a: AggregatorConfig, partition: "shared" | "group"): Rule {
-  return { kind: a[partition], trim: a.trim, bound: a.bound };
+  return { kind: a[partition], trim: a.trim, bound: a.bound, agree: a.agree ?? AGGREGATOR_DEFAULTS.agree };
 }
 
 /** Throws a RangeError naming the first setting out of range (weighting: the run's). */
@@ -57,6 +69,7 @@ export function checkRule(r: Rule): void {
   if (!RULE_KINDS.includes(r.kind)) throw new RangeError(`aggregation rule must be one of ${RULE_KINDS.join(", ")}, got '${r.kind}'`);
   if (!(r.trim >= 0 && r.trim < 0.5)) throw new RangeError(`aggregator trim must be in [0, 0.5), got ${r.trim}`);
   if (r.bound !== "median" && !(r.bound > 0 && Number.isFinite(r.bound))) throw new RangeError(`aggregator bound must be a positive number or 'median', got ${r.bound}`);
+  if (!(r.agree > 0 && r.agree <= 1)) throw new RangeError(`aggregator agree must be a fraction in (0, 1], got ${r.agree}`);
 }
 
 /**
