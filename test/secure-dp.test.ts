@@ -6,12 +6,13 @@
 //   - over HTTP, the coordinator's model equals the replay that sums the devices' noised, quantised
 //     vectors plainly mod 2^32 and releases them as DpRound does (so the unmasked sum is exactly
 //     that sum); dropouts at the threshold finish, below it the round is skipped with nothing
-//     applied; ε stops the run at the budget; too small a Poisson cohort skips the round;
+//     applied; ε stops the run at the budget; too small a Poisson cohort skips the round; a
+//     coordinator that stops after charging a round (before it can unmask the sum) has spent it;
 //   - refused combinations name both settings.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GroupLayout } from "../src/federated/aggregate.js";
@@ -311,6 +312,55 @@ test("over HTTP: the run stops before a round that would exceed ε; the devices 
     assert.match(s.privacy!.stopped ?? "", /privacy budget: one more round would spend epsilon/);
   } finally {
     await running.close();
+  }
+});
+
+test("over HTTP: a coordinator killed after charging a round, before it asks for the unmasking shares, has spent it; resumed, it re-runs and charges the round again", async () => {
+  const accountant = new RdpAccountant();
+  const eps: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    accountant.step(1, accountedNoise(SIGMA, true));
+    eps.push(accountant.epsilon(1e-5).epsilon);
+  }
+  // room for two charges, not three
+  const config = dpRun(10, { epsilon: (eps[1]! + eps[2]!) / 2 });
+  const crashDir = tmp();
+  const devices: ReturnType<typeof device>[] = [];
+  let stateDir = "";
+  // the charge's line comes right after its checkpoint: the state folder as a crash there leaves it,
+  // and the devices stop with that coordinator (it never gets an unmasking share)
+  const first = await serve(config, {
+    log: (l) => {
+      if (!l.startsWith("round 0: charged") || devices[0]!.stop.signal.aborted) return;
+      cpSync(stateDir, crashDir, { recursive: true });
+      for (const d of devices) d.stop.abort();
+    },
+  });
+  stateDir = first.dir;
+  const users = [2, 3, 8];
+  let second: RunningCoordinator | null = null;
+  try {
+    for (const u of users) devices.push(device(first.running.url, u, config));
+    const stopped = await Promise.all(devices.map((d) => d.run()));
+    for (const s of stopped) assert.equal([s.finished, s.accepted], [false, []], "stopped mid-round");
+    assert.ok(loadState(stateDir)!.header.history.length === 0 && devices[0]!.stop.signal.aborted, "the first coordinator applied nothing");
+    await first.running.close();
+    const lines: string[] = [];
+    second = (await serve(config, { stateDir: crashDir, log: (l) => lines.push(l) })).running;
+    assert.equal([second.coordinator.status().round, second.coordinator.status().privacy!.epsilon], [0, eps[0]]);
+    // the same devices (registrations, pending round) go on with the restarted coordinator
+    const summaries = await Promise.all(devices.map((d) => new FederatedClient({ ...d.opts, server: second!.url, signal: undefined }).run()));
+    for (const s of summaries) assert.equal([s.finished, s.accepted], [true, [0]]);
+    const s = second.coordinator.status();
+    assert.equal({ round: s.round, finished: s.finished, epsilon: s.privacy!.epsilon, charges: s.last!.charges }, { round: 1, finished: true, epsilon: eps[1], charges: 2 });
+    assert.match(s.privacy!.stopped ?? "", /privacy budget/);
+    // against the coordinator: both attempts count (it may have unmasked the first)
+    assert.is(s.privacy!.coordinator, epsilonOf(1, accountedNoise(SIGMA, true), 2, 1e-5).epsilon);
+    assert.ok(lines.some((l) => l.startsWith("round 0: charged to the privacy budget before its sum is unmasked (charge 2 of this round)")), lines.join("\n"));
+    for (const d of devices) assert.ok(d.events.some((e) => e.kind === "lost" && e.round === 0), "the first attempt's training is dropped");
+  } finally {
+    await first.running.close();
+    await second?.close();
   }
 });
 
