@@ -170,7 +170,7 @@ test("an update over the clip bound gets 400 over-clip and changes nothing; one 
   try {
     const c = await coordinator(t.dir, dpConfig(2, 1, dp(1)), { minClients: 2 });
     const regs = [await c.register(), await c.register()];
-    assert.equal(regs[0]!.config.dp, { clip: 2 }, "the registration tells the device C");
+    assert.equal(regs[0]!.config.dp, { clip: 2, noise: "central", noiseMultiplier: 1 }, "the registration tells the device C and σ");
     const v = someValues(0);
     const d = deltaArrays(c.shape, v);
     const norm = updateNorm([d.shared, ...d.experts]);

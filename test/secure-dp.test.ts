@@ -21,7 +21,7 @@ import { Coordinator } from "../src/federated/coordinator/coordinator.js";
 import { startCoordinator, type RunningCoordinator, type ServeOptions } from "../src/federated/coordinator/http.js";
 import { loadState } from "../src/federated/coordinator/state.js";
 import { accountedNoise, COUNT_NOISE_FACTOR, type DpConfig } from "../src/federated/dp-config.js";
-import { FederatedClient } from "../src/federated/net-client/client.js";
+import { ClientError, FederatedClient } from "../src/federated/net-client/client.js";
 import { cryptoNormal, NOISE_TAIL, noisedSpec, noisedVector, quantiseNoised, unpackNoisedSum } from "../src/federated/secagg/noised-vector.js";
 import { quantLevels } from "../src/federated/secagg/quantise.js";
 import type { SecureLayout } from "../src/federated/secagg/update-vector.js";
@@ -221,7 +221,8 @@ test("over HTTP: the model equals the plain integer sum of the devices' noised v
   const { running, dir } = await serve(config, { log: (l) => lines.push(l) });
   const users = [0, 4, 9];
   try {
-    const devices = users.map((u) => device(running.url, u, config, undefined, { noise: new Rng(noiseSeed(u)) }));
+    // each device's noise floor is the run's σ: the boundary is taken
+    const devices = users.map((u) => device(running.url, u, config, undefined, { noise: new Rng(noiseSeed(u)), minNoise: SIGMA }));
     const summaries = await Promise.all(devices.map((d) => d.run()));
     for (const s of summaries) assert.ok(s.finished && s.accepted.length === 2, JSON.stringify(s));
     const ids = new Map(summaries.map((s, i) => [s.client, users[i]!]));
@@ -416,6 +417,25 @@ test("a device refuses a secure DP task whose range is not the one its clip, σ 
     // two more registrations open the round (min clients 3)
     for (let i = 0; i < 2; i++) await fetch(`${running.url}/v1/register`, { method: "POST", body: "{}" });
     await rejects(() => mismatched.run(), (e) => /secure DP round with range/.test(String(e)));
+  } finally {
+    await running.close();
+  }
+});
+
+test("a device whose noise floor implies more per-device noise than the task's σC/√T stops before training, naming the values", async () => {
+  const config = dpRun(1);
+  const { running } = await serve(config);
+  try {
+    const d = device(running.url, 0, config, undefined, { minNoise: SIGMA * 1.01 });
+    // two more registrations open the round (min clients 3): a cohort of 3, threshold 2
+    for (let i = 0; i < 2; i++) await fetch(`${running.url}/v1/register`, { method: "POST", body: "{}" });
+    const std = noisedSpec({ clip: CLIP, noiseMultiplier: SIGMA }, 2, 0, 3).std;
+    const least = noisedSpec({ clip: CLIP, noiseMultiplier: SIGMA * 1.01 }, 2, 0, 3).std;
+    await rejects(
+      () => d.run(),
+      (e) => e instanceof ClientError && e.message === `round 0: secure DP task with per-device noise std ${std} (noise multiplier ${SIGMA} × clip ${CLIP} / sqrt(threshold 2)), below the ${least} this device's minimum noise multiplier ${SIGMA * 1.01} implies`,
+    );
+    assert.equal(d.events.map((e) => e.kind), ["registered"], "nothing trained or sent");
   } finally {
     await running.close();
   }

@@ -13,6 +13,7 @@ import { createModel, schemaOf } from "../../model/index.js";
 import { Rng } from "../../util/rng.js";
 import { Aggregator, groupLayout, type ClientDelta } from "../aggregate.js";
 import { checkConfig, type TrainConfig } from "../config.js";
+import type { DpNoise } from "../dp-config.js";
 import { isPlainMean } from "../robust/rules.js";
 import { regimeSpecs } from "../regime.js";
 import { sampleClients } from "../sample.js";
@@ -80,11 +81,12 @@ export interface ClientConfig {
   /** Which data the model is for: the synthetic generator's options, or a folder (its path stays here). */
   data: { kind: "folder" } | { kind: "synthetic"; options: object };
   /**
-   * DP runs: the L2 bound every update must be clipped to before it is sent; with secure
-   * aggregation also `noise: "local"` and σ, from which the device draws its own noise
-   * (secagg/noised-vector.ts).
+   * DP runs: the L2 bound every update must be clipped to before it is sent, where the noise is
+   * added and σ: with secure aggregation `noise: "local"`, and the device draws its own noise from σ
+   * (secagg/noised-vector.ts); with central noise σ is what the coordinator adds (a device's noise
+   * floor checks it, net-client/noise-floor.ts).
    */
-  dp?: { clip: number; noise?: "local"; noiseMultiplier?: number };
+  dp?: { clip: number; noise: DpNoise; noiseMultiplier: number };
 }
 
 export interface Registration {
@@ -656,9 +658,9 @@ function checkSecure(secure: NonNullable<CoordinatorOptions["secure"]>, config: 
   if (!isPlainMean(config.aggregator)) throw new RangeError("robust aggregators need each client's update, and secure aggregation reveals only the round's sum: use the mean");
 }
 
-/** What a device is told of the run's DP settings: the clip, and with local noise σ too. */
+/** What a device is told of the run's DP settings: the clip, where the noise is added, σ. */
 function deviceDp(dp: NonNullable<TrainConfig["dp"]>): NonNullable<ClientConfig["dp"]> {
-  return dp.noise === "local" ? { clip: dp.clip, noise: "local", noiseMultiplier: dp.noiseMultiplier } : { clip: dp.clip };
+  return { clip: dp.clip, noise: dp.noise, noiseMultiplier: dp.noiseMultiplier };
 }
 
 /** What a secure round's task adds: the session, threshold and cohort size (i32), and the clipping bound (f32). */
