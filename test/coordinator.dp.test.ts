@@ -2,12 +2,13 @@
 // has std σC over the expected cohort, ε per round is the accountant's for (q, σ, rounds), the run
 // finishes before a round that would exceed the budget, an over-clip update is refused and changes
 // nothing, a restart resumes the accountant exactly; a coordinator that stops after charging a round
-// (before releasing it) has spent it, and a re-run samples and noises afresh; and the device's
-// clipping (dp-update.ts).
+// (before releasing it) has spent it, a re-run samples and noises afresh, and a charge that cannot
+// be written charges nothing; and the device's clipping (dp-update.ts).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { cpSync } from "node:fs";
+import { cpSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { Coordinator, type CoordinatorOptions } from "../src/federated/coordinator/coordinator.js";
 import { DpRound } from "../src/federated/coordinator/dp-round.js";
 import { ApiError } from "../src/federated/coordinator/errors.js";
@@ -307,6 +308,32 @@ test("a round charged before a crash with no budget left for a re-run is not run
   } finally {
     t.remove();
     crash.remove();
+  }
+});
+
+test("a charge that cannot be written charges nothing and holds the round; once the state folder takes writes again the round closes, charged once", async () => {
+  const t = tempDir();
+  try {
+    const tk = clock();
+    const c = await coordinator(t.dir, dpConfig(2, 1, dp(1.2)), { minClients: 3, now: tk.now });
+    const regs = [await c.register(), await c.register(), await c.register()];
+    for (const r of regs.slice(0, 2)) c.submit(r.client, r.token, clippedUpdate(c, 0, r.client, 2));
+    // the checkpoint's temporary file cannot be created: a non-empty directory holds its name
+    const blocker = join(t.dir, `coordinator.ffck.${process.pid}.tmp`);
+    mkdirSync(join(blocker, "x"), { recursive: true });
+    const onDisk = readFileSync(join(t.dir, "coordinator.ffck"));
+    const last = regs[2]!;
+    assert.throws(() => c.submit(last.client, last.token, clippedUpdate(c, 0, last.client, 2)), (e: unknown) => !(e instanceof ApiError));
+    let s = c.status();
+    assert.equal({ round: s.round, open: s.open, submitted: s.clients.submitted, epsilon: s.privacy!.epsilon }, { round: 0, open: true, submitted: 3, epsilon: 0 });
+    assert.equal(readFileSync(join(t.dir, "coordinator.ffck")), onDisk, "the checkpoint changed");
+    rmSync(blocker, { recursive: true });
+    tk.advance(DEADLINE + 1);
+    c.tick();
+    s = c.status();
+    assert.equal({ round: s.round, epsilon: s.privacy!.epsilon, charges: s.last!.charges, accepted: s.last!.accepted }, { round: 1, epsilon: epsilons(1, 1.2, 1)[0], charges: undefined, accepted: regs.map((r) => r.client) });
+  } finally {
+    t.remove();
   }
 });
 
