@@ -27,6 +27,8 @@ export interface ModelDims {
   userBias: number;
   /** 1: shared per-item-field-value logit scalars. */
   itemBias: number;
+  /** 1: private per-item-field-value logit scalars (the personal bias). */
+  personalBias: number;
   /** 1: the FedSASRec network instead of MRFF. */
   fedsasrec: number;
   /** 1: pass a groupShare (balance loss on). */
@@ -64,6 +66,7 @@ export function smallConfig(d: ModelDims): ModelConfig {
     clickInput: d.clickInput === 1,
     userBias: d.userBias === 1,
     itemBias: d.itemBias === 1,
+    ...(d.personalBias === 1 && { personalBias: "trained" as const }),
     mlp: [d.hidden],
   };
 }

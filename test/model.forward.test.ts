@@ -17,9 +17,10 @@ import type { BatchInputs, ForwardOptions } from "../src/model/types.js";
 import { allocWindows } from "../src/data/split.js";
 import { Rng } from "../src/util/rng.js";
 import { adamStepper, wasmBackends } from "./helpers.js";
-import { randomBatch, randomShare, smallModel, type ModelDims } from "./model-fixtures.js";
+import { randomBatch, randomShare, smallConfig, smallModel, smallSchema, type ModelDims } from "./model-fixtures.js";
+import { createModel, PERSONAL_BIAS } from "../src/model/index.js";
 
-const base: ModelDims = { B: 4, T: 5, fieldDim: 2, itemFields: 3, userFields: 2, groups: 3, hidden: 6, heads2: 0, gateWeighted: 0, gateClicks: 0, clickInput: 0, userBias: 0, itemBias: 0, fedsasrec: 0, balance: 0, allPad: 0, pct: 0 };
+const base: ModelDims = { B: 4, T: 5, fieldDim: 2, itemFields: 3, userFields: 2, groups: 3, hidden: 6, heads2: 0, gateWeighted: 0, gateClicks: 0, clickInput: 0, userBias: 0, itemBias: 0, personalBias: 0, fedsasrec: 0, balance: 0, allPad: 0, pct: 0 };
 
 interface Setup {
   be: Backend;
@@ -154,6 +155,45 @@ test("each row's logits are those of the row alone (mixed routing, all-padding r
   );
   // the sort-and-scatter path of GroupExperts must have been taken
   assert.ok(mixed >= 5, `only ${mixed} of 15 batches were routed to more than one expert`);
+});
+
+test("personal bias: adds the target's per-field scalars to the logit; in eval mode at prediction only", () => {
+  fc.assert(
+    fc.property(seeds, fc.constantFrom("trained" as const, "eval" as const), (seed, mode) => {
+      const d = { ...base, B: 3, clickInput: 1, userBias: 1, itemBias: 1 };
+      const model = createModel({ ...smallConfig(d), personalBias: mode }, smallSchema(d));
+      const be = new RefBackend("f64");
+      const ps = new ParamStore(be, model.specs, new Rng(seed));
+      const tp = new Tape(be, new Arena(be, 1 << 12));
+      const batch = randomBatch(new Rng(seed + 1), model.schema, d.B, d.T, false);
+      const table = ps.get(PERSONAL_BIAS);
+      const run = (train: boolean) => {
+        const out = model.forward(tp, ps, batch, { train, rng: new Rng(0) });
+        const r = { loss: be.f[out.loss.offset]!, logits: read(be, out.logits) };
+        tp.reset();
+        return r;
+      };
+      const zero = { train: run(true), eval: run(false) };
+      const rng = new Rng(seed + 2);
+      for (let j = 0; j < table.size; j++) be.f[table.offset + j] = rng.uniform(-1, 1);
+      const set = { train: run(true), eval: run(false) };
+      const F = d.itemFields;
+      const cards = smallSchema(d).itemCardinalities;
+      for (let s = 0; s < d.B * d.T; s++) {
+        if (batch.windows.mask[s] === 0) continue;
+        let want = 0;
+        let row = 0;
+        for (let f = 0; f < F; f++) {
+          want += be.f[table.offset + row + batch.itemFeatures[batch.windows.targets[s]! * F + f]!]!;
+          row += cards[f]!;
+        }
+        assert.ok(close(set.eval.logits[s]! - zero.eval.logits[s]!, want, 1e-9), `slot ${s}: ${set.eval.logits[s]! - zero.eval.logits[s]!} vs ${want}`);
+      }
+      if (mode === "eval") assert.ok(close(set.train.loss, zero.train.loss, 1e-12), "eval mode: training does not see the table");
+      else assert.not.ok(close(set.train.loss, zero.train.loss, 1e-9), "trained mode: training sees the table");
+    }),
+    { numRuns: 10, seed: 5 },
+  );
 });
 
 test("a window trimmed of its padding computes what the padded window does", () => {

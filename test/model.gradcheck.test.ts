@@ -13,7 +13,7 @@ import { Rng } from "../src/util/rng.js";
 import { defineCase, dimsArbitrary, expectGradients, expectWasmAgrees, instantiate, run, type GradCase } from "./autograd-harness.js";
 import { randomBatch, randomShare, smallModel, type ModelDims } from "./model-fixtures.js";
 
-const base = { B: 2, T: 4, fieldDim: 2, itemFields: 2, userFields: 2, groups: 3, hidden: 5, heads2: 0, gateWeighted: 0, gateClicks: 0, clickInput: 0, userBias: 0, itemBias: 0, fedsasrec: 0, balance: 1, allPad: 0, pct: 0 };
+const base = { B: 2, T: 4, fieldDim: 2, itemFields: 2, userFields: 2, groups: 3, hidden: 5, heads2: 0, gateWeighted: 0, gateClicks: 0, clickInput: 0, userBias: 0, itemBias: 0, personalBias: 0, fedsasrec: 0, balance: 1, allPad: 0, pct: 0 };
 
 function forward(tp: Tape, ps: ParamStore, d: ModelDims, rng: Rng): ForwardResult {
   const model = smallModel(d);
@@ -31,7 +31,7 @@ const modelCase: GradCase = defineCase<ModelDims>({
     // draws, and one of those (FedSASRec, d = 2, dropout 0.29, seed 7: a LayerNorm over two values)
     // puts WASM f32 1.3e-3 away from f64, over the tolerance, with both biases off: an open issue of
     // the tolerance for d = 2, not of the biases
-    userBias: [0, 0], itemBias: [0, 0],
+    userBias: [0, 0], itemBias: [0, 0], personalBias: [0, 0],
   },
   edge: [
     base,
@@ -51,6 +51,9 @@ const modelCase: GradCase = defineCase<ModelDims>({
     // the item-field scalars, alone and with the user bias, B·T scored slots
     { ...base, itemBias: 1, B: 3, T: 5 },
     { ...base, itemBias: 1, userBias: 1, fedsasrec: 1, pct: 20 },
+    // the private per-user item-field scalars, alone and with both other biases
+    { ...base, personalBias: 1, B: 3, T: 5 },
+    { ...base, personalBias: 1, itemBias: 1, userBias: 1, fedsasrec: 1 },
     // the gate reads the clicked − unclicked mean of X (a row all padding: both masks empty)
     { ...base, gateWeighted: 1, gateClicks: 1, B: 3, allPad: 1 },
   ],

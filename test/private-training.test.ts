@@ -17,7 +17,7 @@ import { syntheticDataset } from "../src/data/synthetic.js";
 import { LocalTrainer } from "../src/federated/client.js";
 import { defaultConfig, type TrainConfig } from "../src/federated/config.js";
 import { loadArray } from "../src/federated/checkpoint.js";
-import { clickRateLogit, PRIVATE_DEFAULTS, PrivateOptimizer, privateStateSize, type PrivateOptions } from "../src/federated/private-training.js";
+import { clickRateLogit, initPersonalBias, PRIVATE_DEFAULTS, PrivateOptimizer, privateStateSize, type PrivateOptions } from "../src/federated/private-training.js";
 import { readRunCheckpoint, resumeTraining, train, type RoundRow } from "../src/federated/trainer.js";
 import { createModel, schemaOf } from "../src/model/index.js";
 import { Rng } from "../src/util/rng.js";
@@ -58,6 +58,62 @@ test("clickRateLogit: logit((clicks + 1) / (n + 2)) of the user's training impre
   // a user the data does not have is an error, not a NaN
   assert.throws(() => clickRateLogit(ds, split, 2), /no user 2 \(the data has 2\)/);
   assert.throws(() => clickRateLogit(ds, split, -1), /no user -1/);
+});
+
+test("initPersonalBias: logit of the user's shrunk rate on each seen item-field value minus logit of its rate; nothing else touched", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: 8 }), fc.double({ min: 0.01, max: 1e4, noNaN: true }), (seed, users, prior) => {
+      const ds = syntheticDataset({ seed, users, items: 30, minHistory: 3, maxHistory: 25 });
+      const split = leaveOneOut(ds);
+      const F = ds.itemFields.length;
+      const rows = ds.itemFields.reduce((s, f) => s + f.cardinality, 0);
+      const at = seed % 3;
+      const size = rows + at + 2;
+      const privates = new Float32Array(users * size).fill(7);
+      for (let u = 0; u < users; u++) initPersonalBias(ds, split, u, privates.subarray(u * size, (u + 1) * size), at, prior, 0.5);
+      for (let u = 0; u < users; u++) {
+        // counted per (field, code) pair from the raw sequence, independently of the stacked layout
+        const seen = new Map<string, [number, number]>();
+        let clicks = 0;
+        const n = split.trainLength[u]!;
+        for (let j = ds.seqStart[u]!; j < ds.seqStart[u]! + n; j++) {
+          clicks += ds.seqLabels[j]!;
+          for (let f = 0; f < F; f++) {
+            const key = `${f}:${ds.itemFeatures[ds.seqItems[j]! * F + f]}`;
+            const [c, m] = seen.get(key) ?? [0, 0];
+            seen.set(key, [c + ds.seqLabels[j]!, m + 1]);
+          }
+        }
+        const r = (clicks + 1) / (n + 2);
+        let row = 0;
+        for (let f = 0; f < F; f++) {
+          for (let code = 0; code < ds.itemFields[f]!.cardinality; code++, row++) {
+            const v = privates[u * size + at + row]!;
+            const cm = seen.get(`${f}:${code}`);
+            if (!cm) {
+              assert.is(v, 7, `user ${u}: unseen value ${f}:${code} touched`);
+              continue;
+            }
+            const s = (cm[0] + prior * r) / (cm[1] + prior);
+            const want = 0.5 * (Math.log(s / (1 - s)) - Math.log(r / (1 - r)));
+            assert.ok(Number.isFinite(v) && Math.abs(v - want) <= 1e-5 * Math.max(1, Math.abs(want)), `user ${u}, ${f}:${code}: ${v} vs ${want}`);
+          }
+        }
+        for (let k = 0; k < at; k++) assert.is(privates[u * size + k], 7, `user ${u}: value ${k} before the table touched`);
+        for (let k = at + rows; k < size; k++) assert.is(privates[u * size + k], 7, `user ${u}: value ${k} after the table touched`);
+      }
+    }),
+    { numRuns: 25, seed: 4 },
+  );
+  const ds = syntheticDataset({ users: 3, items: 20, minHistory: 3, maxHistory: 5 });
+  const rows = ds.itemFields.reduce((s, f) => s + f.cardinality, 0);
+  const split = leaveOneOut(ds);
+  assert.throws(() => initPersonalBias(ds, split, 3, new Float32Array(rows), 0, 10, 1), /no user 3 \(the data has 3\)/);
+  assert.throws(() => initPersonalBias(ds, split, 0, new Float32Array(rows), 1, 10, 1), new RegExp(`a table of ${rows} rows at 1 does not fit ${rows}`));
+  for (const bad of [0, -1, NaN, Infinity]) {
+    assert.throws(() => initPersonalBias(ds, split, 0, new Float32Array(rows), 0, bad, 1), /prior must be positive/);
+    assert.throws(() => initPersonalBias(ds, split, 0, new Float32Array(rows), 0, 10, bad), /weight must be positive/);
+  }
 });
 
 const SPECS: ParamSpec[] = [
@@ -119,10 +175,10 @@ test("whole-history windows score each training target once; the last-window def
   const last = new LocalTrainer(model, store, ds, split, { ...base, history: "last" });
   for (let u = 0; u < ds.numUsers; u++) {
     const targets = split.trainLength[u]! - 1;
-    const a = all.train(u, new Rng(u));
+    const a = all.train(u, 1, new Rng(u));
     assert.is(a.samples, targets, `user ${u}: whole history`);
     assert.ok(Number.isFinite(a.loss));
-    assert.is(last.train(u, new Rng(u)).samples, Math.min(targets, 8), `user ${u}: last window`);
+    assert.is(last.train(u, 1, new Rng(u)).samples, Math.min(targets, 8), `user ${u}: last window`);
   }
   assert.throws(() => new LocalTrainer(model, store, ds, split, { ...base, history: "some" as "all" }), /history must be last or all/);
   assert.throws(() => new LocalTrainer(model, store, ds, split, { ...base, private: { ...PRIVATE_DEFAULTS, extraSteps: 2 } }), /need a private optimizer/);
@@ -163,12 +219,12 @@ test("the device preset gives each regime the parts that apply to it; later opti
   const of = (...args: string[]) => configFromArgs(parseTrainArgs(args));
   for (const model of ["mrff", "fedsasrec"]) {
     const c = of("--model", model, "--preset", "device");
-    assert.equal([c.model.userBias, c.model.itemBias, c.model.clickInput, c.local.private?.optimizer, c.local.private?.biasInit, c.averaging], [true, true, true, "sgd", "click-rate", "touched"], model);
+    assert.equal([c.model.userBias, c.model.itemBias, c.model.clickInput, c.model.personalBias, c.local.private?.optimizer, c.local.private?.biasInit, c.averaging], [true, true, true, "eval", "sgd", "click-rate", "touched"], model);
   }
   const local = of("--model", "local", "--preset", "device");
-  assert.equal([local.model.userBias, local.model.itemBias, local.local.private?.optimizer, local.local.private?.biasInit, local.averaging], [true, true, "shared", "click-rate", undefined]);
+  assert.equal([local.model.userBias, local.model.itemBias, local.model.personalBias, local.local.private?.optimizer, local.local.private?.biasInit, local.averaging], [true, true, "eval", "shared", "click-rate", undefined]);
   const central = of("--model", "central", "--preset", "device");
-  assert.equal([central.model.userBias, central.model.itemBias, central.model.clickInput, central.local.private, central.averaging], [true, true, true, undefined, undefined]);
+  assert.equal([central.model.userBias, central.model.itemBias, central.model.clickInput, central.model.personalBias, central.local.private, central.averaging], [true, true, true, undefined, undefined, undefined]);
   const over = of("--preset", "device", "--private-opt", "adam", "--history", "all", "--averaging", "all");
   assert.equal([over.local.private?.optimizer, over.local.private?.biasInit, over.local.history, over.averaging], ["adam", "click-rate", "all", "all"]);
   // the reference preset is the default configuration

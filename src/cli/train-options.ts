@@ -8,6 +8,7 @@ import { DEFAULT_BLOCK } from "../federated/wire/index.js";
 import { AGGREGATOR_DEFAULTS, parseRuleKinds, type AggregatorConfig } from "../federated/robust/rules.js";
 import { applyPreset, PRESETS } from "../federated/presets.js";
 import { PRIVATE_DEFAULTS } from "../federated/private-training.js";
+import { LR_SCHEDULES } from "../optim/schedule.js";
 import { optionError, UsageError } from "./command.js";
 
 export const TRAIN_OPTIONS = {
@@ -27,6 +28,9 @@ export const TRAIN_OPTIONS = {
   "local-steps": { type: "string" },
   optimizer: { type: "string" },
   lr: { type: "string" },
+  "lr-schedule": { type: "string" },
+  "lr-final": { type: "string" },
+  "lr-span": { type: "string" },
   server: { type: "string" },
   "server-lr": { type: "string" },
   "weight-decay": { type: "string" },
@@ -48,6 +52,9 @@ export const TRAIN_OPTIONS = {
   "norm-bound": { type: "string" },
   "user-bias": { type: "boolean" },
   "item-bias": { type: "boolean" },
+  "personal-bias": { type: "string" },
+  "personal-weight": { type: "string" },
+  "personal-prior": { type: "string" },
   history: { type: "string" },
   "bias-init": { type: "string" },
   "private-opt": { type: "string" },
@@ -121,6 +128,7 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   c.local.localSteps = int("local-steps", a["local-steps"], 1) ?? c.local.localSteps;
   c.local.optimizer = oneOf("optimizer", a.optimizer, ["adam", "sgd"] as const) ?? c.local.optimizer;
   c.local.lr = num("lr", a.lr, (n) => n > 0, "a positive number") ?? c.local.lr;
+  lrScheduleFromArgs(a, c);
   const history = oneOf("history", a.history, ["last", "all"] as const);
   if (history !== undefined) c.local.history = history;
   c.local.weightDecay = num("weight-decay", a["weight-decay"], (n) => n >= 0, "a number >= 0") ?? c.local.weightDecay;
@@ -149,6 +157,8 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   if (a.aggregator !== undefined || a.trim !== undefined || a["norm-bound"] !== undefined) c.aggregator = aggregatorFromArgs(a);
   if (a["user-bias"]) m.userBias = true;
   if (a["item-bias"]) m.itemBias = true;
+  const personal = oneOf("personal-bias", a["personal-bias"], ["trained", "eval"] as const);
+  if (personal !== undefined) m.personalBias = personal;
   privateOptions(a, c);
   c.chunk = int("chunk", a.chunk, 1) ?? c.chunk;
   c.bootstrap = int("bootstrap", a.bootstrap, 1) ?? c.bootstrap;
@@ -218,16 +228,37 @@ function aggregatorFromArgs(a: TrainArgs): AggregatorConfig {
   return { shared: kinds.shared, group: kinds.group, trim, bound };
 }
 
+/** --lr-schedule, --lr-final, --lr-span: c.local.lrSchedule, absent when no schedule is given. */
+function lrScheduleFromArgs(a: TrainArgs, c: TrainConfig): void {
+  const kind = oneOf("lr-schedule", a["lr-schedule"], LR_SCHEDULES);
+  const final = num("lr-final", a["lr-final"], (n) => n > 0 && n <= 1, "in (0, 1]");
+  const span = int("lr-span", a["lr-span"], 1);
+  if (kind === undefined || kind === "constant") {
+    if (final !== undefined || span !== undefined) throw new UsageError(`--${final !== undefined ? "lr-final" : "lr-span"} needs --lr-schedule cosine or exp`);
+    return;
+  }
+  // the span defaults to the planned rounds; it is then part of the settings, so a resumed run
+  // given more rounds stays at the final multiplier past the first plan's end
+  c.local.lrSchedule = { kind, final: final ?? 0.1, span: span ?? c.rounds };
+}
+
 /** --private-opt, --private-lr, --private-steps, --bias-init: c.local.private, absent when none is given. */
 function privateOptions(a: TrainArgs, c: TrainConfig): void {
-  const given = ["private-opt", "private-lr", "private-steps", "bias-init"] as const;
+  const given = ["private-opt", "private-lr", "private-steps", "bias-init", "personal-prior", "personal-weight"] as const;
   if (given.every((k) => a[k] === undefined)) return;
   const p = { ...PRIVATE_DEFAULTS, ...c.local.private };
   p.optimizer = oneOf("private-opt", a["private-opt"], ["shared", "sgd", "adam"] as const) ?? p.optimizer;
   p.lr = num("private-lr", a["private-lr"], (n) => n > 0, "a positive number") ?? p.lr;
   p.extraSteps = int("private-steps", a["private-steps"], 0) ?? p.extraSteps;
   p.biasInit = oneOf("bias-init", a["bias-init"], ["zero", "click-rate"] as const) ?? p.biasInit;
+  const prior = num("personal-prior", a["personal-prior"], (n) => n > 0, "a positive number");
+  const weight = num("personal-weight", a["personal-weight"], (n) => n > 0, "a positive number");
+  if ((prior !== undefined || weight !== undefined) && (!c.model.personalBias || p.biasInit !== "click-rate")) {
+    throw new UsageError(`--${prior !== undefined ? "personal-prior" : "personal-weight"} needs --personal-bias and --bias-init click-rate`);
+  }
+  if (prior !== undefined) p.personalPrior = prior;
+  if (weight !== undefined) p.personalWeight = weight;
   if (p.extraSteps > 0 && p.optimizer === "shared") throw new UsageError("--private-steps needs --private-opt sgd or adam (the private partition's own optimiser)");
-  if (p.biasInit === "click-rate" && !c.model.userBias) throw new UsageError("--bias-init click-rate needs --user-bias");
+  if (p.biasInit === "click-rate" && !c.model.userBias && !c.model.personalBias) throw new UsageError("--bias-init click-rate needs --user-bias or --personal-bias");
   c.local.private = p;
 }

@@ -35,6 +35,11 @@ Federated procedure:
   --local-steps N     optimiser steps per client per round (default 1)
   --optimizer NAME    clients' optimiser: adam (fresh every round) | sgd (default adam)
   --lr X              clients' learning rate (default 0.1; central 0.001)
+  --lr-schedule S     constant | cosine | exp: the clients' lr (private optimiser included;
+                      central: its Adam's) times a multiplier that falls from 1 at round 1 to
+                      --lr-final at round --lr-span, then stays (default constant)
+  --lr-final F        the schedule's final multiplier, in (0, 1] (default 0.1)
+  --lr-span N         the round the schedule reaches it (default --rounds)
   --weight-decay X    decoupled weight decay (default 0)
   --history H         last | all: train on the last maxlen impressions (METHOD.md) or the whole
                       history cut into windows of maxlen (default last)
@@ -63,6 +68,9 @@ Model:
   --gate-clicks       the gate also reads the clicked − unclicked mean of X
   --user-bias         a private per-user scalar added to every logit
   --item-bias         shared scalars per item-field value, the target's added to the logit
+  --personal-bias M   private per-user scalars per item-field value, the target's added to the
+                      logit (the user's own taste per category): trained (in training and
+                      prediction) | eval (added at prediction only, never trained)
 
 Private partition (user fields, user experts, user bias) on the device:
   --private-opt NAME  shared (steps with the clients' optimiser) | sgd | adam (its own Adam,
@@ -70,7 +78,11 @@ Private partition (user fields, user experts, user bias) on the device:
   --private-lr X      the private optimiser's learning rate (default 0.1)
   --private-steps N   extra steps per round on the private partition alone (default 0)
   --bias-init NAME    zero | click-rate: the user bias starts at the logit of the user's own
-                      training click rate (default zero)
+                      training click rate, the personal bias at the logit of its rate on each
+                      item-field value minus that (default zero)
+  --personal-prior A  pseudo-impressions at the user's own rate shrinking its per-value rates
+                      (default 10)
+  --personal-weight W the personal bias starts at W × those log-odds (default 0.25)
 
 Differential privacy (user-level DP-FedAvg; README "Differential privacy"):
   --dp-epsilon E      privacy budget: the noise is calibrated so that --rounds rounds spend at

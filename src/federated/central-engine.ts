@@ -12,6 +12,7 @@ import { loadWasmBackend } from "../kernels/wasm-backend.js";
 import { createModel, schemaOf } from "../model/index.js";
 import type { BatchInputs, Recommender } from "../model/types.js";
 import { Adam, ADAM_DEFAULTS } from "../optim/adam.js";
+import { lrMultiplier } from "../optim/schedule.js";
 import { Rng } from "../util/rng.js";
 import type { CheckpointArray, CheckpointEntry } from "./checkpoint.js";
 import { sigmoid } from "./client.js";
@@ -72,6 +73,8 @@ export class CentralEngine implements Engine {
     const B = this.config.batchSize;
     let loss = 0;
     let batches = 0;
+    // an epoch's steps share the round's multiplier (the schedule is over rounds, as federated)
+    this.adam.lrScale = lrMultiplier(this.config.local.lrSchedule, round);
     progress(0, n);
     this.tape.recording = true;
     for (let at = 0; at < n; at += B) {

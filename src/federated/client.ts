@@ -9,6 +9,7 @@ import { allocWindows, fillPhaseWindow, fillWindow, lastTarget, type LeaveOneOut
 import { Arena } from "../kernels/arena.js";
 import type { BatchInputs, Recommender } from "../model/types.js";
 import { Adam, ADAM_DEFAULTS } from "../optim/adam.js";
+import { checkLrSchedule, lrMultiplier, type LrSchedule } from "../optim/schedule.js";
 import { Sgd } from "../optim/sgd.js";
 import { Rng } from "../util/rng.js";
 import { checkPrivateOptions, PrivateOptimizer, roundPartitions, type PrivateOptions } from "./private-training.js";
@@ -29,6 +30,11 @@ export interface LocalOptions {
   history?: "last" | "all";
   /** How the private partition trains (private-training.ts); absent: with the optimiser above. */
   private?: PrivateOptions;
+  /**
+   * The step size over rounds (schedule.ts): round r's steps, the private optimiser's included,
+   * use lr × the schedule's multiplier at r. Absent: constant (METHOD.md).
+   */
+  lrSchedule?: LrSchedule;
 }
 
 /** The optimiser a client (or the central model) trains the given partitions with. */
@@ -80,6 +86,7 @@ export class LocalTrainer {
     this.tape = new Tape(store.be, new Arena(store.be));
     if (opts.history !== undefined && opts.history !== "last" && opts.history !== "all") throw new RangeError(`LocalTrainer: history must be last or all, got '${opts.history}'`);
     if (opts.private) checkPrivateOptions(opts.private);
+    if (opts.lrSchedule) checkLrSchedule(opts.lrSchedule);
     const separate = opts.private !== undefined && opts.private.optimizer !== "shared";
     this.optimizer = localOptimizer(store, opts, opts.private ? roundPartitions(opts.private) : PARTITIONS);
     this.privateOpt = separate ? new PrivateOptimizer(store, opts.private!) : undefined;
@@ -101,11 +108,11 @@ export class LocalTrainer {
   }
 
   /**
-   * Trains user u's model from the values now in the store (a fresh optimiser state, METHOD.md;
-   * a private optimiser's state must have been loaded), leaving the trained values there. `rng`
-   * drives dropout.
+   * Trains user u's model in `round` (1-based: it sets the step size under a schedule) from the
+   * values now in the store (a fresh optimiser state, METHOD.md; a private optimiser's state must
+   * have been loaded), leaving the trained values there. `rng` drives dropout.
    */
-  train(u: number, rng: Rng, groupShare?: Float64Array): ClientUpdate {
+  train(u: number, round: number, rng: Rng, groupShare?: Float64Array): ClientUpdate {
     const T = this.length(u, "train");
     const last = lastTarget(this.split, u, "train");
     const rows = this.opts.history === "all" ? Math.max(1, Math.ceil(last / T)) : 1;
@@ -116,6 +123,9 @@ export class LocalTrainer {
     let samples = 0;
     for (const w of b.windows.weights) samples += w;
     this.optimizer.reset();
+    const scale = lrMultiplier(this.opts.lrSchedule, round);
+    this.optimizer.lrScale = scale;
+    if (this.privateOpt) this.privateOpt.lrScale = scale;
     this.tape.recording = true;
     let loss = 0;
     let routes = new Int32Array(this.model.config.blocks);

@@ -11,6 +11,7 @@ import { SERVER_DEFAULTS, type ServerOptions } from "./server-opt.js";
 import type { DataSource } from "./source.js";
 import { checkDpConfig, samplingRate, type DpConfig } from "./dp-config.js";
 import type { Averaging } from "./touched-average.js";
+import { checkLrSchedule } from "../optim/schedule.js";
 
 /**
  * mrff and fedsasrec: federated (METHOD.md); local: every client trains its own model, nothing is
@@ -107,6 +108,7 @@ export function checkConfig(c: TrainConfig): void {
   if (c.local.optimizer !== "adam" && c.local.optimizer !== "sgd") throw new RangeError(`local optimizer must be adam or sgd, got '${c.local.optimizer}'`);
   if (!(c.local.lr > 0 && Number.isFinite(c.local.lr))) throw new RangeError(`lr must be positive, got ${c.local.lr}`);
   if (!(c.local.weightDecay >= 0)) throw new RangeError(`weightDecay must be >= 0, got ${c.local.weightDecay}`);
+  if (c.local.lrSchedule) checkLrSchedule(c.local.lrSchedule);
   if (c.server.optimizer !== "avg" && c.server.optimizer !== "adam") throw new RangeError(`server optimizer must be avg or adam, got '${c.server.optimizer}'`);
   if (!(c.server.lr > 0 && Number.isFinite(c.server.lr))) throw new RangeError(`server lr must be positive, got ${c.server.lr}`);
   const p = c.participation;

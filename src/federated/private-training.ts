@@ -21,9 +21,26 @@ export interface PrivateOptions {
   lr: number;
   /** Steps per round on the private partition alone, after the local steps ("sgd" and "adam"). */
   extraSteps: number;
-  /** The user-bias option's initial value: 0, or the logit of the user's own training click rate. */
+  /**
+   * The user-bias option's initial value: 0, or the logit of the user's own training click rate;
+   * "click-rate" also starts the personal-bias option from the user's click rate per item-field
+   * value (initPersonalBias).
+   */
   biasInit: "zero" | "click-rate";
+  /** Pseudo-impressions at the user's own rate that shrink its per-value rates (personal bias; absent: PERSONAL_PRIOR). */
+  personalPrior?: number;
+  /** Multiplier of the personal bias's initial log-odds (absent: PERSONAL_WEIGHT). */
+  personalWeight?: number;
 }
+
+/** Default shrinkage of the personal bias's initial values: the best of 2, 5, 10, 20 by validation AUC of the rates alone on KuaiSAR-R. */
+export const PERSONAL_PRIOR = 10;
+/**
+ * Default multiplier of the personal bias's initial log-odds: the six item fields of KuaiSAR-R are
+ * nested category levels, so summing their log-odds as if independent over-counts; 0.25 scored the
+ * best validation AUC of 0.25, 0.5, 1 (bench/results/kuaisar-r-device-ablation.md).
+ */
+export const PERSONAL_WEIGHT = 0.25;
 
 export const PRIVATE_DEFAULTS: Readonly<PrivateOptions> = Object.freeze({ optimizer: "shared", lr: 0.1, extraSteps: 0, biasInit: "zero" });
 
@@ -32,6 +49,8 @@ export function checkPrivateOptions(o: PrivateOptions): void {
   if (!(o.lr > 0 && Number.isFinite(o.lr))) throw new RangeError(`private lr must be positive, got ${o.lr}`);
   if (!(Number.isInteger(o.extraSteps) && o.extraSteps >= 0)) throw new RangeError(`private extra steps must be an integer >= 0, got ${o.extraSteps}`);
   if (o.extraSteps > 0 && o.optimizer === "shared") throw new RangeError("private extra steps need a private optimizer of their own (sgd or adam)");
+  if (o.personalWeight !== undefined && !(o.personalWeight > 0 && Number.isFinite(o.personalWeight))) throw new RangeError(`private personal weight must be positive, got ${o.personalWeight}`);
+  if (o.personalPrior !== undefined && !(o.personalPrior > 0 && Number.isFinite(o.personalPrior))) throw new RangeError(`private personal prior must be positive, got ${o.personalPrior}`);
   if (o.biasInit !== "zero" && o.biasInit !== "click-rate") throw new RangeError(`private bias init must be zero or click-rate, got '${o.biasInit}'`);
 }
 
@@ -53,6 +72,11 @@ export class PrivateOptimizer {
     if (o.optimizer === "shared") throw new RangeError("PrivateOptimizer: the 'shared' option has no private optimiser");
     this.opt = o.optimizer === "sgd" ? new Sgd(store, { lr: o.lr, weightDecay: 0 }, ["private"]) : new Adam(store, { ...ADAM_DEFAULTS, lr: o.lr }, ["private"]);
     this.stateSize = this.opt instanceof Adam ? this.opt.stateSize() + 1 : 0;
+  }
+
+  /** Multiplier of the private lr for the next steps (the round's lr schedule). */
+  set lrScale(scale: number) {
+    this.opt.lrScale = scale;
   }
 
   step(): void {
@@ -88,6 +112,45 @@ export function clickRateLogit(ds: Dataset, split: LeaveOneOut, u: number): numb
   for (let j = start; j < start + n; j++) clicks += ds.seqLabels[j]!;
   const rate = (clicks + 1) / (n + 2);
   return Math.log(rate / (1 - rate));
+}
+
+/**
+ * Writes user u's personal-bias table into `values` (the user's private values; the table at `at`,
+ * its fields' rows stacked as FieldEmbedding lays them out) from its training history: for each
+ * value v of field f the user has seen, weight · (logit(s) − logit(r)), where r is the user's
+ * Laplace-smoothed click rate (as clickRateLogit) and s = (clicks on v + prior·r) / (impressions of
+ * v + prior), its rate on v shrunk towards r. Rows of unseen values are left as they are (the
+ * caller's initial values). Only the device's own history is read.
+ */
+export function initPersonalBias(ds: Dataset, split: LeaveOneOut, u: number, values: Float32Array, at: number, prior: number, weight: number): void {
+  if (!(Number.isInteger(u) && u >= 0 && u < ds.numUsers)) throw new RangeError(`initPersonalBias: no user ${u} (the data has ${ds.numUsers})`);
+  if (!(prior > 0 && Number.isFinite(prior))) throw new RangeError(`initPersonalBias: prior must be positive, got ${prior}`);
+  if (!(weight > 0 && Number.isFinite(weight))) throw new RangeError(`initPersonalBias: weight must be positive, got ${weight}`);
+  const F = ds.itemFields.length;
+  const offsets = new Int32Array(F);
+  let rows = 0;
+  ds.itemFields.forEach((f, j) => {
+    offsets[j] = rows;
+    rows += f.cardinality;
+  });
+  if (!(Number.isInteger(at) && at >= 0 && at + rows <= values.length)) throw new RangeError(`initPersonalBias: a table of ${rows} rows at ${at} does not fit ${values.length} private values`);
+  const clicks = new Float64Array(rows);
+  const seen = new Float64Array(rows);
+  const logit = (p: number) => Math.log(p / (1 - p));
+  const start = ds.seqStart[u]!;
+  const n = split.trainLength[u]!;
+  let total = 0;
+  for (let j = start; j < start + n; j++) {
+    const y = ds.seqLabels[j]!;
+    total += y;
+    for (let f = 0; f < F; f++) {
+      const row = offsets[f]! + ds.itemFeatures[ds.seqItems[j]! * F + f]!;
+      clicks[row]! += y;
+      seen[row]!++;
+    }
+  }
+  const r = (total + 1) / (n + 2);
+  for (let row = 0; row < rows; row++) if (seen[row]! > 0) values[at + row] = weight * (logit((clicks[row]! + prior * r) / (seen[row]! + prior)) - logit(r));
 }
 
 /** Values of one client's private optimiser state: PrivateOptimizer.stateSize without a store. */

@@ -141,7 +141,7 @@ export class ClientRunner {
         this.privateStates.read(c, this.stateSlot);
         this.trainer.loadPrivateState(this.stateSlot, 0);
       }
-      let upd = this.trainer.train(c, new Rng(deriveSeed(this.init.seed, Stream.Dropout, task.round, c)), groupShare);
+      let upd = this.trainer.train(c, task.round, new Rng(deriveSeed(this.init.seed, Stream.Dropout, task.round, c)), groupShare);
       this.savePrivate(c);
       if (this.stateSlot.length > 0) {
         this.trainer.savePrivateState(this.stateSlot, 0);

@@ -44,6 +44,9 @@ import { GroupFfn } from "./mrff.js";
 import type { BatchInputs, ForwardOptions, ForwardResult, ModelConfig, Recommender, Schema } from "./types.js";
 
 /** What encode reads of a batch: the windows' history (targets, labels and weights are forward's). */
+/** Parameter name of the personal-bias option's private table (the device initialises it, private-training.ts). */
+export const PERSONAL_BIAS = "user.item-bias";
+
 export type SequenceBatch = Omit<BatchInputs, "windows"> & { windows: Pick<Windows, "batch" | "maxlen" | "items" | "clicks" | "mask"> };
 
 /** The sequence part of a forward pass, before any slot is scored. */
@@ -77,6 +80,7 @@ export class SequenceModel implements Recommender {
   private readonly mlp: Mlp;
   private readonly bias: UserBias | undefined;
   private readonly itemBias: ItemBias | undefined;
+  private readonly personalBias: ItemBias | undefined;
 
   constructor(readonly config: ModelConfig, readonly schema: Schema) {
     const { fieldDim, blocks, maxlen } = config;
@@ -97,8 +101,9 @@ export class SequenceModel implements Recommender {
     this.mlp = new Mlp("mlp", 2 * d + du, config.mlp);
     this.bias = config.userBias ? new UserBias("user.bias") : undefined;
     this.itemBias = config.itemBias ? new ItemBias("item.bias", schema.itemCardinalities) : undefined;
+    this.personalBias = config.personalBias ? new ItemBias(PERSONAL_BIAS, schema.itemCardinalities, "private") : undefined;
     const blockModules = blockIds.flatMap((l): Module[] => [this.attention[l]!, this.ffnNorm[l]!, this.ffn[l]!]);
-    const modules: Module[] = [this.items, ...(this.click ? [this.click] : []), this.position, ...blockModules, this.finalNorm, this.mlp, ...(this.itemBias ? [this.itemBias] : []), this.users, ...(this.bias ? [this.bias] : [])];
+    const modules: Module[] = [this.items, ...(this.click ? [this.click] : []), this.position, ...blockModules, this.finalNorm, this.mlp, ...(this.itemBias ? [this.itemBias] : []), this.users, ...(this.bias ? [this.bias] : []), ...(this.personalBias ? [this.personalBias] : [])];
     this.specs = specsOf(modules);
   }
 
@@ -146,11 +151,12 @@ export class SequenceModel implements Recommender {
    * Logits [n, 1] of n (sequence state, target item, user) triples: h rows [n, d] from encode (the
    * final LayerNorm is applied here), the targets' item ids idAt(j) into itemFeatures, eu rows [n, du].
    */
-  score(tp: Tape, ps: ParamStore, h: Tensor, itemFeatures: Int32Array, idAt: (j: number) => number, eu: Tensor): Tensor {
+  score(tp: Tape, ps: ParamStore, h: Tensor, itemFeatures: Int32Array, idAt: (j: number) => number, eu: Tensor, train: boolean): Tensor {
     const n = h.rows;
     const target = this.items.forward(tp, ps, itemFeatures, [n], idAt);
     let logit = this.mlp.forward(tp, ps, concatCols(tp, [this.finalNorm.forward(tp, ps, h), target, eu]));
     if (this.itemBias) logit = this.itemBias.forward(tp, ps, logit, itemFeatures, idAt);
+    if (this.personalBias && !(train && this.config.personalBias === "eval")) logit = this.personalBias.forward(tp, ps, logit, itemFeatures, idAt);
     return this.bias ? this.bias.forward(tp, ps, logit) : logit;
   }
 
@@ -167,7 +173,7 @@ export class SequenceModel implements Recommender {
     const flat = reshape(tp, enc.h, [BT, this.d]);
     const h = n === BT ? flat : selectRows(tp, flat, indexTensor(tp, [n], (j) => scored[j]!));
     const eu = selectRows(tp, enc.eu, indexTensor(tp, [n], (j) => (scored[j]! / T) | 0));
-    const logit = this.score(tp, ps, h, batch.itemFeatures, (j) => w.targets[scored[j]!]!, eu);
+    const logit = this.score(tp, ps, h, batch.itemFeatures, (j) => w.targets[scored[j]!]!, eu, opts.train);
     const labels = floatTensor(tp, [n, 1], (j) => w.labels[scored[j]!]!);
     const weights = floatTensor(tp, [n, 1], (j) => w.weights[scored[j]!]!);
     let loss = bceLoss(tp, logit, labels, weights);

@@ -52,7 +52,7 @@ export function scoreItems(model: SequenceModel, tape: Tape, ps: ParamStore, req
     const n = candidates.length;
     const last = tape.view(enc.h, (T - 1) * model.d, [1, model.d]);
     const repeat = indexTensor(tape, [n], () => 0);
-    const logits = model.score(tape, ps, selectRows(tape, last, repeat), req.itemFeatures, (j) => candidates[j]!, selectRows(tape, enc.eu, repeat));
+    const logits = model.score(tape, ps, selectRows(tape, last, repeat), req.itemFeatures, (j) => candidates[j]!, selectRows(tape, enc.eu, repeat), false);
     const p = sigmoid(tape, logits);
     return Float64Array.from(tape.be.f.subarray(p.offset, p.offset + n));
   } finally {

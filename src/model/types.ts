@@ -33,6 +33,14 @@ export interface ModelConfig {
   /** Shared scalars per item-field value, the target's summed into the logit (src/nn/item-bias.ts); absent = false. */
   itemBias?: boolean;
   /**
+   * Private per-user scalars per item-field value, the target's summed into the logit: the user's
+   * own taste per category (src/nn/item-bias.ts in the private partition). "trained": in training
+   * and prediction, trained with the private partition; "eval": added at prediction only (training
+   * neither sees nor moves it), so a table the device fills from its own history's labels does not
+   * leak a training target's label into its own logit. Absent: none.
+   */
+  personalBias?: "trained" | "eval";
+  /**
    * Hidden widths of the prediction MLP. METHOD.md's "128 → 32 → 1" is input 128 ([h_t ; item ;
    * e_u] at the reference sizes), one hidden layer of 32, output 1: mlp = [32], as in the
    * reference code (pred_layers "32").

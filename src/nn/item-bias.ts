@@ -1,11 +1,13 @@
 // The item-bias option: one shared scalar per item-field value, the target item's scalars summed
 // and added to the logit — the "wide" part logistic regression on the fields has (its item half):
 // a category's click propensity reaches the logit directly instead of through the embeddings and
-// the MLP. Starts at 0, so the model starts as without it.
+// the MLP. Starts at 0, so the model starts as without it. The personal-bias option is the same
+// table in the private partition: each user's own offset per item-field value (its taste for a
+// category, which the additive user + item biases cannot express).
 import { linear } from "../autograd/ops/linear.js";
 import { add } from "../autograd/ops/add.js";
 import { constantInit } from "../autograd/init.js";
-import type { ParamSpec, ParamStore } from "../autograd/params.js";
+import type { ParamSpec, ParamStore, Partition } from "../autograd/params.js";
 import type { Tape } from "../autograd/tape.js";
 import type { Tensor } from "../autograd/tensor.js";
 import { FieldEmbedding } from "./field-embedding.js";
@@ -15,8 +17,8 @@ export class ItemBias implements Module {
   readonly specs: readonly ParamSpec[];
   private readonly table: FieldEmbedding;
 
-  constructor(name: string, cardinalities: readonly number[]) {
-    this.table = new FieldEmbedding(name, "shared", cardinalities, 1, constantInit(0));
+  constructor(name: string, cardinalities: readonly number[], partition: Partition = "shared") {
+    this.table = new FieldEmbedding(name, partition, cardinalities, 1, constantInit(0));
     this.specs = this.table.specs;
   }
 

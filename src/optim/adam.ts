@@ -26,6 +26,8 @@ export class Adam {
   private readonly moments: Moments[];
   /** Steps taken since construction or the last reset (the bias correction's t). */
   private t = 0;
+  /** Multiplier of opts.lr for the next steps (a schedule over rounds sets it, schedule.ts). */
+  lrScale = 1;
 
   /** Optimises the given partitions of `store` (default: all of them). */
   constructor(
@@ -42,7 +44,8 @@ export class Adam {
 
   /** One step from the gradients currently in the store. */
   step(): void {
-    const { lr, beta1, beta2, eps, weightDecay } = this.opts;
+    const { beta1, beta2, eps, weightDecay } = this.opts;
+    const lr = this.opts.lr * this.lrScale;
     const be = this.store.be;
     this.t++;
     for (const { partition, m, v } of this.moments) {

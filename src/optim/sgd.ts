@@ -11,6 +11,8 @@ export interface SgdOptions {
 
 export class Sgd {
   private readonly partitions: Partition[];
+  /** Multiplier of opts.lr for the next steps (a schedule over rounds sets it, schedule.ts). */
+  lrScale = 1;
 
   constructor(private readonly store: ParamStore, private readonly opts: SgdOptions, partitions: readonly Partition[] = PARTITIONS) {
     if (!(opts.lr > 0 && Number.isFinite(opts.lr))) throw new RangeError(`Sgd: lr must be positive, got ${opts.lr}`);
@@ -20,7 +22,8 @@ export class Sgd {
 
   step(): void {
     const be = this.store.be;
-    const { lr, weightDecay } = this.opts;
+    const { weightDecay } = this.opts;
+    const lr = this.opts.lr * this.lrScale;
     for (const p of this.partitions) {
       const b = this.store.buffer(p);
       if (weightDecay > 0) be.scale(b.values, b.size, 1 - lr * weightDecay);

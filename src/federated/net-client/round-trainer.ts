@@ -134,7 +134,8 @@ export class RoundTrainer {
     f.set(task.shared, shared);
     f.set(task.group, group);
     f.set(priv, privOff);
-    const upd = this.trainer.train(u, new Rng(deriveSeed(this.settings.seed, Stream.Dropout, task.round, u)), task.groupShare ?? undefined);
+    // the coordinator counts rounds from 0, the lr schedule from 1 (the in-process trainer's count)
+    const upd = this.trainer.train(u, task.round + 1, new Rng(deriveSeed(this.settings.seed, Stream.Dropout, task.round, u)), task.groupShare ?? undefined);
     // re-read the view: training may have grown the backend's memory
     const g = this.store.be.f;
     const experts: ExpertDelta[] = [];
