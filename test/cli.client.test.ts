@@ -17,7 +17,7 @@ const OK = ["--server", "http://127.0.0.1:9", "--data", "synthetic", "--user", "
 test("client --help describes its options and exits 0", () => {
   const r = client("--help");
   assert.is(r.code, 0, r.err);
-  for (const opt of ["--server", "--data", "--user", "--state", "--rounds", "--compression", "--k", "--block", "--max-backoff"]) assert.ok(r.out.includes(opt), opt);
+  for (const opt of ["--server", "--data", "--user", "--state", "--rounds", "--compression", "--k", "--block", "--max-backoff", "--dp-min-noise"]) assert.ok(r.out.includes(opt), opt);
 });
 
 test("wrong command lines are usage errors naming the option", () => {
@@ -34,6 +34,8 @@ test("wrong command lines are usage errors naming the option", () => {
     [[...OK, "--k", "0.1"], /--k applies to --compression topk and topk-int8/],
     [[...OK, "--compression", "topk", "--k", "10", "--block", "64"], /--block applies to --compression int8 and topk-int8/],
     [[...OK, "--max-backoff", "0"], /--max-backoff must be a positive number of seconds, got '0'/],
+    [[...OK, "--dp-min-noise", "0"], /--dp-min-noise must be a positive number, got '0'/],
+    [[...OK, "--dp-min-noise", "lots"], /--dp-min-noise must be a positive number, got 'lots'/],
     [[...OK, "--frob"], /'--frob'/],
   ];
   for (const [args, want] of cases) {

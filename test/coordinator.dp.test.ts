@@ -1,13 +1,19 @@
 // DP-FedAvg in the network coordinator (coordinator/dp-round.ts), without HTTP: the central noise
 // has std σC over the expected cohort, ε per round is the accountant's for (q, σ, rounds), the run
 // finishes before a round that would exceed the budget, an over-clip update is refused and changes
-// nothing, a restart resumes the accountant exactly; and the device's clipping (dp-update.ts).
+// nothing, a restart resumes the accountant exactly; a coordinator that stops after charging a round
+// (before releasing it) has spent it, a re-run samples and noises afresh, and a charge that cannot
+// be written charges nothing; and the device's clipping (dp-update.ts).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
+import { cpSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { Coordinator, type CoordinatorOptions } from "../src/federated/coordinator/coordinator.js";
+import { DpRound } from "../src/federated/coordinator/dp-round.js";
 import { ApiError } from "../src/federated/coordinator/errors.js";
-import { accountedNoise, planDp, type DpConfig } from "../src/federated/dp-config.js";
+import { loadState } from "../src/federated/coordinator/state.js";
+import { accountedNoise, planDp, poissonSample, type DpConfig } from "../src/federated/dp-config.js";
 import { clipUpdate, updateNorm } from "../src/federated/dp-update.js";
 import { RdpAccountant } from "../src/privacy/accountant.js";
 import { encodeFrame, type WirePartition } from "../src/federated/wire/index.js";
@@ -165,7 +171,7 @@ test("an update over the clip bound gets 400 over-clip and changes nothing; one 
   try {
     const c = await coordinator(t.dir, dpConfig(2, 1, dp(1)), { minClients: 2 });
     const regs = [await c.register(), await c.register()];
-    assert.equal(regs[0]!.config.dp, { clip: 2 }, "the registration tells the device C");
+    assert.equal(regs[0]!.config.dp, { clip: 2, noise: "central", noiseMultiplier: 1 }, "the registration tells the device C and σ");
     const v = someValues(0);
     const d = deltaArrays(c.shape, v);
     const norm = updateNorm([d.shared, ...d.experts]);
@@ -216,6 +222,139 @@ test("a restarted coordinator resumes the accountant exactly (and the noise seed
     once.remove();
     twice.remove();
   }
+});
+
+/** ε after 1, 2, … `steps` rounds at (q, σ) with groups, δ 1e-5. */
+function epsilons(q: number, sigma: number, steps: number): number[] {
+  const ref = new RdpAccountant();
+  return Array.from({ length: steps }, () => (ref.step(q, accountedNoise(sigma, true)), ref.epsilon(1e-5).epsilon));
+}
+
+/**
+ * A coordinator whose state folder is also copied to `crashDir` right after round 0 is charged: that
+ * copy is what a coordinator killed between the charge and the round's checkpoint leaves behind.
+ */
+async function crashingAfterCharge(dir: string, crashDir: string, config: ReturnType<typeof dpConfig>, t: ReturnType<typeof clock>) {
+  let copied = false;
+  const c = await coordinator(dir, config, {
+    minClients: 3,
+    now: t.now,
+    log: (l) => {
+      if (copied || !l.startsWith("round 0: charged")) return;
+      cpSync(dir, crashDir, { recursive: true });
+      copied = true;
+    },
+  });
+  return { c, copied: () => copied };
+}
+
+test("a coordinator that stops after charging a round has spent it: resumed, it re-runs the round with fresh noise, charges it again, and stops at the budget", async () => {
+  const t = tempDir();
+  const crash = tempDir();
+  try {
+    const sigma = 1.2;
+    const eps = epsilons(1, sigma, 3);
+    // room for two charges, not three, of the ten rounds asked for
+    const config = dpConfig(10, 1, dp(sigma, { epsilon: (eps[1]! + eps[2]!) / 2 }));
+    const tk = clock();
+    const first = await crashingAfterCharge(t.dir, crash.dir, config, tk);
+    const regs = [await first.c.register(), await first.c.register(), await first.c.register()];
+    runRound(first.c, regs, 2, tk);
+    assert.ok(first.copied(), "round 0 was charged");
+    // the release the crashed coordinator may have shown (same clipped updates as the re-run's)
+    const released = first.c.globalValues();
+    const lines: string[] = [];
+    const again = await coordinator(crash.dir, config, { minClients: 3, now: tk.now, log: (l) => lines.push(l) });
+    let s = again.status();
+    assert.equal({ round: s.round, open: s.open, finished: s.finished, epsilon: s.privacy!.epsilon }, { round: 0, open: true, finished: false, epsilon: eps[0] });
+    assert.ok(lines.includes("round 0 was charged to the privacy budget once and not applied (the coordinator stopped after charging it): it runs again with a fresh sample and noise, charged again"), lines.join("\n"));
+    runRound(again, regs, 2, tk);
+    s = again.status();
+    assert.equal({ round: s.round, finished: s.finished, epsilon: s.privacy!.epsilon, last: [s.last!.epsilon, s.last!.charges] }, { round: 1, finished: true, epsilon: eps[1], last: [eps[1], 2] });
+    assert.match(s.privacy!.stopped ?? "", /privacy budget: one more round would spend epsilon/);
+    assert.ok(lines.some((l) => l.startsWith("round 0: charged to the privacy budget before its noise is added") && l.includes("(charge 2 of this round)") && l.includes(`epsilon spent ${eps[1]!.toFixed(4)}`)), lines.join("\n"));
+    assert.ok(lines.some((l) => l.startsWith("round 0 closed") && l.includes(`epsilon spent ${eps[1]!.toFixed(4)}`)));
+    // fresh central noise: the re-run's release differs from the crashed one's almost everywhere
+    const rerun = again.globalValues();
+    const same = rerun.filter((x, j) => x === released[j]).length;
+    assert.ok(same < 0.01 * rerun.length, `${same} of ${rerun.length} values released twice with the same noise`);
+    const saved = loadState(crash.dir)!.header;
+    assert.equal([saved.dpCharged, saved.dpCharges], [undefined, 2], "applied: no charge pending, two in all");
+  } finally {
+    t.remove();
+    crash.remove();
+  }
+});
+
+test("a round charged before a crash with no budget left for a re-run is not run again: the run has finished", async () => {
+  const t = tempDir();
+  const crash = tempDir();
+  try {
+    const sigma = 1.2;
+    const eps = epsilons(1, sigma, 2);
+    const config = dpConfig(10, 1, dp(sigma, { epsilon: (eps[0]! + eps[1]!) / 2 }));
+    const tk = clock();
+    const first = await crashingAfterCharge(t.dir, crash.dir, config, tk);
+    const regs = [await first.c.register(), await first.c.register(), await first.c.register()];
+    runRound(first.c, regs, 2, tk);
+    const lines: string[] = [];
+    const again = await coordinator(crash.dir, config, { minClients: 3, now: tk.now, log: (l) => lines.push(l) });
+    const s = again.status();
+    assert.equal({ round: s.round, open: s.open, finished: s.finished, epsilon: s.privacy!.epsilon }, { round: 0, open: false, finished: true, epsilon: eps[0] });
+    assert.match(s.privacy!.stopped ?? "", /privacy budget/);
+    assert.ok(lines.some((l) => l.startsWith("round 0 was charged to the privacy budget once and not applied") && l.includes("no budget left to run it again")), lines.join("\n"));
+    const reply = again.task(regs[0]!.client, regs[0]!.token);
+    assert.equal(reply.kind === "wait" && reply.finished, true, "tasks: finished");
+  } finally {
+    t.remove();
+    crash.remove();
+  }
+});
+
+test("a charge that cannot be written charges nothing and holds the round; once the state folder takes writes again the round closes, charged once", async () => {
+  const t = tempDir();
+  try {
+    const tk = clock();
+    const c = await coordinator(t.dir, dpConfig(2, 1, dp(1.2)), { minClients: 3, now: tk.now });
+    const regs = [await c.register(), await c.register(), await c.register()];
+    for (const r of regs.slice(0, 2)) c.submit(r.client, r.token, clippedUpdate(c, 0, r.client, 2));
+    // the checkpoint's temporary file cannot be created: a non-empty directory holds its name
+    const blocker = join(t.dir, `coordinator.ffck.${process.pid}.tmp`);
+    mkdirSync(join(blocker, "x"), { recursive: true });
+    const onDisk = readFileSync(join(t.dir, "coordinator.ffck"));
+    const last = regs[2]!;
+    assert.throws(() => c.submit(last.client, last.token, clippedUpdate(c, 0, last.client, 2)), (e: unknown) => !(e instanceof ApiError));
+    let s = c.status();
+    assert.equal({ round: s.round, open: s.open, submitted: s.clients.submitted, epsilon: s.privacy!.epsilon }, { round: 0, open: true, submitted: 3, epsilon: 0 });
+    assert.equal(readFileSync(join(t.dir, "coordinator.ffck")), onDisk, "the checkpoint changed");
+    rmSync(blocker, { recursive: true });
+    tk.advance(DEADLINE + 1);
+    c.tick();
+    s = c.status();
+    assert.equal({ round: s.round, epsilon: s.privacy!.epsilon, charges: s.last!.charges, accepted: s.last!.accepted }, { round: 1, epsilon: epsilons(1, 1.2, 1)[0], charges: undefined, accepted: regs.map((r) => r.client) });
+  } finally {
+    t.remove();
+  }
+});
+
+test("DpRound.select: attempt 0 is the Poisson sample of the secret seed; a re-run's attempt draws independently of it", () => {
+  const config = dpConfig(1, 0.5, dp(1));
+  const shape = { sharedSize: 1, blocks: 0, layout: null };
+  const d = new DpRound(config.dp!, config, shape, 0, 7, false);
+  const ids = Array.from({ length: 20 }, (_, i) => 3 * i + 1);
+  let agree = 0;
+  let n = 0;
+  for (let round = 0; round < 100; round++) {
+    const first = d.select(ids, round, 0);
+    assert.equal(first, Array.from(poissonSample(20, 0.5, 7, round), (i) => ids[i]!));
+    for (const draw of [1, 2]) {
+      const again = new Set(d.select(ids, round, draw));
+      for (const id of ids) agree += Number(again.has(id) === first.includes(id));
+      n += ids.length;
+    }
+  }
+  // independent draws at q = 0.5 agree on a client with probability 1/2: 4,000 pairs, SE 0.008
+  assert.ok(Math.abs(agree / n - 0.5) < 0.04, `memberships agree in ${agree} of ${n}`);
 });
 
 test("serve options: --dp-epsilon plans σ at --client-ratio; local noise without --secure-aggregation and --clients-per-round are refused", () => {

@@ -3,8 +3,9 @@
 // synthetic data, with its state in IndexedDB. It completes rounds against the local coordinator,
 // and a reload carries on with the same registration from IndexedDB. The page's module list is
 // the entry's import closure, free of Node APIs, and nothing outside it is served. A tab also takes
-// part in a DP secure round (noising its own vector with WebCrypto). Skips without Chromium unless
-// CI is set (as test/browser.test.ts).
+// part in a DP secure round (noising its own vector with WebCrypto), with a noise floor at the run's
+// σ; the page's entry with a floor above σ (run in Node) ends with the device's refusal. Skips
+// without Chromium unless CI is set (as test/browser.test.ts).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
@@ -13,7 +14,7 @@ import { join } from "node:path";
 import { defaultConfig } from "../src/federated/config.js";
 import { startCoordinator } from "../src/federated/coordinator/http.js";
 import { importsOf, PackageFiles } from "../src/federated/coordinator/package-files.js";
-import type { PageProgress } from "../src/federated/net-client/browser.js";
+import { runBrowserDevice, type PageProgress } from "../src/federated/net-client/browser.js";
 import { PAGE_ENTRY } from "../src/federated/net-client/page.js";
 import { schemaOfSource } from "../src/federated/source.js";
 import { loadState } from "../src/federated/coordinator/state.js";
@@ -109,7 +110,7 @@ test("a headless Chromium tab completes rounds against the local coordinator, an
   }
 });
 
-test("a Chromium tab takes part in DP secure rounds with two Node devices: it noises its own vector with WebCrypto", async () => {
+test("a Chromium tab takes part in DP secure rounds with two Node devices: it noises its own vector with WebCrypto (its noise floor at the run's σ)", async () => {
   const config = defaultConfig("mrff");
   config.data = { kind: "synthetic", options: { users: 12, items: 120, maxHistory: 30 } };
   config.model = { ...config.model, maxlen: 8, fieldDim: 2, groups: 2, mlp: [8] };
@@ -121,7 +122,7 @@ test("a Chromium tab takes part in DP secure rounds with two Node devices: it no
   const running = await startCoordinator({ config, schema: schemaOfSource(config.data), stateDir: dir, roundDeadlineMs: 30_000, minClients: 3, secure: {} });
   try {
     await inChromium(async (tab, progress) => {
-      await tab.goto(`${running.url}/?user=5`);
+      await tab.goto(`${running.url}/?user=5&dp-min-noise=1`);
       const nodes = [2, 7].map((u) => device(running.url, u, config).run());
       const page = await progress();
       assert.is(page.error, null, String(page.error));
@@ -131,6 +132,29 @@ test("a Chromium tab takes part in DP secure rounds with two Node devices: it no
       assert.equal([h.clients, h.withheld, h.skipped], [3, true, undefined]);
     });
   } finally {
+    await running.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("the page's dp-min-noise: a floor above the run's σ ends the page with the device's refusal, a bad value names itself", async () => {
+  const config = defaultConfig("mrff");
+  config.data = { kind: "synthetic", options: { users: 12, items: 120, maxHistory: 30 } };
+  config.model = { ...config.model, maxlen: 8, fieldDim: 2, groups: 2, mlp: [8] };
+  config.rounds = 1;
+  config.dp = { epsilon: 100, delta: 1e-5, clip: 0.5, noise: "central", noiseMultiplier: 1 };
+  const dir = mkdtempSync(join(tmpdir(), "fedfacet-browser-floor-"));
+  const running = await startCoordinator({ config, schema: schemaOfSource(config.data), stateDir: dir, roundDeadlineMs: 30_000 });
+  // the entry reads the page's origin: Node has no location, so it is given one
+  Object.defineProperty(globalThis, "location", { value: { origin: running.url }, configurable: true });
+  try {
+    const page = (query: string) => runBrowserDevice(new URLSearchParams(query), () => {});
+    const refused = await page("user=3&store=memory&dp-min-noise=1.5");
+    assert.is(refused.error, "ClientError: round 0: the coordinator's DP run announces noise multiplier 1, below this device's minimum 1.5");
+    assert.equal([refused.done, refused.events.map((e) => e.kind)], [true, ["registered"]]);
+    assert.is((await page("user=3&store=memory&dp-min-noise=much")).error, "Error: dp-min-noise must be a positive number, got 'much'");
+  } finally {
+    delete (globalThis as { location?: unknown }).location;
     await running.close();
     rmSync(dir, { recursive: true, force: true });
   }

@@ -6,12 +6,13 @@
 //   - over HTTP, the coordinator's model equals the replay that sums the devices' noised, quantised
 //     vectors plainly mod 2^32 and releases them as DpRound does (so the unmasked sum is exactly
 //     that sum); dropouts at the threshold finish, below it the round is skipped with nothing
-//     applied; ε stops the run at the budget; too small a Poisson cohort skips the round;
+//     applied; ε stops the run at the budget; too small a Poisson cohort skips the round; a
+//     coordinator that stops after charging a round (before it can unmask the sum) has spent it;
 //   - refused combinations name both settings.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { GroupLayout } from "../src/federated/aggregate.js";
@@ -20,7 +21,7 @@ import { Coordinator } from "../src/federated/coordinator/coordinator.js";
 import { startCoordinator, type RunningCoordinator, type ServeOptions } from "../src/federated/coordinator/http.js";
 import { loadState } from "../src/federated/coordinator/state.js";
 import { accountedNoise, COUNT_NOISE_FACTOR, type DpConfig } from "../src/federated/dp-config.js";
-import { FederatedClient } from "../src/federated/net-client/client.js";
+import { ClientError, FederatedClient } from "../src/federated/net-client/client.js";
 import { cryptoNormal, NOISE_TAIL, noisedSpec, noisedVector, quantiseNoised, unpackNoisedSum } from "../src/federated/secagg/noised-vector.js";
 import { quantLevels } from "../src/federated/secagg/quantise.js";
 import type { SecureLayout } from "../src/federated/secagg/update-vector.js";
@@ -220,7 +221,8 @@ test("over HTTP: the model equals the plain integer sum of the devices' noised v
   const { running, dir } = await serve(config, { log: (l) => lines.push(l) });
   const users = [0, 4, 9];
   try {
-    const devices = users.map((u) => device(running.url, u, config, undefined, { noise: new Rng(noiseSeed(u)) }));
+    // each device's noise floor is the run's σ: the boundary is taken
+    const devices = users.map((u) => device(running.url, u, config, undefined, { noise: new Rng(noiseSeed(u)), minNoise: SIGMA }));
     const summaries = await Promise.all(devices.map((d) => d.run()));
     for (const s of summaries) assert.ok(s.finished && s.accepted.length === 2, JSON.stringify(s));
     const ids = new Map(summaries.map((s, i) => [s.client, users[i]!]));
@@ -314,6 +316,55 @@ test("over HTTP: the run stops before a round that would exceed ε; the devices 
   }
 });
 
+test("over HTTP: a coordinator killed after charging a round, before it asks for the unmasking shares, has spent it; resumed, it re-runs and charges the round again", async () => {
+  const accountant = new RdpAccountant();
+  const eps: number[] = [];
+  for (let k = 0; k < 3; k++) {
+    accountant.step(1, accountedNoise(SIGMA, true));
+    eps.push(accountant.epsilon(1e-5).epsilon);
+  }
+  // room for two charges, not three
+  const config = dpRun(10, { epsilon: (eps[1]! + eps[2]!) / 2 });
+  const crashDir = tmp();
+  const devices: ReturnType<typeof device>[] = [];
+  let stateDir = "";
+  // the charge's line comes right after its checkpoint: the state folder as a crash there leaves it,
+  // and the devices stop with that coordinator (it never gets an unmasking share)
+  const first = await serve(config, {
+    log: (l) => {
+      if (!l.startsWith("round 0: charged") || devices[0]!.stop.signal.aborted) return;
+      cpSync(stateDir, crashDir, { recursive: true });
+      for (const d of devices) d.stop.abort();
+    },
+  });
+  stateDir = first.dir;
+  const users = [2, 3, 8];
+  let second: RunningCoordinator | null = null;
+  try {
+    for (const u of users) devices.push(device(first.running.url, u, config));
+    const stopped = await Promise.all(devices.map((d) => d.run()));
+    for (const s of stopped) assert.equal([s.finished, s.accepted], [false, []], "stopped mid-round");
+    assert.ok(loadState(stateDir)!.header.history.length === 0 && devices[0]!.stop.signal.aborted, "the first coordinator applied nothing");
+    await first.running.close();
+    const lines: string[] = [];
+    second = (await serve(config, { stateDir: crashDir, log: (l) => lines.push(l) })).running;
+    assert.equal([second.coordinator.status().round, second.coordinator.status().privacy!.epsilon], [0, eps[0]]);
+    // the same devices (registrations, pending round) go on with the restarted coordinator
+    const summaries = await Promise.all(devices.map((d) => new FederatedClient({ ...d.opts, server: second!.url, signal: undefined }).run()));
+    for (const s of summaries) assert.equal([s.finished, s.accepted], [true, [0]]);
+    const s = second.coordinator.status();
+    assert.equal({ round: s.round, finished: s.finished, epsilon: s.privacy!.epsilon, charges: s.last!.charges }, { round: 1, finished: true, epsilon: eps[1], charges: 2 });
+    assert.match(s.privacy!.stopped ?? "", /privacy budget/);
+    // against the coordinator: both attempts count (it may have unmasked the first)
+    assert.is(s.privacy!.coordinator, epsilonOf(1, accountedNoise(SIGMA, true), 2, 1e-5).epsilon);
+    assert.ok(lines.some((l) => l.startsWith("round 0: charged to the privacy budget before its sum is unmasked (charge 2 of this round)")), lines.join("\n"));
+    for (const d of devices) assert.ok(d.events.some((e) => e.kind === "lost" && e.round === 0), "the first attempt's training is dropped");
+  } finally {
+    await first.running.close();
+    await second?.close();
+  }
+});
+
 test("a Poisson cohort too small for a secure round skips the round (nothing applied, the accountant composes it)", async () => {
   const config = dpRun(4, {}, 0.05);
   const dir = tmp();
@@ -366,6 +417,25 @@ test("a device refuses a secure DP task whose range is not the one its clip, σ 
     // two more registrations open the round (min clients 3)
     for (let i = 0; i < 2; i++) await fetch(`${running.url}/v1/register`, { method: "POST", body: "{}" });
     await rejects(() => mismatched.run(), (e) => /secure DP round with range/.test(String(e)));
+  } finally {
+    await running.close();
+  }
+});
+
+test("a device whose noise floor implies more per-device noise than the task's σC/√T stops before training, naming the values", async () => {
+  const config = dpRun(1);
+  const { running } = await serve(config);
+  try {
+    const d = device(running.url, 0, config, undefined, { minNoise: SIGMA * 1.01 });
+    // two more registrations open the round (min clients 3): a cohort of 3, threshold 2
+    for (let i = 0; i < 2; i++) await fetch(`${running.url}/v1/register`, { method: "POST", body: "{}" });
+    const std = noisedSpec({ clip: CLIP, noiseMultiplier: SIGMA }, 2, 0, 3).std;
+    const least = noisedSpec({ clip: CLIP, noiseMultiplier: SIGMA * 1.01 }, 2, 0, 3).std;
+    await rejects(
+      () => d.run(),
+      (e) => e instanceof ClientError && e.message === `round 0: secure DP task with per-device noise std ${std} (noise multiplier ${SIGMA} × clip ${CLIP} / sqrt(threshold 2)), below the ${least} this device's minimum noise multiplier ${SIGMA * 1.01} implies`,
+    );
+    assert.equal(d.events.map((e) => e.kind), ["registered"], "nothing trained or sent");
   } finally {
     await running.close();
   }

@@ -11,7 +11,7 @@ import type { StateStore } from "../federated/net-client/state.js";
 import type { UpdateCompression } from "../federated/net-client/update-frame.js";
 import { optionError, UsageError, type Command } from "./command.js";
 import { seconds } from "./serve-options.js";
-import { int } from "./train-options.js";
+import { int, num } from "./train-options.js";
 
 const HELP = `Usage: fedfacet client --server URL --data DIR|synthetic --user ID [options]
 
@@ -30,6 +30,12 @@ update. Network errors and coordinator restarts are waited out (retries with bac
   --k K               topk, topk-int8: entries kept per partition, a fraction in (0, 1) or a count
   --block B           int8, topk-int8: values per quantisation block (default 128)
   --max-backoff S     longest wait between retries, in seconds (default 15)
+  --dp-min-noise Z    the least differential-privacy noise this device takes part with: it stops
+                      with an error (before training) when the coordinator's run has no DP, when
+                      its announced noise multiplier is below Z, or, in a secure DP round, when its
+                      own noise std sigma*C/sqrt(T) is below Z*C/sqrt(T) (C the clip, T the
+                      round's threshold). Central-noise runs: the device sends its clipped update
+                      un-noised and checks only the multiplier the coordinator announces
   --label TEXT        sent with the registration
   -h, --help          show this help`;
 
@@ -43,6 +49,7 @@ const OPTIONS = {
   k: { type: "string" },
   block: { type: "string" },
   "max-backoff": { type: "string" },
+  "dp-min-noise": { type: "string" },
   label: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -119,6 +126,7 @@ export const clientCommand: Command = {
     const maxRounds = int("rounds", a.rounds, 1);
     const compression = compressionOf(a);
     const maxDelayMs = seconds("max-backoff", a["max-backoff"]);
+    const minNoise = num("dp-min-noise", a["dp-min-noise"], (n) => n > 0, "a positive number");
     const data = a.data === "synthetic" ? syntheticData : readFolder(resolve(a.data));
     const store: StateStore | undefined = a.state === undefined ? undefined : new FileStateStore(resolve(a.state));
     const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
@@ -136,6 +144,7 @@ export const clientCommand: Command = {
       store,
       compression,
       maxRounds,
+      minNoise,
       label: a.label,
       retry: maxDelayMs === undefined ? {} : { maxDelayMs },
       signal: stop.signal,

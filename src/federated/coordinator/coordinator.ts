@@ -13,6 +13,7 @@ import { createModel, schemaOf } from "../../model/index.js";
 import { Rng } from "../../util/rng.js";
 import { Aggregator, groupLayout, type ClientDelta } from "../aggregate.js";
 import { checkConfig, type TrainConfig } from "../config.js";
+import type { DpNoise } from "../dp-config.js";
 import { isPlainMean } from "../robust/rules.js";
 import { regimeSpecs } from "../regime.js";
 import { sampleClients } from "../sample.js";
@@ -80,11 +81,12 @@ export interface ClientConfig {
   /** Which data the model is for: the synthetic generator's options, or a folder (its path stays here). */
   data: { kind: "folder" } | { kind: "synthetic"; options: object };
   /**
-   * DP runs: the L2 bound every update must be clipped to before it is sent; with secure
-   * aggregation also `noise: "local"` and σ, from which the device draws its own noise
-   * (secagg/noised-vector.ts).
+   * DP runs: the L2 bound every update must be clipped to before it is sent, where the noise is
+   * added and σ: with secure aggregation `noise: "local"`, and the device draws its own noise from σ
+   * (secagg/noised-vector.ts); with central noise σ is what the coordinator adds (a device's noise
+   * floor checks it, net-client/noise-floor.ts).
    */
-  dp?: { clip: number; noise?: "local"; noiseMultiplier?: number };
+  dp?: { clip: number; noise: DpNoise; noiseMultiplier: number };
 }
 
 export interface Registration {
@@ -115,7 +117,7 @@ export interface CoordinatorStatus {
   /**
    * DP runs: ε spent so far of the budget (ε, δ), where the noise is added, and why the run stopped
    * early, if it did. Local noise also `coordinator`: ε against the coordinator itself (no sampling
-   * amplification) for a client in every completed round (DpRound.coordinatorEpsilon).
+   * amplification) for a client in every charged round, a re-run after a crash included (DpRound.coordinatorEpsilon).
    */
   privacy?: { epsilon: number; budget: number; delta: number; noise: "central" | "local"; stopped: string | null; coordinator?: number };
 }
@@ -139,6 +141,10 @@ interface OpenRound {
   finishing: boolean;
   /** DP secure rounds: the devices' noise and quantisation ranges (null otherwise). */
   noised: NoisedSpec | null;
+  /** DP runs: the round's earlier charges (a re-run after a crash draws its sample and noise afresh); 0 otherwise. */
+  draw: number;
+  /** DP runs: this attempt is charged to the accountant (durably), so nothing else composes it. */
+  charged: boolean;
 }
 
 export class Coordinator {
@@ -249,6 +255,11 @@ export class Coordinator {
       c.log(`started in ${stateDir}: ${config.rounds} rounds, ${S} shared and ${G} group parameters`);
     }
     if (dp) c.log(`differential privacy: budget epsilon ${dp.dp.epsilon} (delta ${dp.dp.delta}), noise multiplier ${dp.dp.noiseMultiplier}, clip ${dp.dp.clip}, sampling rate ${dp.rate}, noise added ${dp.dp.noise === "local" ? "by the devices inside secure aggregation" : "by the coordinator"}; ${dp.spent().toFixed(4)} spent`);
+    const unapplied = header.dpCharged;
+    if (dp && unapplied?.round === header.round) {
+      const next = c.finished ? `no budget left to run it again (${dp.budgetStop()})` : "it runs again with a fresh sample and noise, charged again";
+      c.log(`round ${unapplied.round} was charged to the privacy budget ${unapplied.times === 1 ? "once" : `${unapplied.times} times`} and not applied (the coordinator stopped after charging it): ${next}`);
+    }
     c.openIfReady();
     return c;
   }
@@ -362,15 +373,18 @@ export class Coordinator {
   private openIfReady(attempt = 0): void {
     if (this.open || this.finished || this.registry.size < this.minClients) return;
     const round = this.header.round;
+    const draw = this.header.dpCharged?.round === round ? this.header.dpCharged.times : 0;
     // an attempt after an aborted one draws its cohort afresh (as an extension would)
-    const selected = new Set(this.select(round, attempt, new Set()));
+    const selected = new Set(this.dp ? this.dp.select(this.registry.ids(), round, draw) : this.select(round, attempt, new Set()));
     const now = this.now();
     if (this.opts.secure && this.dp) {
       // a Poisson cohort may be too small to aggregate securely: the round releases nothing
       const least = Math.max(3, this.opts.secure.threshold ?? 0);
-      if (selected.size < least) return this.skipRound({ round, opened: now, selected }, 0, `a cohort of ${selected.size}, fewer than the ${least} a secure round needs`);
+      if (selected.size < least) return this.skipRound({ round, opened: now, selected, draw, charged: false }, 0, `a cohort of ${selected.size}, fewer than the ${least} a secure round needs`);
     }
-    const secure = this.opts.secure ? this.secureRound([...selected].sort((a, b) => a - b)) : null;
+    // a DP secure round is charged before the coordinator can ask for the shares that unmask its sum
+    let o!: OpenRound;
+    const secure = this.opts.secure ? this.secureRound([...selected].sort((a, b) => a - b), this.dp ? () => this.charge(o) : undefined) : null;
     const noised = secure && this.dp ? noisedSpec(this.dp.dp, secure.server.params.threshold, this.shape.layout?.blocks ?? 0, selected.size) : null;
     const S = this.shape.sharedSize;
     const task = encodeFrame({
@@ -384,17 +398,18 @@ export class Coordinator {
         ...(secure ? secureTaskPartitions(secure, noised ? noised.values.bound : this.secureBound) : []),
       ],
     });
-    this.open = { round, opened: now, deadline: now + this.deadlineMs, selected, updates: new Map(), updateBytes: 0, extensions: 0, task, secure, attempt, finishing: false, noised };
+    o = { round, opened: now, deadline: now + this.deadlineMs, selected, updates: new Map(), updateBytes: 0, extensions: 0, task, secure, attempt, finishing: false, noised, draw, charged: false };
+    this.open = o;
     const noise = noised ? `, device noise std ${noised.std.toPrecision(4)} = sigma C / sqrt(threshold), range ${noised.values.bound.toPrecision(4)}` : "";
     this.log(`round ${round} open${secure ? ` (secure, attempt ${attempt}, threshold ${secure.server.params.threshold}${noise})` : ""}: clients ${[...selected].join(",")} selected of ${this.registry.size} registered`);
   }
 
   /**
    * Clients to select among the registered ones not in `taken`: the configured participation of
-   * them (at least minClients), drawn from (seed, round, extension) alone.
+   * them (at least minClients), drawn from (seed, round, extension) alone. Not DP runs: their
+   * cohort is DpRound's Poisson sample, never extended.
    */
   private select(round: number, extension: number, taken: ReadonlySet<number>): number[] {
-    if (this.dp) return extension === 0 ? this.dp.select(this.registry.ids(), round) : [];
     const pool = this.registry.ids().filter((id) => !taken.has(id));
     if (pool.length === 0) return [];
     const p = this.header.config.participation;
@@ -404,6 +419,8 @@ export class Coordinator {
   }
 
   private close(o: OpenRound): void {
+    // central DP: charged before the noise is added and the release exists
+    if (this.dp) this.charge(o);
     const ids = [...o.updates.keys()].sort((a, b) => a - b);
     for (const id of ids) this.aggregator.addDelta(o.updates.get(id)!);
     this.advance(o, ids, o.updateBytes);
@@ -411,7 +428,7 @@ export class Coordinator {
 
   /** Applies what the aggregator holds (the clients `ids`' updates), checkpoints, opens the next round. */
   private advance(o: OpenRound, ids: number[], updateBytes: number): void {
-    const totals = this.aggregator.finish(this.global, 0, this.server, this.dp?.release(o.round, this.global));
+    const totals = this.aggregator.finish(this.global, 0, this.server, this.dp?.release(o.round, this.global, o.draw));
     if (this.shape.layout) this.groupShare = totals.groupShare;
     for (const id of ids) this.lastAggregated.set(id, o.round);
     const summary: RoundSummary = {
@@ -427,6 +444,7 @@ export class Coordinator {
       seconds: (this.now() - o.opened) / 1000,
       ...(this.dp && { epsilon: this.dp.spent() }),
       ...(o.noised && { withheld: true }),
+      ...(o.draw > 0 && { charges: o.draw + 1 }),
     };
     const metrics = summary.withheld ? "loss and samples withheld (DP)" : `mean loss ${summary.loss.toFixed(4)}, ${summary.samples} samples`;
     this.finishRound(summary, `round ${o.round} closed: ${summary.clients} updates of ${summary.selected} selected, ${metrics}, ${summary.seconds.toFixed(2)} s`);
@@ -435,10 +453,11 @@ export class Coordinator {
   /**
    * A DP secure round that releases nothing (its cohort too small to aggregate securely, or its
    * attempt aborted): the model stays, the round is spent — not re-run, which would re-draw its
-   * Poisson sample — and composed into the accountant (conservatively: nothing was released).
+   * Poisson sample — and composed into the accountant (conservatively: nothing was released), unless
+   * the attempt was charged already (it aborted while or after its sum was unmasked).
    */
-  private skipRound(o: Pick<OpenRound, "round" | "opened" | "selected">, updateBytes: number, why: string): void {
-    this.dp!.skip();
+  private skipRound(o: Pick<OpenRound, "round" | "opened" | "selected" | "draw" | "charged">, updateBytes: number, why: string): void {
+    if (!o.charged) this.dp!.charge();
     const summary: RoundSummary = {
       round: o.round,
       selected: o.selected.size,
@@ -452,22 +471,54 @@ export class Coordinator {
       epsilon: this.dp!.spent(),
       withheld: true,
       skipped: why,
+      ...(o.draw > 0 && { charges: o.draw + 1 }),
     };
     this.finishRound(summary, `round ${o.round} skipped (${why}): nothing applied`);
   }
 
-  /** Local noise: ε against the coordinator so far (the completed rounds of the history). */
+  /** Local noise: ε against the coordinator so far (every charge: each may have shown it a noised sum). */
   private coordinatorEpsilon(): number {
-    return this.dp!.coordinatorEpsilon(this.header.history.filter((h) => h.skipped === undefined).length);
+    return this.dp!.coordinatorEpsilon(this.charges());
+  }
+
+  /** Charges so far (a checkpoint written before they were counted: its completed rounds). */
+  private charges(): number {
+    return this.header.dpCharges ?? this.header.history.filter((h) => h.skipped === undefined).length;
+  }
+
+  /**
+   * DP: charges round `o` to the accountant and makes that durable (the checkpoint) BEFORE the
+   * coordinator can learn what the round releases, so that a crash from here on has spent the
+   * budget rather than hidden a release (dp-round.ts, "Crashes"). If the write fails nothing is
+   * charged and the round goes no further (it is tried again at the next tick).
+   */
+  private charge(o: OpenRound): void {
+    const dp = this.dp!;
+    const before = { rdp: dp.save(), charged: this.header.dpCharged, charges: this.header.dpCharges };
+    dp.charge();
+    this.header.dpCharged = { round: o.round, times: o.draw + 1 };
+    this.header.dpCharges = this.charges() + 1;
+    try {
+      this.checkpoint();
+    } catch (e) {
+      dp.restore(before.rdp);
+      this.header.dpCharged = before.charged;
+      this.header.dpCharges = before.charges;
+      throw e;
+    }
+    o.charged = true;
+    const what = o.secure ? "before its sum is unmasked" : "before its noise is added and it is released";
+    this.log(`round ${o.round}: charged to the privacy budget ${what}${o.draw > 0 ? ` (charge ${o.draw + 1} of this round)` : ""}, epsilon spent ${dp.spent().toFixed(4)} of ${dp.dp.epsilon}`);
   }
 
   /** Records a round's summary, checkpoints, logs it (with ε in DP runs) and opens the next round. */
   private finishRound(summary: RoundSummary, line: string): void {
     this.header.history.push(summary);
     this.header.round = summary.round + 1;
+    delete this.header.dpCharged;
     this.open = null;
     this.checkpoint();
-    const against = this.dp?.dp.noise === "local" ? `; against the coordinator ${this.coordinatorEpsilon().toFixed(4)} (no sampling amplification, a client in every completed round)` : "";
+    const against = this.dp?.dp.noise === "local" ? `; against the coordinator ${this.coordinatorEpsilon().toFixed(4)} (no sampling amplification, a client in every charged round)` : "";
     this.log(`${line}${summary.epsilon !== undefined ? `, epsilon spent ${summary.epsilon.toFixed(4)} of ${this.dp!.dp.epsilon} (delta ${this.dp!.dp.delta})${against}` : ""}`);
     if (this.finished) this.log(`training finished: ${this.header.round} rounds${this.header.round < this.header.config.rounds ? ` (${this.dp?.budgetStop()})` : ""}`);
     this.openIfReady();
@@ -520,10 +571,10 @@ export class Coordinator {
     return { shared: sharedSize, group: this.global.length - sharedSize, experts: layout };
   }
 
-  private secureRound(cohort: number[]): SecureRound {
+  private secureRound(cohort: number[], beforeUnmask: (() => void) | undefined): SecureRound {
     const threshold = this.opts.secure!.threshold ?? Math.max(2, defaultThreshold(cohort.length));
     const session = globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
-    return new SecureRound({ session, cohort, threshold, length: this.secureLength, phaseMs: this.deadlineMs, now: this.now });
+    return new SecureRound({ session, cohort, threshold, length: this.secureLength, phaseMs: this.deadlineMs, now: this.now, beforeUnmask });
   }
 
   private onSecureProgress(o: OpenRound, p: SecureProgress): void {
@@ -607,9 +658,9 @@ function checkSecure(secure: NonNullable<CoordinatorOptions["secure"]>, config: 
   if (!isPlainMean(config.aggregator)) throw new RangeError("robust aggregators need each client's update, and secure aggregation reveals only the round's sum: use the mean");
 }
 
-/** What a device is told of the run's DP settings: the clip, and with local noise σ too. */
+/** What a device is told of the run's DP settings: the clip, where the noise is added, σ. */
 function deviceDp(dp: NonNullable<TrainConfig["dp"]>): NonNullable<ClientConfig["dp"]> {
-  return dp.noise === "local" ? { clip: dp.clip, noise: "local", noiseMultiplier: dp.noiseMultiplier } : { clip: dp.clip };
+  return { clip: dp.clip, noise: dp.noise, noiseMultiplier: dp.noiseMultiplier };
 }
 
 /** What a secure round's task adds: the session, threshold and cohort size (i32), and the clipping bound (f32). */

@@ -24,11 +24,22 @@
 // refused: the coordinator would learn the un-noised sum. A secure round that aborts (too few
 // clients) or whose Poisson cohort is too small to run securely releases nothing: the round is
 // skipped (no re-run, which would re-draw the sample) and composed into the accountant anyway.
+//
+// Crashes. A round is charged to the accountant, durably (the checkpoint, atomically), BEFORE the
+// coordinator can learn what it releases: before it adds the central noise, or before it asks the
+// devices for the shares that unmask a secure sum. A coordinator that stops after the charge and
+// before the round is applied has spent the budget, not hidden a release: resumed, it runs the
+// round again only if the budget still has room for it, and charges it again. A re-run draws its
+// Poisson sample and its noise afresh (DpRedraw, from the attempt number): the two attempts are
+// then two independent subsampled Gaussian mechanisms, which is what composing two steps in the
+// accountant assumes. The same sample twice would not be (and the same central noise on a
+// different sum would show the difference of the sums without any noise).
 import type { ClientDelta } from "../aggregate.js";
 import { DpAggregation, type DpAggregationOptions, type Release } from "../dp-aggregation.js";
 import { accountedNoise, poissonSample, samplingRate, type DpConfig } from "../dp-config.js";
 import { epsilonOf } from "../../privacy/rdp.js";
 import { updateNorm } from "../dp-update.js";
+import { deriveSeed, Stream } from "../seed.js";
 import type { TrainConfig } from "../config.js";
 import { ApiError } from "./errors.js";
 import type { UpdateShape } from "./update.js";
@@ -73,13 +84,16 @@ export class DpRound {
     if (!secure && dp.noise !== "central") throw new RangeError("dp noise local over the network needs secure aggregation: a plain update carries only the chosen experts, so a device cannot noise the others");
     if (secure && dp.noise !== "local") throw new RangeError("secure aggregation with dp noise central would show the coordinator the un-noised sum: the devices add the noise (dp noise local)");
     this.rate = samplingRate(config.participation);
-    this.ledger = new DpAggregation(dp, this.options(1));
+    this.ledger = new DpAggregation(dp, this.options(1, 0));
   }
 
-  /** The clients selected for `round` out of the registered `ids` (ascending): a Poisson sample at rate q. */
-  select(ids: readonly number[], round: number): number[] {
+  /**
+   * The clients selected for `round` out of the registered `ids` (ascending): a Poisson sample at
+   * rate q. `draw`: the round's earlier charges (a re-run after a crash samples afresh).
+   */
+  select(ids: readonly number[], round: number, draw: number): number[] {
     this.population = ids.length;
-    return Array.from(poissonSample(ids.length, this.rate, this.secretSeed, round), (i) => ids[i]!);
+    return Array.from(poissonSample(ids.length, this.rate, this.seedOf(draw), round), (i) => ids[i]!);
   }
 
   /** Throws 400 over-clip, before anything of the round changes, if `d` is larger than C allows. */
@@ -89,31 +103,33 @@ export class DpRound {
     if (!(norm <= C * (1 + CLIP_TOLERANCE))) throw new ApiError(400, "over-clip", `client ${client}'s update has L2 norm ${norm} > the clip bound ${C}: clip it before sending`);
   }
 
-  /** The Aggregator's release for `round`, over the sums of its clipped deltas; composes the round into the accountant. */
-  release(round: number, global: Float32Array): (total: Float64Array, routeCount: Float64Array, clients: number) => Release {
-    return (total, routeCount, clients) => {
-      const agg = new DpAggregation(this.dp, this.options(Math.max(1, this.population)));
-      agg.restore(this.ledger.save());
-      const r = agg.release(round, total, routeCount, clients, global);
-      this.restore(agg.save());
-      return r;
-    };
+  /**
+   * The Aggregator's release for `round` (attempt `draw`), over the sums of its clipped deltas. The
+   * round was charged before (charge()): the throwaway DpAggregation's own composition is dropped.
+   */
+  release(round: number, global: Float32Array, draw: number): (total: Float64Array, routeCount: Float64Array, clients: number) => Release {
+    return (total, routeCount, clients) => new DpAggregation(this.dp, this.options(Math.max(1, this.population), draw)).release(round, total, routeCount, clients, global);
+  }
+
+  /**
+   * Composes one round into the accountant: a round about to be released (charged before anything
+   * of it can be learned), or one that released nothing (a skipped secure round). The caller makes
+   * it durable (the checkpoint) and restores save()'s state if that fails.
+   */
+  charge(): void {
+    this.ledger.compose();
+    this.stop = undefined;
   }
 
   /**
    * Local noise: ε against the coordinator itself, for a client that took part in each of `rounds`
-   * completed rounds. The coordinator draws the cohort, so the sampling amplifies nothing against
+   * noised sums the coordinator may have learned (every charged round: a round re-run after a
+   * crash counts each attempt). The coordinator draws the cohort, so the sampling amplifies nothing against
    * it: each such round is a plain Gaussian mechanism (q = 1) whose noise, the devices' summed over
    * at least T survivors, has multiplier at least σ (accounted with the counts as the release is).
    */
   coordinatorEpsilon(rounds: number): number {
     return rounds === 0 ? 0 : epsilonOf(1, accountedNoise(this.dp.noiseMultiplier, this.shape.layout !== null), rounds, this.dp.delta).epsilon;
-  }
-
-  /** Composes a round that released nothing (a skipped secure round) into the accountant. */
-  skip(): void {
-    this.ledger.compose();
-    this.stop = undefined;
   }
 
   /** ε spent so far. */
@@ -136,7 +152,12 @@ export class DpRound {
     this.stop = undefined;
   }
 
-  private options(population: number): DpAggregationOptions {
-    return { seed: this.secretSeed, population, rate: this.rate, sharedSize: this.shape.sharedSize, groupSize: this.groupSize, layout: this.shape.layout, countsNoised: this.secure };
+  private options(population: number, draw: number): DpAggregationOptions {
+    return { seed: this.seedOf(draw), population, rate: this.rate, sharedSize: this.shape.sharedSize, groupSize: this.groupSize, layout: this.shape.layout, countsNoised: this.secure };
+  }
+
+  /** The sampling and noise seed of a round's attempt `draw`: the secret seed itself for the first. */
+  private seedOf(draw: number): number {
+    return draw === 0 ? this.secretSeed : deriveSeed(this.secretSeed, Stream.DpRedraw, draw);
   }
 }

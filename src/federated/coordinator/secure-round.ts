@@ -31,6 +31,12 @@ export interface SecureRoundOptions {
   /** Each phase's deadline, from when it opens. */
   phaseMs: number;
   now: () => number;
+  /**
+   * Called just before the masked phase closes into the unmasking (from which the coordinator can
+   * learn the sum), only when enough inputs came for that: DP runs charge the round here. If it
+   * throws, the phase stays as it was and the next progress() calls it again.
+   */
+  beforeUnmask?: () => void;
 }
 
 /** What the clock or an answer did to the attempt. */
@@ -147,7 +153,10 @@ export class SecureRound {
           if (past || p.shared === this.directory!.clients.length) this.next(() => (this.deliveries = s.closeShares()));
           break;
         case "masked":
-          if (past || p.masked === this.deliveries!.size) this.next(() => (this.request = s.closeMasked()));
+          if (past || p.masked === this.deliveries!.size) {
+            if (p.masked >= s.params.threshold) this.o.beforeUnmask?.();
+            this.next(() => (this.request = s.closeMasked()));
+          }
           break;
         case "unmask":
           if (past || p.unmasked === this.request!.survivors.length) return "finish";

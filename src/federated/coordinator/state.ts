@@ -1,4 +1,5 @@
-// The coordinator's checkpoint, written atomically after every round (and once at the start):
+// The coordinator's checkpoint, written atomically after every round (and once at the start; DP
+// runs also when a round is charged to the privacy accountant, before its sum can be learned):
 // settings, the next round, aggregate history, global values, routing shares and the server
 // optimiser's moments. Nothing per client: updates of an unfinished round live in memory only,
 // and the registry (ids and token hashes) is its own file (registry.ts).
@@ -35,6 +36,11 @@ export interface RoundSummary {
   withheld?: boolean;
   /** DP secure rounds that released nothing: why (too small a cohort, an aborted attempt). */
   skipped?: string;
+  /**
+   * DP runs: how many times the accountant was charged for this round, when more than once (a
+   * coordinator that stopped after charging it re-ran it; every charge is in `epsilon`).
+   */
+  charges?: number;
 }
 
 export interface CoordinatorHeader {
@@ -46,6 +52,16 @@ export interface CoordinatorHeader {
   history: RoundSummary[];
   /** DP runs: the seed of the Poisson sampling and the central noise, never sent to a client. */
   dpSecretSeed?: number;
+  /**
+   * DP runs: round `round` has been charged to the accountant `times` times (once per attempt that
+   * got as far as its release) and is not applied yet. Written, with the accountant, before the
+   * coordinator can learn the round's sum; cleared by the checkpoint that applies the round. A
+   * coordinator resumed with it set runs the round again (if the budget allows) with a sample and
+   * noise drawn afresh for attempt `times`.
+   */
+  dpCharged?: { round: number; times: number };
+  /** DP runs: every charge so far (local noise: each may have shown the coordinator a noised sum). */
+  dpCharges?: number;
 }
 
 export interface CoordinatorState {

@@ -10,6 +10,7 @@ import type { Backend } from "../../kernels/backend.js";
 import { loadWasmBackend } from "../../kernels/wasm-backend.js";
 import { HEADERS, readRegistration, readTask, type ClientConfig, type RegisteredAs } from "./protocol.js";
 import { RoundTrainer } from "./round-trainer.js";
+import { noiseFloorRefusal } from "./noise-floor.js";
 import { runSecureRound, type SecureChannel } from "./secure-device.js";
 import { encodeUpdate, RAW, type UpdateCompression } from "./update-frame.js";
 import { clipUpdate } from "../dp-update.js";
@@ -55,6 +56,12 @@ export interface FederatedClientOptions {
   label?: string;
   /** DP secure rounds: where the device's noise draws come from (default WebCrypto), for tests. */
   noise?: NormalSource;
+  /**
+   * The least noise multiplier Z this device takes part with (noise-floor.ts): it refuses
+   * (ClientError, before training) a run without DP, a DP task whose σ is below Z, and a secure DP
+   * task whose per-device std σC/√T is below Z·C/√T. Default: none (the device trusts the run's σ).
+   */
+  minNoise?: number;
 }
 
 export interface ClientSummary {
@@ -91,6 +98,7 @@ export class FederatedClient {
   constructor(private readonly opts: FederatedClientOptions) {
     if (!Number.isFinite(opts.user)) throw new RangeError(`user must be a number, got ${opts.user}`);
     if (opts.maxRounds !== undefined && !(Number.isInteger(opts.maxRounds) && opts.maxRounds >= 1)) throw new RangeError(`maxRounds must be a positive integer, got ${opts.maxRounds}`);
+    if (opts.minNoise !== undefined && !(opts.minNoise > 0 && Number.isFinite(opts.minNoise))) throw new RangeError(`minNoise must be a positive number, got ${opts.minNoise}`);
     this.emit = opts.onEvent ?? (() => {});
     this.http = new Transport(opts.server, opts.retry, { ...opts.hooks, onRetry: (attempt, delayMs, reason) => this.emit({ kind: "retry", attempt, delayMs, reason }) });
     this.store = opts.store ?? new MemoryStateStore();
@@ -140,6 +148,10 @@ export class FederatedClient {
       const trainer = await this.trainerOf(reg);
       const lay = trainer.layout;
       const task = readTask(reply.body, trainer.sizes, lay ? lay.blocks * lay.groups : 0);
+      if (this.opts.minNoise !== undefined) {
+        const refusal = noiseFloorRefusal(this.opts.minNoise, reg.config.dp, task.secure, task.round);
+        if (refusal) throw new ClientError(refusal);
+      }
       await this.settle(aggregated, task.round);
       this.emit({ kind: "task", round: task.round });
       const out = trainer.train(this.userIndex, task, this.state.private ?? trainer.initialPrivate());

@@ -12,7 +12,8 @@ export const CLIENT_PAGE = `<!doctype html>
 <h1>fedfacet device</h1>
 <p>Trains one user of the coordinator's synthetic data in this tab: open <code>/?user=ID</code>
 (add <code>&amp;rounds=N</code> to stop after N accepted updates, <code>&amp;store=memory</code> to keep
-no state in IndexedDB).</p>
+no state in IndexedDB, <code>&amp;dp-min-noise=Z</code> to take part only in runs whose differential-privacy
+noise multiplier is at least Z).</p>
 <pre id="log"></pre>
 <script type="module">
 import { runBrowserDevice } from "/pkg/${PAGE_ENTRY}";
