@@ -142,7 +142,7 @@ export class FederatedClient {
       const task = readTask(reply.body, trainer.sizes, lay ? lay.blocks * lay.groups : 0);
       await this.settle(aggregated, task.round);
       this.emit({ kind: "task", round: task.round });
-      const out = trainer.train(this.userIndex, task, this.state.private ?? trainer.initialPrivate());
+      const out = trainer.train(this.userIndex, task, this.state.private ?? trainer.initialPrivate(this.userIndex));
       this.emit({ kind: "trained", round: out.round, loss: out.loss, samples: out.samples, routes: [...out.routes] });
       if (task.secure) {
         // a secure round sends the masked vector instead of an update frame (no compression, so no residuals move)
