@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { UsageError } from "../src/cli/command.js";
+import { configFromArgs, parseTrainArgs } from "../src/cli/train-options.js";
 import { parseDataSpec, parseServeArgs, SECAGG_BOUND, seconds, secureOptions, serveConfig } from "../src/cli/serve-options.js";
 import { readFolder, readFolderSchema, writeFolder } from "../src/data/folder.js";
 import { dataSchemaOf } from "../src/data/schema.js";
@@ -68,6 +69,30 @@ test("--secure-aggregation: its options, the least clients a round needs, unifor
     [["--secure-aggregation", "--secagg-threshold", "5", "--min-clients", "4"], /--min-clients 4: secure aggregation needs at least 5 clients/],
   ];
   for (const [args, msg] of cases) assert.throws(() => secure(...args), (e: unknown) => e instanceof UsageError && msg.test(e.message), args.join(" "));
+});
+
+test("--preset device gives the coordinator train's device settings; what the network cannot run is a usage error", () => {
+  const c = serveConfig(parseServeArgs(["--preset", "device"]));
+  const t = configFromArgs(parseTrainArgs(["--preset", "device"]));
+  assert.equal([c.model, c.local, c.averaging], [t.model, t.local, t.averaging]);
+  assert.is(c.local.private?.biasInit, "click-rate");
+  assert.is(c.model.personalBias, "eval");
+  // its parts one by one, and an override of the preset's averaging
+  const parts = serveConfig(parseServeArgs(["--user-bias", "--personal-bias", "eval", "--bias-init", "click-rate", "--private-opt", "sgd", "--personal-weight", "0.5", "--averaging", "touched"]));
+  assert.equal([parts.model.userBias, parts.local.private?.personalWeight, parts.averaging], [true, 0.5, "touched"]);
+  assert.is(serveConfig(parseServeArgs(["--preset", "device", "--averaging", "all"])).averaging, "all");
+  const dp = ["--dp-epsilon", "4", "--dp-delta", "1e-5"];
+  const cases: [string[], RegExp][] = [
+    [["--private-opt", "adam"], /--private-opt adam: a device keeps no private optimiser state/],
+    [["--preset", "device", ...dp], /--preset device \(touched averaging\) with --dp-epsilon/],
+    [["--averaging", "touched", "--secure-aggregation"], /--averaging touched with --secure-aggregation/],
+    [["--preset", "device", "--secure-aggregation"], /--preset device \(touched averaging\) with --secure-aggregation/],
+    [["--preset", "handheld"], /--preset must be one of reference, device/],
+    [["--personal-weight", "0.5"], /--personal-weight needs --personal-bias and --bias-init click-rate/],
+  ];
+  for (const [args, msg] of cases) assert.throws(() => serveConfig(parseServeArgs(args)), (e: unknown) => e instanceof UsageError && msg.test(e.message), args.join(" "));
+  // with the averaging every round can take, the device preset runs under DP and secure aggregation
+  assert.ok(serveConfig(parseServeArgs(["--preset", "device", "--averaging", "all", "--secure-aggregation", ...dp])).dp);
 });
 
 test("data spec: synthetic with options (lists as a/b), or a folder path", () => {

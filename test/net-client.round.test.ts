@@ -1,10 +1,12 @@
 // A networked device's round (RoundTrainer) is the in-process client's round: the same private
-// values bit for bit, and global values that agree with the in-process engine's to f32 rounding
-// when the deltas are averaged; it is a pure function of its inputs; users and schemas are checked.
+// values bit for bit (under the device preset too, whose users start from their own history), and
+// global values that agree with the in-process engine's to f32 rounding when the deltas are
+// averaged; it is a pure function of its inputs; users and schemas are checked.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { defaultConfig, type TrainConfig } from "../src/federated/config.js";
 import { loadArray } from "../src/federated/checkpoint.js";
+import { applyPreset } from "../src/federated/presets.js";
 import { FederatedEngine } from "../src/federated/federated-engine.js";
 import { checkSchema, RoundTrainer, type RunSettings, type TaskValues } from "../src/federated/net-client/round-trainer.js";
 import { loadData } from "../src/federated/source.js";
@@ -27,53 +29,62 @@ function firstTask(t: RoundTrainer, global: Float32Array): TaskValues {
   return { round: 1, shared: global.slice(0, t.sizes.shared), group: global.slice(t.sizes.shared), groupShare: null };
 }
 
-test("one networked round equals the in-process round: same privates bit for bit, same averages to f32 rounding", async () => {
-  const c = small();
-  const engine = await FederatedEngine.create(c, 0);
-  try {
-    const before = engine.save();
-    const g0 = (before.global as Float32Array).slice();
-    await engine.trainRound(1, () => {});
-    const after = engine.save();
-    const privates = loadArray(after.privates!);
-    const ds = loadData(c.data);
-    const t = RoundTrainer.create(settingsOf(c), ds, await loadWasmBackend());
-    const { shared: S, group: G, private: P } = t.sizes;
-    assert.is(g0.length, S + G);
-    const task = firstTask(t, g0);
-    // the coordinator's f64 sums of the deltas: shared over everybody, each expert over its choosers
-    const sum = new Float64Array(S + G);
-    const choosers = new Float64Array(c.model.blocks * c.model.groups);
-    const lay = t.layout!;
-    for (let u = 0; u < ds.numUsers; u++) {
-      const out = t.train(u, task, t.initialPrivate());
-      assert.equal(out.private, privates.subarray(u * P, (u + 1) * P), `user ${u}'s private values differ from the in-process run`);
-      for (let j = 0; j < S; j++) sum[j] += out.shared[j]!;
-      assert.is(out.experts.length, c.model.blocks);
-      for (const e of out.experts) {
-        const cell = e.block * lay.groups + e.group;
-        assert.is(e.delta.length, lay.size[cell]);
-        choosers[cell]++;
-        for (let j = 0; j < e.delta.length; j++) sum[S + lay.start[cell]! + j] += e.delta[j]!;
+// the device preset: each user starts from its own history, and shared values average over the users that changed them
+for (const preset of ["reference", "device"] as const) {
+  test(`one networked round equals the in-process round: same privates bit for bit, same averages to f32 rounding (preset ${preset})`, async () => {
+    const c = small();
+    applyPreset(c, preset);
+    const engine = await FederatedEngine.create(c, 0);
+    try {
+      const before = engine.save();
+      const g0 = (before.global as Float32Array).slice();
+      await engine.trainRound(1, () => {});
+      const after = engine.save();
+      const privates = loadArray(after.privates!);
+      const ds = loadData(c.data);
+      const t = RoundTrainer.create(settingsOf(c), ds, await loadWasmBackend());
+      const { shared: S, group: G, private: P } = t.sizes;
+      assert.is(g0.length, S + G);
+      const task = firstTask(t, g0);
+      // the coordinator's f64 sums of the deltas: shared over everybody, each expert over its choosers
+      const sum = new Float64Array(S + G);
+      // users whose delta of each shared value is nonzero (touched averaging divides by them)
+      const touched = new Float64Array(S);
+      const choosers = new Float64Array(c.model.blocks * c.model.groups);
+      const lay = t.layout!;
+      for (let u = 0; u < ds.numUsers; u++) {
+        const out = t.train(u, task, t.initialPrivate(u));
+        assert.equal(out.private, privates.subarray(u * P, (u + 1) * P), `user ${u}'s private values differ from the in-process run`);
+        for (let j = 0; j < S; j++) {
+          sum[j] += out.shared[j]!;
+          if (out.shared[j] !== 0) touched[j]++;
+        }
+        assert.is(out.experts.length, c.model.blocks);
+        for (const e of out.experts) {
+          const cell = e.block * lay.groups + e.group;
+          assert.is(e.delta.length, lay.size[cell]);
+          choosers[cell]++;
+          for (let j = 0; j < e.delta.length; j++) sum[S + lay.start[cell]! + j] += e.delta[j]!;
+        }
       }
+      const want = after.global as Float32Array;
+      const n = ds.numUsers;
+      let worst = 0;
+      const check = (j: number, count: number) => {
+        const got = count > 0 ? g0[j]! + sum[j]! / count : g0[j]!;
+        worst = Math.max(worst, Math.abs(got - want[j]!) / Math.max(1, Math.abs(want[j]!)));
+      };
+      for (let j = 0; j < S; j++) check(j, c.averaging === "touched" ? touched[j]! : n);
+      for (let cell = 0; cell < choosers.length; cell++) {
+        for (let j = 0; j < lay.size[cell]!; j++) check(S + lay.start[cell]! + j, choosers[cell]!);
+      }
+      // a few f32 roundings of values of order 1 (the in-process path sums trained values in f32 per chunk)
+      assert.ok(worst < 1e-5, `averaged deltas differ from the in-process averages by ${worst} (relative)`);
+    } finally {
+      await engine.close();
     }
-    const want = after.global as Float32Array;
-    const n = ds.numUsers;
-    let worst = 0;
-    const check = (j: number, count: number) => {
-      const got = count > 0 ? g0[j]! + sum[j]! / count : g0[j]!;
-      worst = Math.max(worst, Math.abs(got - want[j]!) / Math.max(1, Math.abs(want[j]!)));
-    };
-    for (let j = 0; j < S; j++) check(j, n);
-    for (let cell = 0; cell < choosers.length; cell++) {
-      for (let j = 0; j < lay.size[cell]!; j++) check(S + lay.start[cell]! + j, choosers[cell]!);
-    }
-    // a few f32 roundings of values of order 1 (the in-process path sums trained values in f32 per chunk)
-    assert.ok(worst < 1e-5, `averaged deltas differ from the in-process averages by ${worst} (relative)`);
-  } finally {
-    await engine.close();
-  }
-});
+  });
+}
 
 test("a round is a pure function: the same inputs give the same outputs and stay unchanged", async () => {
   const c = small();
@@ -85,10 +96,10 @@ test("a round is a pure function: the same inputs give the same outputs and stay
   const group = Float32Array.from({ length: a.sizes.group }, (_, j) => Math.cos(j) * 0.1);
   const share = Float64Array.from({ length: c.model.blocks * c.model.groups }, (_, j) => (j % c.model.groups === 0 ? 0.5 : 0.25));
   const task: TaskValues = { round: 7, shared, group, groupShare: share };
-  const priv = a.initialPrivate().map((v, j) => v + 0.01 * Math.sin(3 * j));
+  const priv = a.initialPrivate(3).map((v, j) => v + 0.01 * Math.sin(3 * j));
   const copies = [shared.slice(), group.slice(), priv.slice()];
   // b trains another user first: a trainer keeps nothing from one call to the next
-  b.train(5, { ...task, round: 2 }, b.initialPrivate());
+  b.train(5, { ...task, round: 2 }, b.initialPrivate(5));
   const x = a.train(3, task, priv);
   const y = b.train(3, task, priv);
   assert.equal([shared, group, priv], copies, "training changed its inputs");
@@ -105,10 +116,10 @@ test("inputs of the wrong size and unknown users are refused by name", async () 
   const ds = loadData(c.data);
   const t = RoundTrainer.create(settingsOf(c), ds, await loadWasmBackend());
   const task: TaskValues = { round: 1, shared: new Float32Array(t.sizes.shared), group: new Float32Array(t.sizes.group), groupShare: null };
-  assert.throws(() => t.train(0, { ...task, shared: new Float32Array(3) }, t.initialPrivate()), /shared has 3 values/);
-  assert.throws(() => t.train(0, { ...task, group: new Float32Array(t.sizes.group + 1) }, t.initialPrivate()), /group has/);
+  assert.throws(() => t.train(0, { ...task, shared: new Float32Array(3) }, t.initialPrivate(0)), /shared has 3 values/);
+  assert.throws(() => t.train(0, { ...task, group: new Float32Array(t.sizes.group + 1) }, t.initialPrivate(0)), /group has/);
   assert.throws(() => t.train(0, task, new Float32Array(1)), /private state has 1 values/);
-  assert.throws(() => t.train(ds.numUsers, task, t.initialPrivate()), /user index 12 is not in \[0, 12\)/);
+  assert.throws(() => t.train(ds.numUsers, task, t.initialPrivate(0)), /user index 12 is not in \[0, 12\)/);
   assert.is(t.userIndex(ds.userIds[4]!), 4);
   assert.throws(() => t.userIndex(-5), /user -5 is not in the data/);
 });

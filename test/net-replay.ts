@@ -38,6 +38,10 @@ export interface ReplayInput {
    * and applied; `onInput` sees every device's vector.
    */
   secure?: { bound: number; onInput?: (round: number, client: number, input: Uint32Array) => void; dp?: ReplayDp };
+  /** A user's private values before its first round (default: the device's own start, RoundTrainer.initialPrivate). */
+  initialPrivate?: (user: number) => Float32Array;
+  /** Filled with each trained user's private values after its last replayed round, by dataset user index. */
+  privates?: Map<number, Float32Array>;
 }
 
 /**
@@ -83,7 +87,7 @@ export function replay(r: ReplayInput): Float32Array {
     const noised = dp && dpSettings ? noisedSpec(dpSettings, dp.threshold, trainer.layout?.blocks ?? 0, spec.clients) : null;
     for (const id of [...accepted].sort((a, b) => a - b)) {
       const u = r.userOf(id);
-      const dev = devices.get(u) ?? { private: trainer.initialPrivate(), residuals: {} };
+      const dev = devices.get(u) ?? { private: r.initialPrivate?.(u) ?? trainer.initialPrivate(u), residuals: {} };
       const out = trainer.train(u, task, dev.private);
       if (r.secure) {
         const update = { ...out, experts: out.experts.map((e) => e.delta) };
@@ -92,7 +96,7 @@ export function replay(r: ReplayInput): Float32Array {
         for (let j = 0; j < sum.length; j++) sum[j] = sum[j]! + input[j]!;
       } else {
         const bytes = encodeUpdate(out, r.compression ?? RAW, dev.residuals, trainer.backend);
-        aggregator.addDelta(readUpdate(decodeFrame(bytes), shape, config.weighting));
+        aggregator.addDelta(readUpdate(decodeFrame(bytes), shape, config.weighting), config.averaging === "touched");
       }
       devices.set(u, { private: out.private, residuals: dev.residuals });
     }
@@ -105,5 +109,6 @@ export function replay(r: ReplayInput): Float32Array {
     const totals = aggregator.finish(global, 0, server, release);
     if (trainer.layout) groupShare = totals.groupShare;
   }
+  for (const [u, d] of devices) r.privates?.set(u, d.private);
   return global;
 }

@@ -14,6 +14,10 @@ const SHARED = [
   "model", "rounds", "seed", "local-steps", "optimizer", "lr", "weight-decay", "server", "server-lr", "weighting",
   "dropout", "maxlen", "field-dim", "blocks", "groups", "alpha", "mlp", "gate-weighted", "click-input", "gate-clicks",
   "client-ratio", "dp-epsilon", "dp-delta", "dp-clip", "dp-noise",
+  // the device preset and the options behind it (presets.ts): the devices start their private
+  // values from their own history as the in-process engine does
+  "preset", "user-bias", "item-bias", "personal-bias", "personal-prior", "personal-weight", "bias-init", "private-opt",
+  "private-lr", "private-steps", "averaging",
 ] as const;
 
 export const SERVE_OPTIONS = {
@@ -63,6 +67,13 @@ export function serveConfig(a: ServeArgs): TrainConfig {
     throw new UsageError("--dp-noise local needs --secure-aggregation: a plain update carries only the device's chosen experts, so its noise would depend on (and reveal) its routing");
   }
   if (count !== undefined) c.participation = { count };
+  if (c.local.private?.optimizer === "adam") throw new UsageError("--private-opt adam: a device keeps no private optimiser state between rounds over the network (use --private-opt sgd)");
+  const touched = a.averaging === "touched" ? "--averaging touched" : "--preset device (touched averaging)";
+  if (c.averaging === "touched") {
+    // config.ts: the count of changed values needs each update in the clear, summed as it is
+    if (c.dp) throw new UsageError(`${touched} with --dp-epsilon: DP releases noised sums with a fixed denominator (add --averaging all)`);
+    if (a["secure-aggregation"]) throw new UsageError(`${touched} with --secure-aggregation: which values a device changed is hidden in its masked input (add --averaging all)`);
+  }
   return c;
 }
 

@@ -245,9 +245,11 @@ export class Aggregator {
   /**
    * Folds one client's deltas into the f64 sums at once: the caller fixes the order (the network
    * coordinator goes by client id), which fixes the sums' rounding. Checks every length and route
-   * before it changes anything.
+   * before it changes anything. `touched` (touched averaging): count the shared values the client
+   * changed, those of a nonzero delta (the f32 difference of two f32 values is 0 only when they are
+   * equal, so this is the in-process count of trained values that differ from the round's).
    */
-  addDelta(d: ClientDelta): void {
+  addDelta(d: ClientDelta, touched = false): void {
     const S = this.sharedSize;
     const lay = this.layout;
     if (d.shared.length !== S) throw new RangeError(`Aggregator: shared delta has ${d.shared.length} values, expected ${S}`);
@@ -264,6 +266,10 @@ export class Aggregator {
     const t = this.total;
     const w = d.weight;
     for (let j = 0; j < S; j++) t[j] += w * d.shared[j]!;
+    if (touched) {
+      const into = (this.touched ??= new Float64Array(S));
+      for (let j = 0; j < S; j++) if (d.shared[j] !== 0) into[j] += w;
+    }
     for (let l = 0; l < blocks; l++) {
       const cell = l * lay!.groups + d.routes[l]!;
       const e = d.experts[l]!;
@@ -332,12 +338,19 @@ export class Aggregator {
     } else {
       const deltas = this.holds === "deltas";
       // the server optimiser moves towards sums·scale, the average values: Σw·δ becomes Σw·(global + δ)
-      const apply = (from: number, to: number, weight: number) => {
+      const toValues = (from: number, to: number, weight: number) => {
         if (deltas) for (let j = from; j < to; j++) this.total[j] += weight * global[j]!;
+      };
+      const apply = (from: number, to: number, weight: number) => {
+        toValues(from, to, weight);
         server.apply(global, this.total, from, to, 1 / weight);
       };
-      if (this.touched) stretchToTouched(global, this.total, this.weight, this.touched);
-      if (this.weight > 0) apply(0, S, this.weight);
+      if (this.weight > 0) {
+        // touched averaging stretches sums of values (a client's unchanged value counts as its global one)
+        toValues(0, S, this.weight);
+        if (this.touched) stretchToTouched(global, this.total, this.weight, this.touched);
+        server.apply(global, this.total, 0, S, 1 / this.weight);
+      }
       if (lay) {
         for (let cell = 0; cell < lay.blocks * lay.groups; cell++) {
           groupShare[cell] = this.clients > 0 ? this.routeCount[cell]! / this.clients : 0;

@@ -5,7 +5,7 @@ import type { Dataset } from "../data/dataset.js";
 import { leaveOneOut, type LeaveOneOut } from "../data/split.js";
 import type { BackendName } from "../kernels/backend.js";
 import { loadWasmBackend } from "../kernels/wasm-backend.js";
-import { createModel, PERSONAL_BIAS, schemaOf } from "../model/index.js";
+import { createModel, schemaOf } from "../model/index.js";
 import { Rng } from "../util/rng.js";
 import { Aggregator, groupLayout } from "./aggregate.js";
 import { ServerOptimizer } from "./server-opt.js";
@@ -17,7 +17,7 @@ import { startExecutor, type Executor } from "./pool.js";
 import type { RunnerInit, Task } from "./runner.js";
 import { chunksOf, sampleClients } from "./sample.js";
 import { deriveSeed, Stream } from "./seed.js";
-import { clickRateLogit, initPersonalBias, PERSONAL_PRIOR, PERSONAL_WEIGHT, privateStateSize } from "./private-training.js";
+import { historyStart, privateStateSize, startFromHistory } from "./private-training.js";
 import { regimeSpecs } from "./regime.js";
 import { DpAggregation } from "./dp-aggregation.js";
 import { poissonSample, samplingRate } from "./dp-config.js";
@@ -93,10 +93,8 @@ export class FederatedEngine implements Engine {
     g.set(be.f.subarray(shared.values, shared.values + shared.size), 0);
     g.set(be.f.subarray(group.values, group.values + group.size), shared.size);
     const initial = be.f.slice(priv.values, priv.values + priv.size);
-    const fromHistory = config.local.private?.biasInit === "click-rate";
-    const biasAt = config.model.userBias && fromHistory ? store.slice("user.bias").start : -1;
-    const tableAt = config.model.personalBias && fromHistory ? store.slice(PERSONAL_BIAS).start : -1;
-    const pristine = tableAt >= 0 ? initial.slice() : null;
+    const ownStart = historyStart(config.model, config.local.private, store);
+    const pristine = ownStart ? initial.slice() : null;
     const layout = groupLayout(model, store);
     const aggregator = new Aggregator(shared.size, group.size, layout);
     const dp = config.dp
@@ -117,9 +115,10 @@ export class FederatedEngine implements Engine {
       // every client starts from the same private values (its own bias and personal table, with the
       // click-rate option: the table's rows of values it has not seen keep the initial ones)
       for (let u = 0; u < ds.numUsers; u++) {
-        if (pristine) initial.set(pristine);
-        if (biasAt >= 0) initial[biasAt] = clickRateLogit(ds, split, u);
-        if (pristine) initPersonalBias(ds, split, u, initial, tableAt, config.local.private?.personalPrior ?? PERSONAL_PRIOR, config.local.private?.personalWeight ?? PERSONAL_WEIGHT);
+        if (ownStart) {
+          initial.set(pristine!);
+          startFromHistory(ownStart, ds, split, u, initial);
+        }
         slots.privates.write(u, initial);
       }
       const init: RunnerInit = {

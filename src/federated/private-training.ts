@@ -8,6 +8,8 @@
 import { PARTITIONS, type ParamStore, type Partition } from "../autograd/params.js";
 import type { Dataset } from "../data/dataset.js";
 import type { LeaveOneOut } from "../data/split.js";
+import { PERSONAL_BIAS, USER_BIAS } from "../model/index.js";
+import type { ModelConfig } from "../model/types.js";
 import { Adam, ADAM_DEFAULTS } from "../optim/adam.js";
 import { Sgd } from "../optim/sgd.js";
 
@@ -151,6 +153,41 @@ export function initPersonalBias(ds: Dataset, split: LeaveOneOut, u: number, val
   }
   const r = (total + 1) / (n + 2);
   for (let row = 0; row < rows; row++) if (seen[row]! > 0) values[at + row] = weight * (logit((clicks[row]! + prior * r) / (seen[row]! + prior)) - logit(r));
+}
+
+/**
+ * Where the click-rate option writes a user's own starting values into its private values (offsets
+ * in the private partition; -1: not in the model), with the personal table's prior and weight.
+ */
+export interface HistoryStart {
+  biasAt: number;
+  tableAt: number;
+  prior: number;
+  weight: number;
+}
+
+/**
+ * The click-rate option's targets in a store built for `model` (its private partition), or null
+ * when every user starts from the run's generic initial private values.
+ */
+export function historyStart(model: ModelConfig, o: PrivateOptions | undefined, store: ParamStore): HistoryStart | null {
+  if (o?.biasInit !== "click-rate" || !(model.userBias || model.personalBias)) return null;
+  const at = (name: string) => {
+    const s = store.slice(name);
+    if (s.partition !== "private") throw new Error(`historyStart: '${name}' is in the ${s.partition} partition, not the private one`);
+    return s.start;
+  };
+  return { biasAt: model.userBias ? at(USER_BIAS) : -1, tableAt: model.personalBias ? at(PERSONAL_BIAS) : -1, prior: o.personalPrior ?? PERSONAL_PRIOR, weight: o.personalWeight ?? PERSONAL_WEIGHT };
+}
+
+/**
+ * Turns `values`, the run's generic initial private values, into user u's own starting values: its
+ * user bias at clickRateLogit, its personal table from initPersonalBias. The in-process engine and
+ * a networked device (RoundTrainer) both start a user here, so they start it alike.
+ */
+export function startFromHistory(s: HistoryStart, ds: Dataset, split: LeaveOneOut, u: number, values: Float32Array): void {
+  if (s.biasAt >= 0) values[s.biasAt] = clickRateLogit(ds, split, u);
+  if (s.tableAt >= 0) initPersonalBias(ds, split, u, values, s.tableAt, s.prior, s.weight);
 }
 
 /** Values of one client's private optimiser state: PrivateOptimizer.stateSize without a store. */

@@ -46,6 +46,8 @@ import type { BatchInputs, ForwardOptions, ForwardResult, ModelConfig, Recommend
 /** What encode reads of a batch: the windows' history (targets, labels and weights are forward's). */
 /** Parameter name of the personal-bias option's private table (the device initialises it, private-training.ts). */
 export const PERSONAL_BIAS = "user.item-bias";
+/** The user-bias option's parameter (the device's own logit offset). */
+export const USER_BIAS = "user.bias";
 
 export type SequenceBatch = Omit<BatchInputs, "windows"> & { windows: Pick<Windows, "batch" | "maxlen" | "items" | "clicks" | "mask"> };
 
@@ -99,7 +101,7 @@ export class SequenceModel implements Recommender {
     );
     this.finalNorm = new LayerNorm("final.ln", d);
     this.mlp = new Mlp("mlp", 2 * d + du, config.mlp);
-    this.bias = config.userBias ? new UserBias("user.bias") : undefined;
+    this.bias = config.userBias ? new UserBias(USER_BIAS) : undefined;
     this.itemBias = config.itemBias ? new ItemBias("item.bias", schema.itemCardinalities) : undefined;
     this.personalBias = config.personalBias ? new ItemBias(PERSONAL_BIAS, schema.itemCardinalities, "private") : undefined;
     const blockModules = blockIds.flatMap((l): Module[] => [this.attention[l]!, this.ffnNorm[l]!, this.ffn[l]!]);

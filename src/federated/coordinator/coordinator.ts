@@ -210,6 +210,8 @@ export class Coordinator {
     const deadline = opts.roundDeadlineMs ?? 60_000;
     if (!(deadline > 0 && Number.isFinite(deadline))) throw new RangeError(`roundDeadlineMs must be positive, got ${deadline}`);
     if (opts.secure) checkSecure(opts.secure, config, minClients);
+    // a device keeps its private values between rounds, not a private Adam's moments
+    if (config.local.private?.optimizer === "adam") throw new RangeError("the devices keep no private optimiser state between rounds: a private optimizer over the network is shared or sgd, not adam");
 
     const be = await loadWasmBackend();
     const model = createModel(config.model, schemaOf(schema));
@@ -422,7 +424,8 @@ export class Coordinator {
     // central DP: charged before the noise is added and the release exists
     if (this.dp) this.charge(o);
     const ids = [...o.updates.keys()].sort((a, b) => a - b);
-    for (const id of ids) this.aggregator.addDelta(o.updates.get(id)!);
+    const touched = this.header.config.averaging === "touched";
+    for (const id of ids) this.aggregator.addDelta(o.updates.get(id)!, touched);
     this.advance(o, ids, o.updateBytes);
   }
 

@@ -154,7 +154,7 @@ export class FederatedClient {
       }
       await this.settle(aggregated, task.round);
       this.emit({ kind: "task", round: task.round });
-      const out = trainer.train(this.userIndex, task, this.state.private ?? trainer.initialPrivate());
+      const out = trainer.train(this.userIndex, task, this.state.private ?? trainer.initialPrivate(this.userIndex));
       this.emit({ kind: "trained", round: out.round, loss: out.loss, samples: out.samples, routes: [...out.routes] });
       if (task.secure) {
         // a secure round sends the masked vector instead of an update frame (no compression, so no residuals move)

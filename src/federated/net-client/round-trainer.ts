@@ -8,7 +8,7 @@
 import { ParamStore } from "../../autograd/params.js";
 import { rawIdIndex, type Dataset } from "../../data/dataset.js";
 import { dataSchemaOf, type DataSchema } from "../../data/schema.js";
-import { leaveOneOut } from "../../data/split.js";
+import { leaveOneOut, type LeaveOneOut } from "../../data/split.js";
 import type { Backend } from "../../kernels/backend.js";
 import { createModel } from "../../model/build.js";
 import { schemaOf } from "../../model/schema.js";
@@ -16,6 +16,7 @@ import type { ModelConfig, Recommender } from "../../model/types.js";
 import { Rng } from "../../util/rng.js";
 import { groupLayout, type GroupLayout } from "../aggregate.js";
 import { LocalTrainer, type LocalOptions } from "../client.js";
+import { historyStart, startFromHistory, type HistoryStart } from "../private-training.js";
 import { deriveSeed, Stream } from "../seed.js";
 
 /** What a coordinator tells its clients about the run (the numbers-deciding part of its config). */
@@ -74,12 +75,15 @@ export function checkSchema(mine: DataSchema, theirs: DataSchema): void {
 
 export class RoundTrainer {
   readonly sizes: PartitionSizes;
-  /** The user-independent initial private values (the in-process engine starts every user there). */
+  /** The run's generic initial private values (the seed's Init stream), before any user's own. */
   private readonly initial: Float32Array;
+  /** Where the click-rate option puts a user's own starting values; null: every user starts at `initial`. */
+  private readonly ownStart: HistoryStart | null;
 
   private constructor(
     readonly settings: RunSettings,
     readonly ds: Dataset,
+    private readonly split: LeaveOneOut,
     readonly model: Recommender,
     private readonly store: ParamStore,
     private readonly trainer: LocalTrainer,
@@ -88,6 +92,7 @@ export class RoundTrainer {
     const b = (p: "shared" | "group" | "private") => store.buffer(p);
     this.sizes = { shared: b("shared").size, group: b("group").size, private: b("private").size };
     this.initial = store.be.f.slice(b("private").values, b("private").values + this.sizes.private) as Float32Array;
+    this.ownStart = historyStart(settings.model, settings.local.private, store);
   }
 
   /**
@@ -98,8 +103,9 @@ export class RoundTrainer {
     if (schema) checkSchema(dataSchemaOf(ds), schema);
     const model = createModel(settings.model, schemaOf(ds));
     const store = new ParamStore(be, model.specs, new Rng(deriveSeed(settings.seed, Stream.Init)));
-    const trainer = new LocalTrainer(model, store, ds, leaveOneOut(ds), settings.local);
-    return new RoundTrainer(settings, ds, model, store, trainer, groupLayout(model, store));
+    const split = leaveOneOut(ds);
+    const trainer = new LocalTrainer(model, store, ds, split, settings.local);
+    return new RoundTrainer(settings, ds, split, model, store, trainer, groupLayout(model, store));
   }
 
   /** The kernels the trainer runs on (compression can use them too). */
@@ -107,9 +113,16 @@ export class RoundTrainer {
     return this.store.be;
   }
 
-  /** A new user's private values (a copy). */
-  initialPrivate(): Float32Array {
-    return this.initial.slice();
+  /**
+   * Dataset user u's private values before its first round, as the in-process engine starts it:
+   * the run's initial values, with the click-rate option its user bias and personal table from its
+   * own training history (startFromHistory). A new array each call.
+   */
+  initialPrivate(u: number): Float32Array {
+    this.checkUser(u);
+    const values = this.initial.slice();
+    if (this.ownStart) startFromHistory(this.ownStart, this.ds, this.split, u, values);
+    return values;
   }
 
   /** Dataset index of the user whose raw id is `id`, or a RangeError naming it. */
@@ -126,7 +139,7 @@ export class RoundTrainer {
     if (task.shared.length !== S) throw new RangeError(`task: shared has ${task.shared.length} values, the model has ${S}`);
     if (task.group.length !== G) throw new RangeError(`task: group has ${task.group.length} values, the model has ${G}`);
     if (priv.length !== P) throw new RangeError(`private state has ${priv.length} values, the model has ${P}`);
-    if (!(Number.isInteger(u) && u >= 0 && u < this.ds.numUsers)) throw new RangeError(`user index ${u} is not in [0, ${this.ds.numUsers})`);
+    this.checkUser(u);
     const f = this.store.be.f;
     const shared = this.store.buffer("shared").values;
     const group = this.store.buffer("group").values;
@@ -157,6 +170,10 @@ export class RoundTrainer {
       loss: upd.loss,
       private: g.slice(privOff, privOff + P) as Float32Array,
     };
+  }
+
+  private checkUser(u: number): void {
+    if (!(Number.isInteger(u) && u >= 0 && u < this.ds.numUsers)) throw new RangeError(`user index ${u} is not in [0, ${this.ds.numUsers})`);
   }
 }
 
