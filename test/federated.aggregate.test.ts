@@ -173,6 +173,55 @@ test("finish refuses a round with a missing chunk; a chunk cannot arrive twice",
   assert.throws(() => agg.finish(new Float32Array(S + G), 3, new ServerOptimizer(S + G, SERVER_DEFAULTS)), /1 of 3 chunks folded \(1 waiting\)/);
 });
 
+test("Aggregator.add returns what it folded, held-back chunks too; ChunkSums writes later chunks into those arrays, as into fresh ones", async () => {
+  const { be, store, layout } = await setup();
+  const S = store.buffer("shared").size;
+  const G = store.buffer("group").size;
+  const clients = randomClients(23, new Rng(13), 13);
+  // touched averaging too: its counters must start from zero in reused arrays
+  const globalAt = be.alloc(S);
+  be.f.fill(0, globalAt, globalAt + S);
+  const chunkOf = (sums: ChunkSums, i: number) => {
+    sums.clear();
+    for (const c of clients.slice(4 * i, 4 * i + 4)) {
+      load(store, layout, c);
+      sums.add(c.samples, c.routes, 0.5, c.samples, 0, false, globalAt);
+    }
+    return sums.result(i);
+  };
+  const chunks = Math.ceil(clients.length / 4);
+  const freshSums = new ChunkSums(store, layout);
+  const fresh = Array.from({ length: chunks }, (_, i) => chunkOf(freshSums, i));
+  assert.is(new Set(fresh.map((r) => r.sums)).size, chunks, "without recycling, every chunk has arrays of its own");
+  const copy = (r: ChunkResult) => [r.sums, r.groupWeight, r.routeCount, r.touched!].map((a) => Array.from(a));
+  const want = fresh.map(copy);
+  const finish = (agg: Aggregator) => {
+    const g = new Float32Array(S + G).fill(1);
+    agg.finish(g, chunks, new ServerOptimizer(S + G, SERVER_DEFAULTS));
+    return Array.from(g);
+  };
+  const plain = new Aggregator(S, G, layout);
+  for (const r of fresh) plain.add(r);
+
+  // chunk 1 is made (and arrives) before chunk 0: it is held back, then folded with chunk 0
+  const sums = new ChunkSums(store, layout);
+  const agg = new Aggregator(S, G, layout);
+  const seen = new Set<Float32Array>();
+  for (const i of [1, 0, ...Array.from({ length: chunks - 2 }, (_, j) => j + 2)]) {
+    const r = chunkOf(sums, i);
+    seen.add(r.sums);
+    assert.equal(copy(r), want[i], `chunk ${i} in ${seen.size} distinct arrays`);
+    const folded = agg.add(r);
+    assert.equal(folded.map((f) => f.chunk), i === 1 ? [] : i === 0 ? [0, 1] : [i]);
+    for (const f of folded) sums.recycle(f);
+  }
+  assert.is(seen.size, 2, "two sets of arrays: one held back while the next chunk was made");
+  assert.equal(finish(agg), finish(plain));
+  assert.throws(() => sums.recycle({ ...fresh[0]!, sums: new Float32Array(S + G + 1) }), new RegExp(`recycled arrays of ${S + G + 1} sums`));
+  for (const s of [sums, freshSums]) s.dispose();
+  be.free(globalAt);
+});
+
 test("FedAdam: the first step moves each value by lr·Δ/(|Δ| + eps) towards the average; unchosen experts stay", async () => {
   const { store, layout } = await setup();
   const S = store.buffer("shared").size;

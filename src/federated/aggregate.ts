@@ -68,9 +68,18 @@ export interface ChunkResult {
   touched?: Float64Array;
 }
 
+/** The arrays of a ChunkResult, which a runner fills for one chunk and the coordinator hands back. */
+export type ChunkArrays = Pick<ChunkResult, "sums" | "groupWeight" | "routeCount" | "touched">;
+
 /**
  * One chunk's running sums, kept in backend memory next to the worker's ParamStore so that adding
  * a client is one axpy per partition (shared) and per block (its chosen expert).
+ *
+ * The result's arrays are reused: the coordinator hands each result back (recycle) once it has
+ * folded it, and the next chunk is written into it. Fresh arrays per chunk (0.5 MB at KuaiSAR-R
+ * scale) outlive the chunk's training, so V8 promotes them to the old generation, and a worker's
+ * small, steady heap runs an old-generation GC only every few dozen rounds: tens of MB of dead
+ * arrays piled up per thread in between (bench/results/memory-growth.md).
  */
 export class ChunkSums {
   private readonly sums: number;
@@ -78,10 +87,12 @@ export class ChunkSums {
   private readonly groupSize: number;
   /** blocks × groups (0 without a group partition). */
   private readonly cells: number;
-  // fresh arrays for every chunk: result() hands them over, and a worker transfers them away
-  private groupWeight: Float64Array;
-  private routeCount: Int32Array;
-  private touched: Float64Array | undefined;
+  /** Arrays handed back by the coordinator, for the next chunks. */
+  private readonly spare: ChunkArrays[] = [];
+  /** The chunk's arrays, from clear() until result() hands them over. */
+  private out: ChunkArrays | null = null;
+  /** Whether a client of the chunk counted its changed values (touched averaging). */
+  private touchedUsed = false;
   private weight = 0;
   private clients = 0;
   private loss = 0;
@@ -93,16 +104,17 @@ export class ChunkSums {
     this.groupSize = store.buffer("group").size;
     this.sums = store.be.alloc(this.sharedSize + this.groupSize);
     this.cells = layout ? layout.blocks * layout.groups : 0;
-    this.groupWeight = new Float64Array(this.cells);
-    this.routeCount = new Int32Array(this.cells);
   }
 
   /** Starts a new chunk. */
   clear(): void {
     this.store.be.f.fill(0, this.sums, this.sums + this.sharedSize + this.groupSize);
-    this.groupWeight = new Float64Array(this.cells);
-    this.routeCount = new Int32Array(this.cells);
-    this.touched = undefined;
+    const out = this.out ?? this.spare.pop() ?? { sums: new Float32Array(this.sharedSize + this.groupSize), groupWeight: new Float64Array(this.cells), routeCount: new Int32Array(this.cells) };
+    out.groupWeight.fill(0);
+    out.routeCount.fill(0);
+    out.touched?.fill(0);
+    this.out = out;
+    this.touchedUsed = false;
     this.weight = this.clients = this.loss = this.samples = this.bytesUp = 0;
   }
 
@@ -114,9 +126,14 @@ export class ChunkSums {
    * to count which ones the client changed (touched averaging); absent under plain FedAvg.
    */
   add(w: number, routes: ArrayLike<number>, loss: number, samples: number, bytes: number, allExperts = false, globalAt?: number): void {
+    const out = this.out;
+    if (!out) throw new Error("ChunkSums: add before clear");
     const be = this.store.be;
     if (this.sharedSize > 0) be.axpy(this.sums, this.store.buffer("shared").values, this.sharedSize, w);
-    if (globalAt !== undefined) addTouched(be.f, this.store.buffer("shared").values, globalAt, this.sharedSize, w, (this.touched ??= new Float64Array(this.sharedSize)));
+    if (globalAt !== undefined) {
+      this.touchedUsed = true;
+      addTouched(be.f, this.store.buffer("shared").values, globalAt, this.sharedSize, w, (out.touched ??= new Float64Array(this.sharedSize)));
+    }
     const lay = this.layout;
     if (lay) {
       const group = this.store.buffer("group").values;
@@ -126,8 +143,8 @@ export class ChunkSums {
         if (!(Number.isInteger(k) && k >= 0 && k < lay.groups)) throw new RangeError(`ChunkSums: route ${k} at block ${l} is not a group in [0, ${lay.groups})`);
         const cell = l * lay.groups + k;
         if (!allExperts) be.axpy(this.sums + this.sharedSize + lay.start[cell]!, group + lay.start[cell]!, lay.size[cell]!, w);
-        this.groupWeight[cell] += w;
-        this.routeCount[cell]++;
+        out.groupWeight[cell] += w;
+        out.routeCount[cell]++;
       }
     }
     this.weight += w;
@@ -137,21 +154,35 @@ export class ChunkSums {
     this.bytesUp += bytes;
   }
 
-  /** The chunk's sums, copied out of backend memory (transferable). */
+  /** The chunk's sums, copied out of backend memory, in arrays that are the caller's until it recycles them. */
   result(chunk: number): ChunkResult {
+    const out = this.out;
+    if (!out) throw new Error("ChunkSums: result before clear");
+    this.out = null;
     const n = this.sharedSize + this.groupSize;
+    out.sums.set(this.store.be.f.subarray(this.sums, this.sums + n));
     return {
       chunk,
-      sums: this.store.be.f.slice(this.sums, this.sums + n) as Float32Array,
-      groupWeight: this.groupWeight,
-      routeCount: this.routeCount,
+      sums: out.sums,
+      groupWeight: out.groupWeight,
+      routeCount: out.routeCount,
       weight: this.weight,
       clients: this.clients,
       loss: this.loss,
       samples: this.samples,
       bytesUp: this.bytesUp,
-      ...(this.touched ? { touched: this.touched } : {}),
+      ...(this.touchedUsed ? { touched: out.touched! } : {}),
     };
+  }
+
+  /** Takes back the arrays of a result of this ChunkSums (or of one of the same shape), for a later chunk. */
+  recycle(r: ChunkArrays): void {
+    const n = this.sharedSize + this.groupSize;
+    if (r.sums.length !== n || r.groupWeight.length !== this.cells || r.routeCount.length !== this.cells || (r.touched && r.touched.length !== this.sharedSize)) {
+      throw new RangeError(`ChunkSums: recycled arrays of ${r.sums.length} sums, ${r.groupWeight.length} cells, ${r.touched?.length ?? 0} touched counters; expected ${n}, ${this.cells}, ${this.sharedSize}`);
+    }
+    const { sums, groupWeight, routeCount, touched } = r;
+    this.spare.push({ sums, groupWeight, routeCount, ...(touched ? { touched } : {}) });
   }
 
   dispose(): void {
@@ -230,16 +261,23 @@ export class Aggregator {
     this.routeCount = new Float64Array(cells);
   }
 
-  /** Takes a chunk result in any order; it is folded in once every earlier chunk has been. */
-  add(r: ChunkResult): void {
+  /**
+   * Takes a chunk result in any order; it is folded in once every earlier chunk has been. Returns
+   * the results this call folded (r and the ones it held back behind r, or none when r waits):
+   * their arrays are no longer read and may be reused (ChunkSums.recycle).
+   */
+  add(r: ChunkResult): ChunkResult[] {
     if (r.chunk < this.next || this.pending.has(r.chunk)) throw new Error(`Aggregator: chunk ${r.chunk} arrived twice`);
     if (r.sums.length !== this.total.length) throw new RangeError(`Aggregator: chunk ${r.chunk} has ${r.sums.length} sums, expected ${this.total.length}`);
     this.hold("values");
     this.pending.set(r.chunk, r);
+    const folded: ChunkResult[] = [];
     for (let c = this.pending.get(this.next); c; c = this.pending.get(this.next)) {
       this.pending.delete(this.next++);
       this.fold(c);
+      folded.push(c);
     }
+    return folded;
   }
 
   /**

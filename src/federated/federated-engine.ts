@@ -166,7 +166,8 @@ export class FederatedEngine implements Engine {
         this.robust!.add(r.result);
         done += r.result.clients.length;
       } else {
-        this.aggregator.add(r.result);
+        // folded results' arrays go back to their runner, for the next chunks
+        for (const folded of this.aggregator.add(r.result)) this.exec.recycle(folded);
         done += r.result.clients;
       }
       progress(done, ids.length);

@@ -3,12 +3,18 @@
 // evaluation) place them by chunk index, so the numbers do not depend on the executor.
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
-import { ClientRunner, type RunnerInit, type Task, type TaskResult } from "./runner.js";
+import type { ChunkResult } from "./aggregate.js";
+import { ClientRunner, transferables, type Recycle, type RunnerInit, type Task, type TaskResult } from "./runner.js";
 
 export interface Executor {
   readonly workers: number;
   /** Runs every task; onResult sees each result as it arrives. Rejects on the first failure. */
   run(tasks: readonly Task[], onResult: (r: TaskResult) => void): Promise<void>;
+  /**
+   * Hands a training result that the caller is done with back to the runner that made it, which
+   * writes a later chunk into its arrays (the caller must not read them any more).
+   */
+  recycle(r: ChunkResult): void;
   close(): Promise<void>;
 }
 
@@ -35,6 +41,10 @@ class InProcessExecutor implements Executor {
     }
   }
 
+  recycle(r: ChunkResult): void {
+    this.runner.recycle(r);
+  }
+
   async close(): Promise<void> {}
 }
 
@@ -53,6 +63,8 @@ class WorkerPool implements Executor {
   /** A failed run, or a worker that crashed or exited outside close(): later runs fail with this. */
   private broken: Error | null = null;
   private closing = false;
+  /** The worker each training result came from, until it goes back there (recycle). */
+  private readonly origin = new WeakMap<ChunkResult, number>();
 
   private constructor(private readonly threads: Worker[]) {}
 
@@ -111,6 +123,7 @@ class WorkerPool implements Executor {
           pending--;
           if ("error" in r) return end(new Error(`worker ${w}: ${r.error}`));
           if ("ok" in r) {
+            if (r.ok.kind === "train") this.origin.set(r.ok.result, w);
             try {
               onResult(r.ok);
             } catch (e) {
@@ -124,6 +137,16 @@ class WorkerPool implements Executor {
       if (tasks.length === 0) end();
       else this.threads.forEach((_, w) => give(w));
     });
+  }
+
+  recycle(r: ChunkResult): void {
+    const w = this.origin.get(r);
+    if (w === undefined) throw new Error(`WorkerPool: chunk ${r.chunk}'s result came from no worker of this pool, or went back already`);
+    this.origin.delete(r);
+    // a broken or closing pool runs no more chunks
+    if (this.broken || this.closing) return;
+    const m: Recycle = { kind: "recycle", result: r };
+    this.threads[w]!.postMessage(m, transferables({ kind: "train", result: r }));
   }
 
   private crash(e: Error): void {

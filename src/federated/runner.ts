@@ -65,6 +65,21 @@ export interface EvalResult {
 
 export type TaskResult = { kind: "train"; result: ChunkResult } | { kind: "deltas"; result: DeltaChunk } | { kind: "eval"; result: EvalResult };
 
+/** A training result's arrays going back to the runner that made them, once the coordinator has folded them. */
+export interface Recycle {
+  kind: "recycle";
+  result: ChunkResult;
+}
+
+/** The buffers a result owns (each array has a buffer of its own), to transfer instead of copy. */
+export function transferables(r: TaskResult): ArrayBuffer[] {
+  const views =
+    r.kind === "train" ? [r.result.sums, r.result.groupWeight, r.result.routeCount, ...(r.result.touched ? [r.result.touched] : [])]
+    : r.kind === "deltas" ? [r.result.clients, r.result.deltas, r.result.routes, r.result.weights]
+    : [r.result.clients, r.result.valid, r.result.test, r.result.routes];
+  return views.map((v) => v.buffer as ArrayBuffer);
+}
+
 export class ClientRunner {
   private readonly global: Float32Array;
   private readonly privates: ClientSlots;
@@ -126,6 +141,11 @@ export class ClientRunner {
     if (task.kind === "eval") return { kind: "eval", result: this.evaluate(task) };
     this.train(task);
     return this.deltas ? { kind: "deltas", result: this.deltas.result() } : { kind: "train", result: this.sums.result(task.chunk) };
+  }
+
+  /** Takes back a training result's arrays (Aggregator.add returned it) for a later chunk. */
+  recycle(r: ChunkResult): void {
+    this.sums.recycle(r);
   }
 
   /** Trains the task's clients, into the chunk sums or the delta rows. */
