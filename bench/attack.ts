@@ -10,8 +10,10 @@
 // round, and the target's exposure (exposure.ts) for both models.
 //
 //   node dist/bench/attack.js [--data DIR] [--rounds N] [--workers W] [--fractions 0.01,0.05,0.1]
-//        [--attacks boost,noise] [--defences mean,median,trimmed,normbound,foolsgold,rlr,consensus] [--agree F] [--boost X]
-//        [--noise-std S] [--out FILE.md]
+//        [--attacks boost,noise] [--defences mean,median,trimmed,normbound,foolsgold,rlr,consensus] [--agree F] [--trim β] [--boost X]
+//        [--noise-std S] [--train-args "OPTIONS"] [--out FILE.md]
+// --train-args: further `fedfacet train` options for every run (client optimiser, server optimiser,
+// local steps...), parsed as the CLI does; the bench sets data, rounds, seed and the aggregator.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -20,7 +22,7 @@ import { parseArgs } from "node:util";
 import { INTERACTIONS_FILE, readFolder } from "../src/data/folder.js";
 import type { LeaveOneOut } from "../src/data/split.js";
 import { loadArray } from "../src/federated/checkpoint.js";
-import { defaultConfig } from "../src/federated/config.js";
+import type { TrainConfig } from "../src/federated/config.js";
 import type { Predictions } from "../src/federated/engine.js";
 import { metricsOf } from "../src/federated/evaluate.js";
 import { FederatedEngine } from "../src/federated/federated-engine.js";
@@ -32,6 +34,7 @@ import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { Rng } from "../src/util/rng.js";
 import { pickTarget, writePoisonedFolder } from "./attack-data.js";
 import { candidateSet, exposure, TOP, type ModelValues } from "./exposure.js";
+import { configFromText } from "./train-args.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ATTACKS = ["none", "boost", "noise"] as const;
@@ -52,6 +55,8 @@ const { values: a } = parseArgs({
     boost: { type: "string", default: "10" },
     "noise-std": { type: "string", default: "10" },
     agree: { type: "string", default: String(AGGREGATOR_DEFAULTS.agree) },
+    trim: { type: "string", default: String(AGGREGATOR_DEFAULTS.trim) },
+    "train-args": { type: "string", default: "" },
     out: { type: "string", default: join(ROOT, "out/attack/attack.md") },
   },
 });
@@ -74,10 +79,20 @@ const fractions = numbers("fractions", a.fractions!, (n) => n > 0 && n < 0.5);
 const [boost] = numbers("boost", a.boost!, (n) => n > 0);
 const [noiseStd] = numbers("noise-std", a["noise-std"]!, (n) => n > 0);
 const [agree] = numbers("agree", a.agree!, (n) => n > 0 && n <= 1);
+const [trim] = numbers("trim", a.trim!, (n) => n >= 0 && n < 0.5);
 const attacks = a.attacks!.split(",") as Attack[];
 for (const x of attacks) if (x === "none" || !ATTACKS.includes(x)) fail(`--attacks: '${x}' is not boost or noise`);
 const defences = a.defences!.split(",") as RuleKind[];
 for (const d of defences) if (!RULE_KINDS.includes(d)) fail(`--defences: '${d}' is not one of ${RULE_KINDS.join(", ")}`);
+const trainArgs = a["train-args"]!.trim();
+// the options this bench decides for every run, or that do not combine with per-client deltas
+const DECIDED = ["data", "model", "rounds", "seed", "workers", "out", "resume", "force", "aggregator", "trim", "norm-bound", "agree", "bootstrap", "dp-epsilon", "compression"];
+let base: TrainConfig;
+try {
+  base = configFromText(trainArgs, DECIDED);
+} catch (e) {
+  fail(`--train-args: ${(e as Error).message}`);
+}
 const mdPath = resolve(a.out!);
 const jsonPath = mdPath.replace(/\.md$/, "") + ".json";
 
@@ -129,11 +144,11 @@ const calls = new Map<number, number>();
 async function runOne(attack: Attack, fraction: number, defence: RuleKind): Promise<Row> {
   const attackers = attack === "none" ? 0 : Math.round((fraction * N) / (1 - fraction));
   let dir: string | null = null;
-  const c = defaultConfig("mrff");
+  const c: TrainConfig = structuredClone(base);
   c.rounds = rounds;
   c.seed = SEED;
   c.bootstrap = 1;
-  c.aggregator = { shared: defence, group: defence, trim: 0.1, bound: "median", agree: agree! };
+  c.aggregator = { shared: defence, group: defence, trim: trim!, bound: "median", agree: agree! };
   c.data = { kind: "folder", dir: data };
   if (attackers > 0) {
     dir = join(mkdtempSync(join(tmpdir(), "fedfacet-attack-")), "data");
@@ -174,7 +189,11 @@ async function runOne(attack: Attack, fraction: number, defence: RuleKind): Prom
 
 const started = new Date();
 mkdirSync(dirname(mdPath), { recursive: true });
-const rows: Row[] = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, "utf8")) as { rows: Row[] }).rows : [];
+const previous = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, "utf8")) as { protocol: { train_args?: string; trim?: number }; rows: Row[] }) : null;
+// rows are reused only from a run with the same training options and trim (files from before these options had the defaults)
+if (previous && (previous.protocol.train_args ?? "") !== trainArgs) fail(`${jsonPath} holds runs with --train-args '${previous.protocol.train_args ?? ""}', not '${trainArgs}': give another --out`);
+if (previous && (previous.protocol.trim ?? AGGREGATOR_DEFAULTS.trim) !== trim) fail(`${jsonPath} holds runs with --trim ${previous.protocol.trim ?? AGGREGATOR_DEFAULTS.trim}, not ${trim}: give another --out`);
+const rows: Row[] = previous?.rows ?? [];
 const done = (x: Attack, f: number, d: RuleKind) => rows.some((r) => r.attack === x && r.defence === d && (x === "none" || r.fraction === f));
 const plan: [Attack, number, RuleKind][] = [];
 for (const d of defences) plan.push(["none", 0, d]);
@@ -196,12 +215,15 @@ function write(): void {
     boost,
     noise_std: noiseStd,
     agree,
+    trim,
+    train_args: trainArgs,
     fake_history: FAKE_LENGTH,
     cpus: cpus().length,
     node: process.version,
     started: started.toISOString(),
     updated: new Date().toISOString(),
-    command: `node dist/bench/attack.js ${process.argv.slice(2).join(" ")}`.trim(),
+    // an argument holding spaces (--train-args) is quoted so that the command can be pasted
+    command: `node dist/bench/attack.js ${process.argv.slice(2).map((x) => (/\s/.test(x) ? `"${x}"` : x)).join(" ")}`.trim(),
   };
   writeFileAtomic(jsonPath, JSON.stringify({ protocol, rows }, null, 2) + "\n");
   const cleanOf = (d: RuleKind) => rows.find((r) => r.attack === "none" && r.defence === d);
@@ -216,11 +238,12 @@ function write(): void {
   const md = `# Poisoning attacks and robust aggregation on ${data}
 
 mrff, ${rounds} rounds, every client every round, seed ${SEED}, ${workers} workers on ${protocol.cpus} cores (node ${protocol.node}).
+Training options: ${trainArgs === "" ? "the defaults (one local step of a fresh Adam, lr 0.1; FedAvg)" : `\`${trainArgs}\``}.
 Target: the category ${TARGET_FIELD} = ${target.code} (${target.items.length} items, ${target.impressions} impressions in the data: of the
 categories of 5–40 items, the one of median impression count). Attackers are fake users appended to the real ${N} (fraction = attackers / all
 participants); boost: honest training on ${FAKE_LENGTH} fake impressions alternating a random item (no click) and a target
 item (click), delta × ${boost}; noise: every coordinate N(0, ${noiseStd}²). Defences apply to both the shared and the group
-partition (trimmed: β = 0.1; normbound, foolsgold, rlr, consensus: the median client norm of the round; rlr, consensus: θ = ⌈${agree}·clients⌉).
+partition (trimmed: β = ${trim}; normbound, foolsgold, rlr, consensus: the median client norm of the round; rlr, consensus: θ = ⌈${agree}·clients⌉).
 AUC: test AUC over the real users at the round of best validation AUC (METHOD.md), Δ against the clean run with the mean;
 "last": after the final round. Exposure: fraction of real users whose top ${TOP} among the ${target.items.length} targets + ${CANDIDATES} fixed random
 catalogue items (scored on-device after the whole history; ties count against the targets) holds a target, at the

@@ -23,6 +23,7 @@ import type { TrainReport } from "../src/federated/trainer.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { markdownTable, median, modelRows, type RunSummary, type TableRow } from "./experiment-table.js";
 import { logisticOnFields, userClickRate } from "./floors.js";
+import { splitArgs } from "./train-args.js";
 
 // dist/bench/experiment.js -> the package root
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -56,7 +57,6 @@ const seeds = a.seeds!.split(",").map(Number);
 if (!seeds.every((s) => Number.isInteger(s) && s >= 0)) fail(`--seeds must be non-negative integers separated by commas, got '${a.seeds}'`);
 const models = a.models!.split(",") as Regime[];
 for (const m of models) if (!REGIMES.includes(m)) fail(`--models: '${m}' is not one of ${REGIMES.join(", ")}`);
-const splitArgs = (s: string) => s.split(/\s+/).filter((x) => x !== "");
 const modelArgs = new Map<Regime, string[]>(models.map((m) => [m, splitArgs(a["train-args"]!)]));
 for (const spec of a["model-args"]!) {
   const eq = spec.indexOf("=");
