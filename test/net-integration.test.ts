@@ -18,7 +18,7 @@ import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 import { replay } from "./net-replay.js";
 
 const MAIN = join(fileURLToPath(import.meta.url), "../../src/cli/main.js");
-const ROUNDS = 6;
+const ROUNDS = 8;
 const SYNTHETIC = { users: 12, items: 120, maxHistory: 30 };
 const MODEL = ["--maxlen", "8", "--field-dim", "2", "--mlp", "8", "--groups", "2"];
 const WAIT_MS = 60_000;
@@ -89,11 +89,13 @@ test("devices and a coordinator as processes survive a killed device, a late one
     const port = new URL(url).port;
     const a = device(0);
     const b = device(1);
-    await first.waitFor(/round 0 open/);
-    // c registers while a round is open without it (it is told to come back in a second or two),
-    // is frozen at once, and is killed in the first round that selects it: that round closes at
-    // its deadline without c's update
+    // c starts with a and b, so that it registers around round 0 however slowly processes start on
+    // a loaded machine (started after round 0 opened, it once registered only in round 3 while a
+    // and b raced through rounds): it registers before round 0 opens or while a round is open
+    // without it (it is told to come back in a second or two), is frozen at once, and is killed in
+    // the first round that selects it: that round closes at its deadline without c's update
     const c = device(2);
+    await first.waitFor(/round 0 open/);
     const cId = (await c.waitFor(/registered as client (\d+)/))[1]!;
     c.kill("SIGSTOP");
     const open = await first.waitFor(new RegExp(`round (\\d+) open: clients (?:\\d+,)*${cId}(?:,\\d+)* selected`));
