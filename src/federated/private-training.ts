@@ -101,19 +101,24 @@ export class PrivateOptimizer {
   }
 }
 
-/**
- * The user-bias value user u starts from with the click-rate option: the logit of its training
- * click rate with one pseudo-click and one pseudo-skip (Laplace), which the device can compute
- * from its own history.
- */
-export function clickRateLogit(ds: Dataset, split: LeaveOneOut, u: number): number {
-  if (!(Number.isInteger(u) && u >= 0 && u < ds.numUsers)) throw new RangeError(`clickRateLogit: no user ${u} (the data has ${ds.numUsers})`);
+const logit = (p: number) => Math.log(p / (1 - p));
+
+/** User u's training click rate with one pseudo-click and one pseudo-skip (Laplace): never 0 or 1. */
+function trainClickRate(ds: Dataset, split: LeaveOneOut, u: number, caller: string): number {
+  if (!(Number.isInteger(u) && u >= 0 && u < ds.numUsers)) throw new RangeError(`${caller}: no user ${u} (the data has ${ds.numUsers})`);
   let clicks = 0;
   const start = ds.seqStart[u]!;
   const n = split.trainLength[u]!;
   for (let j = start; j < start + n; j++) clicks += ds.seqLabels[j]!;
-  const rate = (clicks + 1) / (n + 2);
-  return Math.log(rate / (1 - rate));
+  return (clicks + 1) / (n + 2);
+}
+
+/**
+ * The user-bias value user u starts from with the click-rate option: the logit of its Laplace-
+ * smoothed training click rate, which the device can compute from its own history.
+ */
+export function clickRateLogit(ds: Dataset, split: LeaveOneOut, u: number): number {
+  return logit(trainClickRate(ds, split, u, "clickRateLogit"));
 }
 
 /**
@@ -125,7 +130,7 @@ export function clickRateLogit(ds: Dataset, split: LeaveOneOut, u: number): numb
  * caller's initial values). Only the device's own history is read.
  */
 export function initPersonalBias(ds: Dataset, split: LeaveOneOut, u: number, values: Float32Array, at: number, prior: number, weight: number): void {
-  if (!(Number.isInteger(u) && u >= 0 && u < ds.numUsers)) throw new RangeError(`initPersonalBias: no user ${u} (the data has ${ds.numUsers})`);
+  const r = trainClickRate(ds, split, u, "initPersonalBias");
   if (!(prior > 0 && Number.isFinite(prior))) throw new RangeError(`initPersonalBias: prior must be positive, got ${prior}`);
   if (!(weight > 0 && Number.isFinite(weight))) throw new RangeError(`initPersonalBias: weight must be positive, got ${weight}`);
   const F = ds.itemFields.length;
@@ -138,20 +143,15 @@ export function initPersonalBias(ds: Dataset, split: LeaveOneOut, u: number, val
   if (!(Number.isInteger(at) && at >= 0 && at + rows <= values.length)) throw new RangeError(`initPersonalBias: a table of ${rows} rows at ${at} does not fit ${values.length} private values`);
   const clicks = new Float64Array(rows);
   const seen = new Float64Array(rows);
-  const logit = (p: number) => Math.log(p / (1 - p));
   const start = ds.seqStart[u]!;
-  const n = split.trainLength[u]!;
-  let total = 0;
-  for (let j = start; j < start + n; j++) {
+  for (let j = start; j < start + split.trainLength[u]!; j++) {
     const y = ds.seqLabels[j]!;
-    total += y;
     for (let f = 0; f < F; f++) {
       const row = offsets[f]! + ds.itemFeatures[ds.seqItems[j]! * F + f]!;
       clicks[row]! += y;
       seen[row]!++;
     }
   }
-  const r = (total + 1) / (n + 2);
   for (let row = 0; row < rows; row++) if (seen[row]! > 0) values[at + row] = weight * (logit((clicks[row]! + prior * r) / (seen[row]! + prior)) - logit(r));
 }
 
