@@ -51,6 +51,7 @@ test("bad train options are usage errors that name the option", () => {
     [["--personal-bias", "yes"], /--personal-bias must be one of trained, eval, got 'yes'/],
     [["--user-bias", "--bias-init", "click-rate", "--personal-weight", "0.5"], /--personal-weight needs --personal-bias and --bias-init click-rate/],
     [["--lr-schedule", "cosine", "--lr-final", "2"], /--lr-final must be in \(0, 1\]/],
+    [["--user-expert-init", "ones"], /--user-expert-init must be one of fan-in, zero, got 'ones'/],
     [["--history", "half"], /--history must be one of last, all/],
     [["--averaging", "median"], /--averaging must be one of all, touched/],
     [["--resume", join(dir, "nothing-here")], /--resume: no run to resume/],

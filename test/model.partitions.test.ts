@@ -95,3 +95,23 @@ test("createModel rejects bad configurations", () => {
 });
 
 test.run();
+
+test("mrff: userExpertInit zero starts each user expert's second layer at 0, the first as fan-in", () => {
+  const d = 3 * config.fieldDim;
+  const first = d * d + d;
+  const slice = (c: ModelConfig, name: string) => {
+    const ps = new ParamStore(new RefBackend("f64"), createModel(c, schema).specs, new Rng(5));
+    const t = ps.get(name);
+    return Array.from(ps.be.f.subarray(t.offset, t.offset + t.size));
+  };
+  for (const l of [0, 1]) {
+    const zero = slice({ ...config, userExpertInit: "zero" }, `block${l}.user`);
+    const fanIn = slice(config, `block${l}.user`);
+    assert.is(zero.length, ffnParamSize(d, d));
+    assert.ok(zero.slice(first).every((v) => v === 0), "second layer not zero");
+    assert.ok(zero.slice(0, first).some((v) => v !== 0), "first layer zero too");
+    assert.ok(zero.slice(0, first).every((v) => Math.abs(v) <= 1 / Math.sqrt(d)), "first layer outside ±1/√d");
+    assert.ok(fanIn.slice(first).some((v) => v !== 0), "default second layer zero");
+  }
+  assert.throws(() => createModel({ ...config, userExpertInit: "ones" as "zero" }, schema), /userExpertInit must be fan-in or zero, got 'ones'/);
+});

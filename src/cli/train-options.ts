@@ -45,6 +45,7 @@ export const TRAIN_OPTIONS = {
   alpha: { type: "string" },
   mlp: { type: "string" },
   "gate-weighted": { type: "boolean" },
+  "user-expert-init": { type: "string" },
   "click-input": { type: "boolean" },
   "gate-clicks": { type: "boolean" },
   aggregator: { type: "string" },
@@ -152,6 +153,8 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
     m.mlp = widths;
   }
   if (a["gate-weighted"]) m.gateWeighted = true;
+  const userInit = oneOf("user-expert-init", a["user-expert-init"], ["fan-in", "zero"] as const);
+  if (userInit !== undefined) m.userExpertInit = userInit;
   if (a["click-input"]) m.clickInput = true;
   if (a["gate-clicks"]) m.gateClicks = true;
   c.compression = compressionFromArgs(a, regime);

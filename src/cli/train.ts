@@ -67,6 +67,9 @@ Federated procedure:
 Model:
   --maxlen N  --field-dim N  --blocks N  --groups K  --alpha A  --dropout P  --mlp W1,W2,...
   --gate-weighted     H = g_k·FFN_k(X) + FFN_user(X)
+  --user-expert-init I
+                      fan-in | zero: the private user expert's output layer starts as every
+                      layer does (default) or at 0, so each user's expert starts as no change
   --click-input       add a clicked / not-clicked embedding to history items
   --gate-clicks       the gate also reads the clicked − unclicked mean of X
   --user-bias         a private per-user scalar added to every logit

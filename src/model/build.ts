@@ -45,6 +45,7 @@ function checkConfig(c: ModelConfig): void {
   if (!(c.dropout >= 0 && c.dropout < 1)) bad(`dropout must be in [0, 1), got ${c.dropout}`);
   if (!(Number.isFinite(c.alpha) && c.alpha >= 0)) bad(`alpha must be a finite number ≥ 0, got ${c.alpha}`);
   if (!c.mlp.every((w) => Number.isInteger(w) && w >= 1)) bad(`mlp widths must be positive integers, got [${c.mlp.join(", ")}]`);
+  if (c.userExpertInit !== undefined && c.userExpertInit !== "fan-in" && c.userExpertInit !== "zero") bad(`userExpertInit must be fan-in or zero, got '${c.userExpertInit}'`);
   if (c.personalBias !== undefined && c.personalBias !== "trained" && c.personalBias !== "eval") bad(`personalBias must be trained or eval, got '${c.personalBias}'`);
 }
 

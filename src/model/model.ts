@@ -97,7 +97,7 @@ export class SequenceModel implements Recommender {
     this.attention = blockIds.map((l) => new AttentionSublayer(`block${l}.attn`, d, config.heads));
     this.ffnNorm = blockIds.map((l) => new LayerNorm(`block${l}.ffn.ln`, d));
     this.ffn = blockIds.map((l) =>
-      mrff ? new GroupFfn(`block${l}`, d, du, config.groups, (k) => this.groupParam(l, k), config.gateWeighted, config.gateClicks) : new ResidualFfn(`block${l}`, d),
+      mrff ? new GroupFfn(`block${l}`, d, du, config.groups, (k) => this.groupParam(l, k), config.gateWeighted, config.gateClicks, config.userExpertInit ?? "fan-in") : new ResidualFfn(`block${l}`, d),
     );
     this.finalNorm = new LayerNorm("final.ln", d);
     this.mlp = new Mlp("mlp", 2 * d + du, config.mlp);

@@ -20,10 +20,10 @@ export class GroupFfn implements BlockFfn {
   private readonly experts: GroupExperts;
   private readonly user: FeedForward;
 
-  constructor(prefix: string, d: number, du: number, groups: number, groupName: (k: number) => string, readonly gateWeighted: boolean, gateClicks: boolean) {
+  constructor(prefix: string, d: number, du: number, groups: number, groupName: (k: number) => string, readonly gateWeighted: boolean, gateClicks: boolean, userInit: "fan-in" | "zero") {
     this.gate = new GroupGate(`${prefix}.gate`, d, du, groups, gateClicks);
     this.experts = new GroupExperts(Array.from({ length: groups }, (_, k) => groupName(k)), d, d);
-    this.user = new FeedForward(`${prefix}.user`, "private", d, d);
+    this.user = new FeedForward(`${prefix}.user`, "private", d, d, userInit);
     this.specs = specsOf([this.gate, this.experts, this.user]);
   }
 

@@ -26,6 +26,12 @@ export interface ModelConfig {
   gateWeighted: boolean;
   /** mrff: the gate also reads the mean of X over clicked minus over unclicked history positions. */
   gateClicks: boolean;
+  /**
+   * mrff: how the private user expert's output layer starts: "fan-in" (PyTorch's default, as every
+   * layer) or "zero", so that each user's expert starts as no change and learns only its residual.
+   * Absent: "fan-in".
+   */
+  userExpertInit?: "fan-in" | "zero";
   /** Add a learned clicked / not-clicked embedding to each history item's vector. */
   clickInput: boolean;
   /** A private per-user scalar added to every logit (src/nn/user-bias.ts); absent = false. */

@@ -5,7 +5,7 @@
 import { ffnParamSize } from "../kernels/kernels.js";
 import { dropout } from "../autograd/ops/dropout.js";
 import { ffn } from "../autograd/ops/ffn.js";
-import { segmentsInit } from "../autograd/init.js";
+import { constantInit, segmentsInit } from "../autograd/init.js";
 import type { ParamSpec, ParamStore, Partition } from "../autograd/params.js";
 import type { Tape } from "../autograd/tape.js";
 import type { Tensor } from "../autograd/tensor.js";
@@ -16,10 +16,14 @@ import type { Module } from "./module.js";
 export class FeedForward implements Module {
   readonly specs: readonly ParamSpec[];
 
-  constructor(readonly name: string, partition: Partition, readonly d: number, readonly dff: number) {
+  /**
+   * outputInit "zero" starts the second layer at 0, so the expert's output is 0 until training
+   * moves it: an expert every user adds to a shared one then starts as no change (LoRA's B = 0).
+   */
+  constructor(readonly name: string, partition: Partition, readonly d: number, readonly dff: number, outputInit: "fan-in" | "zero" = "fan-in") {
     const init = segmentsInit([
       [d * dff + dff, fanInUniform(d)],
-      [dff * d + d, fanInUniform(dff)],
+      [dff * d + d, outputInit === "zero" ? constantInit(0) : fanInUniform(dff)],
     ]);
     this.specs = [{ name, partition, shape: [ffnParamSize(d, dff)], init }];
   }
