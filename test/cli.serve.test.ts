@@ -95,6 +95,14 @@ test("--preset device gives the coordinator train's device settings; what the ne
   assert.ok(serveConfig(parseServeArgs(["--preset", "device", "--averaging", "all", "--secure-aggregation", ...dp])).dp);
 });
 
+test("the devices' training windows and step-size schedule are train's options", () => {
+  const args = ["--history", "all", "--lr-schedule", "cosine", "--lr-final", "0.2", "--lr-span", "7", "--rounds", "9"];
+  const c = serveConfig(parseServeArgs(args));
+  assert.equal(c.local, configFromArgs(parseTrainArgs(args)).local);
+  assert.equal([c.local.history, c.local.lrSchedule], ["all", { kind: "cosine", final: 0.2, span: 7 }]);
+  assert.throws(() => serveConfig(parseServeArgs(["--lr-final", "0.2"])), (e: unknown) => e instanceof UsageError && /--lr-final needs --lr-schedule cosine or exp/.test((e as Error).message));
+});
+
 test("data spec: synthetic with options (lists as a/b), or a folder path", () => {
   assert.equal(parseDataSpec("synthetic"), { kind: "synthetic", options: {} });
   assert.equal(parseDataSpec("synthetic:users=40,itemFieldSizes=2/22/37,groupReveal=0.5"), { kind: "synthetic", options: { users: 40, itemFieldSizes: [2, 22, 37], groupReveal: 0.5 } });

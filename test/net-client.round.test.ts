@@ -29,11 +29,13 @@ function firstTask(t: RoundTrainer, global: Float32Array): TaskValues {
   return { round: 1, shared: global.slice(0, t.sizes.shared), group: global.slice(t.sizes.shared), groupShare: null };
 }
 
-// the device preset: each user starts from its own history, and shared values average over the users that changed them
-for (const preset of ["reference", "device"] as const) {
-  test(`one networked round equals the in-process round: same privates bit for bit, same averages to f32 rounding (preset ${preset})`, async () => {
+// the device preset: each user starts from its own history, and shared values average over the users
+// that changed them; "device, history all": every training impression, in windows of maxlen
+for (const [name, preset, history] of [["reference", "reference", "last"], ["device", "device", "last"], ["device, history all", "device", "all"]] as const) {
+  test(`one networked round equals the in-process round: same privates bit for bit, same averages to f32 rounding (preset ${name})`, async () => {
     const c = small();
     applyPreset(c, preset);
+    c.local.history = history;
     const engine = await FederatedEngine.create(c, 0);
     try {
       const before = engine.save();
@@ -137,3 +139,19 @@ test("a schema mismatch names the field kind, the fields and their cardinalities
 });
 
 test.run();
+
+test("under an lr schedule the coordinator's round r (from 0) trains at the multiplier of the in-process round r + 1", async () => {
+  const ds = loadData(small().data);
+  const be = await loadWasmBackend();
+  const trainer = (lr: number, schedule: boolean) => {
+    const c = small();
+    c.local = { ...c.local, optimizer: "sgd", lr, ...(schedule ? { lrSchedule: { kind: "exp" as const, final: 0.5, span: 2 } } : {}) };
+    return RoundTrainer.create(settingsOf(c), ds, be);
+  };
+  const scheduled = trainer(0.1, true);
+  const task = (round: number): TaskValues => ({ round, shared: new Float32Array(scheduled.sizes.shared).fill(0.05), group: new Float32Array(scheduled.sizes.group).fill(0.05), groupShare: null });
+  // multiplier 1 at round 1, 0.5 from round 2 (halving is exact, so the values must match bit for bit)
+  assert.equal(scheduled.train(2, task(0), scheduled.initialPrivate(2)), trainer(0.1, false).train(2, task(0), scheduled.initialPrivate(2)));
+  assert.equal(scheduled.train(2, task(1), scheduled.initialPrivate(2)), trainer(0.05, false).train(2, task(1), scheduled.initialPrivate(2)));
+  assert.not.equal(scheduled.train(2, task(1), scheduled.initialPrivate(2)).shared, trainer(0.1, false).train(2, task(1), scheduled.initialPrivate(2)).shared);
+});

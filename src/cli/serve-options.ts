@@ -18,6 +18,9 @@ const SHARED = [
   // values from their own history as the in-process engine does
   "preset", "user-bias", "item-bias", "personal-bias", "personal-prior", "personal-weight", "bias-init", "private-opt",
   "private-lr", "private-steps", "averaging",
+  // how each device trains: a device reads them from the run's settings with the rest of its local
+  // options (the round's step size from the task's round number)
+  "history", "lr-schedule", "lr-final", "lr-span",
 ] as const;
 
 export const SERVE_OPTIONS = {

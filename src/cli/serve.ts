@@ -73,6 +73,7 @@ Training (as for fedfacet train): --model mrff|fedsasrec --seed --local-steps --
   --user-bias --item-bias --personal-bias trained|eval --personal-prior --personal-weight
   --bias-init zero|click-rate --private-opt shared|sgd --private-lr --private-steps
   --averaging all|touched  (touched: refused with --dp-epsilon and --secure-aggregation)
+  --history last|all --lr-schedule constant|cosine|exp --lr-final F --lr-span N
   -h, --help             show this help`;
 
 export const serveCommand: Command = {
