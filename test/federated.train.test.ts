@@ -4,7 +4,7 @@
 // scoring path agrees with evaluation.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfig, type Regime, type TrainConfig } from "../src/federated/config.js";
@@ -14,6 +14,9 @@ import { loadArray } from "../src/federated/checkpoint.js";
 import { ClientSlots } from "../src/federated/client-slots.js";
 import { readRunCheckpoint, REPORT_HTML, REPORT_JSON, resumeTraining, train, type RoundRow, type TrainResult } from "../src/federated/trainer.js";
 import { loadData, shareDataset } from "../src/federated/source.js";
+import { PREDICTIONS_JSON, readPredictions, type PredictionsFile } from "../src/federated/predictions-file.js";
+import { auc } from "../src/metrics/auc.js";
+import { logLoss } from "../src/metrics/logloss.js";
 import { startExecutor } from "../src/federated/pool.js";
 import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 
@@ -85,6 +88,7 @@ for (const server of ["avg", "adam", "local"] as const) {
     assert.equal(numbers(resumed.report.rounds), numbers(whole.result.report.rounds));
     assert.equal(resumed.report.best, whole.result.report.best);
     sameArrays(out, whole.out);
+    assert.is(readFileSync(join(out, PREDICTIONS_JSON), "utf8"), readFileSync(join(whole.out, PREDICTIONS_JSON), "utf8"), "predictions.json");
     if (server !== "avg") return;
     // more rounds can be asked of a finished run
     const longer = await resumeTraining(out, { workers: 0, rounds: 5 });
@@ -116,6 +120,46 @@ test("report.json has its documented shape; report.html is one page that loads n
   assert.match(html, /^<!doctype html>/);
   assert.is((html.match(/<svg/g) ?? []).length, 2, "AUC and LogLoss charts");
   assert.not.match(html, /https?:|<script|<link|src=/);
+});
+
+test("predictions.json holds every user's scores of the best-validation round: its metrics are the report's best", () => {
+  const p = readPredictions(inProcess.out);
+  const best = inProcess.result.report.best!;
+  assert.is(p.round, best.round);
+  assert.is(p.users.length, 48);
+  assert.equal(p.users, [...new Set(p.users)].sort((a, b) => a - b), "each user once, by raw id");
+  assert.is(auc(p.valid.score, p.valid.label), best.val_auc);
+  assert.is(auc(p.test.score, p.test.label), best.test_auc);
+  assert.is(logLoss(p.test.score, p.test.label), best.test_logloss);
+});
+
+test("readPredictions names the bad field of a damaged file", () => {
+  const good = readPredictions(inProcess.out);
+  const cases: [(f: PredictionsFile) => void, RegExp][] = [
+    [(f) => (f.format = 2 as 1), /format 2 is not supported/],
+    [(f) => (f.test.label[3] = 2), /test\.label\[3\] is 2, not 0 or 1/],
+    [(f) => (f.valid.score[5] = null as unknown as number), /valid\.score\[5\] is null/],
+    [(f) => f.test.score.pop(), /test\.score must be an array of 48 numbers/],
+  ];
+  for (const [damage, message] of cases) {
+    const f = structuredClone(good);
+    damage(f);
+    const path = join(tmp(), "bad.json");
+    writeFileSync(path, JSON.stringify(f));
+    assert.throws(() => readPredictions(path), message);
+  }
+});
+
+test("a run started over in a folder drops the previous run's predictions until it has its own", async () => {
+  const out = tmp();
+  await train(small("mrff", 1), { workers: 0, out });
+  assert.ok(existsSync(join(out, PREDICTIONS_JSON)));
+  const c = small("mrff", 1);
+  c.evalEvery = 2;
+  const stop = new AbortController();
+  // stopped after round 1, which a run evaluating every 2 rounds does not evaluate
+  await train({ ...c, rounds: 2 }, { workers: 0, out, signal: stop.signal, onRound: () => stop.abort() });
+  assert.not.ok(existsSync(join(out, PREDICTIONS_JSON)));
 });
 
 test("with a sample of clients per round only the sampled clients' private values change", async () => {

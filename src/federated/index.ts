@@ -31,3 +31,4 @@ export {
   type TrainReport,
   type TrainResult,
 } from "./trainer.js";
+export { PREDICTIONS_JSON, readPredictions, type PredictionsFile } from "./predictions-file.js";

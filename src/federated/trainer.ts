@@ -1,9 +1,9 @@
 // The round loop shared by every regime: train a round, evaluate every evalEvery rounds (and after
-// the last), keep the best-validation round, write a checkpoint after every round and the report
-// after every evaluation. resumeTraining continues from a checkpoint to the numbers an
-// uninterrupted run gives: every random draw derives from (seed, round, client), and the
-// checkpoint holds the rest of the state.
-import { existsSync, mkdirSync, statSync } from "node:fs";
+// the last), keep the best-validation round (and write its per-user predictions), write a
+// checkpoint after every round and the report after every evaluation. resumeTraining continues
+// from a checkpoint to the numbers an uninterrupted run gives: every random draw derives from
+// (seed, round, client), and the checkpoint holds the rest of the state.
+import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { schemaOf } from "../model/index.js";
 import type { Schema } from "../model/types.js";
@@ -15,6 +15,7 @@ import type { Engine, Predictions } from "./engine.js";
 import { metricsOf, testAucInterval } from "./evaluate.js";
 import { FederatedEngine } from "./federated-engine.js";
 import { defaultWorkers } from "./pool.js";
+import { PREDICTIONS_JSON, predictionsFile, writePredictions } from "./predictions-file.js";
 import { renderReportHtml } from "./report-html.js";
 import { deriveSeed, Stream } from "./seed.js";
 
@@ -110,7 +111,11 @@ export interface CheckpointHeader {
 
 export async function train(config: TrainConfig, opts: RunOptions = {}): Promise<TrainResult> {
   checkConfig(config);
-  if (opts.out) mkdirSync(opts.out, { recursive: true });
+  if (opts.out) {
+    mkdirSync(opts.out, { recursive: true });
+    // a run started over in a folder must not leave the previous run's best predictions there
+    rmSync(join(opts.out, PREDICTIONS_JSON), { force: true });
+  }
   const engine = await createEngine(config, opts);
   return loop(engine, { format: 1, config, schema: schemaOf(engine.ds), params: engine.params, round: 0, history: [], best: null }, opts);
 }
@@ -208,6 +213,9 @@ async function loop(engine: Engine, state: CheckpointHeader, opts: RunOptions): 
         if (state.best === null || m.val_auc > state.best.val_auc) {
           const ci = testAucInterval(predictions, split, deriveSeed(config.seed, Stream.Bootstrap, round), config.bootstrap);
           state.best = { round, ...m, test_auc_ci: ci };
+          // before the checkpoint that records this best: a run stopped between the two writes
+          // resumes from the previous checkpoint and writes the same file again
+          if (opts.out) writePredictions(opts.out, predictionsFile(round, ds.userIds, split, predictions));
         }
       }
       row.seconds = (performance.now() - started) / 1000;
