@@ -30,22 +30,10 @@ export interface AucInterval {
  * order statistics). Input checks as auc(); when every resample is single-class, lo and hi are NaN.
  */
 export function bootstrapAuc(scores: ArrayLike<number>, labels: ArrayLike<number>, rng: Rng, options: BootstrapOptions = {}): AucInterval {
-  const resamples = options.resamples ?? 1000;
-  const level = options.level ?? 0.95;
   checkPairs("bootstrapAuc", scores, labels);
-  if (!(Number.isInteger(resamples) && resamples >= 1)) throw new RangeError(`bootstrapAuc: resamples must be a positive integer, got ${resamples}`);
-  if (!(level > 0 && level < 1)) throw new RangeError(`bootstrapAuc: level must be in (0, 1), got ${level}`);
-  const n = scores.length;
+  const { resamples, level } = resampling("bootstrapAuc", options);
   const ranking = rank(scores);
-  const counts = new Int32Array(n);
-  const values: number[] = [];
-  for (let b = 0; b < resamples; b++) {
-    counts.fill(0);
-    for (let j = 0; j < n; j++) counts[rng.int(n)]++;
-    const a = aucOfRanking(ranking, labels, counts);
-    if (!Number.isNaN(a)) values.push(a);
-  }
-  values.sort((x, y) => x - y);
+  const values = resampleUsers(scores.length, rng, resamples, (counts) => aucOfRanking(ranking, labels, counts));
   return {
     auc: aucOfRanking(ranking, labels),
     lo: quantile(values, (1 - level) / 2),
@@ -56,8 +44,34 @@ export function bootstrapAuc(scores: ArrayLike<number>, labels: ArrayLike<number
   };
 }
 
-/** Quantile q of ascending values, interpolating between neighbours (Hyndman & Fan type 7). */
-function quantile(sorted: number[], q: number): number {
+/** The options with their defaults, checked; errors name `metric`. */
+export function resampling(metric: string, options: BootstrapOptions): Required<BootstrapOptions> {
+  const resamples = options.resamples ?? 1000;
+  const level = options.level ?? 0.95;
+  if (!(Number.isInteger(resamples) && resamples >= 1)) throw new RangeError(`${metric}: resamples must be a positive integer, got ${resamples}`);
+  if (!(level > 0 && level < 1)) throw new RangeError(`${metric}: level must be in (0, 1), got ${level}`);
+  return { resamples, level };
+}
+
+/**
+ * Draws `resamples` resamples of n users with replacement from `rng` (each a vector of
+ * multiplicities) and returns `statistic` of each, ascending, without the NaNs (single-class
+ * resamples, where AUC is undefined).
+ */
+export function resampleUsers(n: number, rng: Rng, resamples: number, statistic: (counts: Int32Array) => number): number[] {
+  const counts = new Int32Array(n);
+  const values: number[] = [];
+  for (let b = 0; b < resamples; b++) {
+    counts.fill(0);
+    for (let j = 0; j < n; j++) counts[rng.int(n)]++;
+    const v = statistic(counts);
+    if (!Number.isNaN(v)) values.push(v);
+  }
+  return values.sort((x, y) => x - y);
+}
+
+/** Quantile q of ascending values, interpolating between neighbours (Hyndman & Fan type 7); NaN when empty. */
+export function quantile(sorted: number[], q: number): number {
   if (sorted.length === 0) return NaN;
   const h = (sorted.length - 1) * q;
   const i = Math.floor(h);
