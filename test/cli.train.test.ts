@@ -73,7 +73,7 @@ test("train writes the reports and a checkpoint; plain lines off a terminal; eva
   assert.is(lines.length, 1, "one line per evaluated round");
   assert.match(lines[0]!, /^round\s+2 .*val AUC 0\.\d{4}.*test AUC 0\.\d{4}/);
   assert.match(r.out, /^test\s+0\.\d{4}\s+\d\.\d{4}\s+\(95% CI 0\.\d{3}–0\.\d{3}\)/m);
-  for (const f of ["report.json", "report.html", "checkpoint.ffck"]) assert.ok(existsSync(join(out, f)), f);
+  for (const f of ["report.json", "report.html", "predictions.json", "checkpoint.ffck"]) assert.ok(existsSync(join(out, f)), f);
   const report = JSON.parse(readFileSync(join(out, "report.json"), "utf8"));
   assert.is(report.rounds.length, 2);
   assert.is(report.rounds[0].val_auc, null, "round 1 was not evaluated");

@@ -1,8 +1,10 @@
-// `fedfacet train`: runs (or resumes) a training run and writes OUT/checkpoint.ffck, OUT/report.json
-// and OUT/report.html. Ctrl-C stops after the round in progress, checkpointed; a second one quits.
+// `fedfacet train`: runs (or resumes) a training run and writes OUT/checkpoint.ffck, OUT/report.json,
+// OUT/report.html and OUT/predictions.json. Ctrl-C stops after the round in progress, checkpointed; a
+// second one quits.
 import { existsSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { defaultWorkers } from "../federated/pool.js";
+import { PREDICTIONS_JSON } from "../federated/predictions-file.js";
 import { CHECKPOINT_FILE, REPORT_HTML, REPORT_JSON, resumeTraining, train, type RunOptions } from "../federated/trainer.js";
 import { UsageError, type Command } from "./command.js";
 import { TrainDisplay } from "./progress.js";
@@ -149,7 +151,9 @@ export const trainCommand: Command = {
         }
         result = await train(config, { ...opts, out });
       }
-      display.finish(result.report, [join(out, REPORT_JSON), join(out, REPORT_HTML)]);
+      // predictions.json exists once a round was evaluated
+      const written = [REPORT_JSON, REPORT_HTML, PREDICTIONS_JSON].map((f) => join(out, f)).filter((f) => existsSync(f));
+      display.finish(result.report, written);
       // stopped by Ctrl-C: the shell's convention for a run ended by SIGINT (the privacy budget
       // ending a run early is a normal end)
       return result.report.completed || result.report.stopped !== undefined ? 0 : 130;
