@@ -3,7 +3,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -79,6 +79,13 @@ test("command line: a bad option prints the usage (exit 2); run folders give the
     const unpaired = spawnSync(process.execPath, [SCRIPT, "--runs", `a=${runs[0]!.join(",")}`, "--runs", `b=${runs[1]![0]}`], { encoding: "utf8" });
     assert.is(unpaired.status, 1);
     assert.match(unpaired.stderr, /^paired: b has 1 runs but the reference a has 2/);
+    writeFileSync(join(runs[1]![1]!, "report.json"), JSON.stringify({ config: { seed: 2 }, best: { round: 4 } }));
+    const stale = spawnSync(process.execPath, [SCRIPT, "--runs", `a=${runs[0]!.join(",")}`, "--runs", `b=${runs[1]!.join(",")}`], { encoding: "utf8" });
+    assert.is(stale.status, 1);
+    assert.match(stale.stderr, /b-2: predictions.json is of round 3 but report.json's best round is 4/);
+    const missing = spawnSync(process.execPath, [SCRIPT, "--runs", `a=${runs[0]![0]}`, "--runs", `b=${dir}`], { encoding: "utf8" });
+    assert.is(missing.status, 1);
+    assert.match(missing.stderr, /predictions.json: no such file/);
     const ref = spawnSync(process.execPath, [SCRIPT, "--runs", `a=${runs[0]![0]}`, "--reference", "c"], { encoding: "utf8" });
     assert.is(ref.status, 2);
     assert.match(ref.stderr, /--reference: 'c' is not one of the --runs names \(a\)/);

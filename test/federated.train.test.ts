@@ -1,7 +1,7 @@
 // The round loop end to end on a small synthetic set: any worker count gives the same numbers bit
-// for bit, a run stopped and resumed equals an uninterrupted one, the reports have their shape,
-// partial participation touches only the sampled clients, the baselines run, and the on-device
-// scoring path agrees with evaluation.
+// for bit, a run stopped and resumed equals an uninterrupted one (predictions.json included), the
+// reports have their shape, partial participation touches only the sampled clients, the baselines
+// run, and the on-device scoring path agrees with evaluation.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -150,16 +150,20 @@ test("readPredictions names the bad field of a damaged file", () => {
   }
 });
 
-test("a run started over in a folder drops the previous run's predictions until it has its own", async () => {
+test("a run started over in a folder drops the previous run's predictions; resumed, it writes the uninterrupted run's", async () => {
   const out = tmp();
   await train(small("mrff", 1), { workers: 0, out });
   assert.ok(existsSync(join(out, PREDICTIONS_JSON)));
-  const c = small("mrff", 1);
-  c.evalEvery = 2;
+  // evaluated at round 2 only: the part before the stop has no predictions, the resumed part writes them
+  const c = { ...small("mrff", 2), evalEvery: 2 };
   const stop = new AbortController();
-  // stopped after round 1, which a run evaluating every 2 rounds does not evaluate
-  await train({ ...c, rounds: 2 }, { workers: 0, out, signal: stop.signal, onRound: () => stop.abort() });
+  await train(c, { workers: 0, out, signal: stop.signal, onRound: () => stop.abort() });
   assert.not.ok(existsSync(join(out, PREDICTIONS_JSON)));
+  await resumeTraining(out, { workers: 0 });
+  const whole = tmp();
+  await train(c, { workers: 0, out: whole });
+  assert.is(readPredictions(out).round, 2);
+  assert.is(readFileSync(join(out, PREDICTIONS_JSON), "utf8"), readFileSync(join(whole, PREDICTIONS_JSON), "utf8"));
 });
 
 test("with a sample of clients per round only the sampled clients' private values change", async () => {

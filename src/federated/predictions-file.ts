@@ -3,7 +3,7 @@
 // through their separate intervals. Columnar JSON: one array per column, in user order (users by
 // raw id, as the data set orders them). JSON numbers written by JSON.stringify read back to the
 // same float64, so the scores are exact; 1,791 users take about 100 KB. Node-only (files).
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { LeaveOneOut } from "../data/split.js";
 import { writeFileAtomic } from "../util/atomic-write.js";
@@ -50,7 +50,8 @@ export function writePredictions(out: string, file: PredictionsFile): void {
 
 /** Reads and checks a predictions file (the file itself or the run folder holding it). */
 export function readPredictions(path: string): PredictionsFile {
-  const file = path.endsWith(".json") ? path : join(path, PREDICTIONS_JSON);
+  const file = existsSync(path) && statSync(path).isDirectory() ? join(path, PREDICTIONS_JSON) : path;
+  if (!existsSync(file)) throw new Error(`${file}: no such file (train writes it at a run's first evaluated round)`);
   let raw: unknown;
   try {
     raw = JSON.parse(readFileSync(file, "utf8"));
