@@ -103,7 +103,7 @@ export class FederatedEngine implements Engine {
     // local training communicates nothing
     const down = shared.size + group.size > 0 ? taskBytes(shared.size, group.size, layout) : 0;
     const deltas = !isPlainMean(config.aggregator) || hooks.onDeltas !== undefined;
-    const robust = deltas ? new DeltaAggregator(config.aggregator ?? AGGREGATOR_DEFAULTS, rowLayout(shared.size, layout), layout, group.size, be) : null;
+    const robust = deltas ? new DeltaAggregator(config.aggregator ?? AGGREGATOR_DEFAULTS, rowLayout(shared.size, layout), layout, group.size, store.names("shared").map((n) => store.slice(n)), be) : null;
     const params = { shared: shared.size, group: group.size, private: priv.size };
     store.dispose();
     const split = leaveOneOut(ds);
