@@ -18,7 +18,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:f
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { INTERACTIONS_FILE, readFolder } from "../src/data/folder.js";
 import type { LeaveOneOut } from "../src/data/split.js";
 import { loadArray } from "../src/federated/checkpoint.js";
@@ -35,6 +34,7 @@ import { Rng } from "../src/util/rng.js";
 import { pickTarget, writePoisonedFolder } from "./attack-data.js";
 import { candidateSet, exposure, TOP, type ModelValues } from "./exposure.js";
 import { configFromText } from "./train-args.js";
+import { benchArgs } from "./bench-args.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ATTACKS = ["none", "boost", "noise"] as const;
@@ -44,21 +44,19 @@ const CANDIDATES = 100;
 const FAKE_LENGTH = 30;
 const SEED = 1;
 
-const { values: a } = parseArgs({
-  options: {
-    data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
-    rounds: { type: "string", default: "10" },
-    workers: { type: "string", default: "2" },
-    fractions: { type: "string", default: "0.05,0.01,0.1" },
-    attacks: { type: "string", default: "boost,noise" },
-    defences: { type: "string", default: RULE_KINDS.join(",") },
-    boost: { type: "string", default: "10" },
-    "noise-std": { type: "string", default: "10" },
-    agree: { type: "string", default: String(AGGREGATOR_DEFAULTS.agree) },
-    trim: { type: "string", default: String(AGGREGATOR_DEFAULTS.trim) },
-    "train-args": { type: "string", default: "" },
-    out: { type: "string", default: join(ROOT, "out/attack/attack.md") },
-  },
+const a = benchArgs({
+  data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
+  rounds: { type: "string", default: "10" },
+  workers: { type: "string", default: "2" },
+  fractions: { type: "string", default: "0.05,0.01,0.1" },
+  attacks: { type: "string", default: "boost,noise" },
+  defences: { type: "string", default: RULE_KINDS.join(",") },
+  boost: { type: "string", default: "10" },
+  "noise-std": { type: "string", default: "10" },
+  agree: { type: "string", default: String(AGGREGATOR_DEFAULTS.agree) },
+  trim: { type: "string", default: String(AGGREGATOR_DEFAULTS.trim) },
+  "train-args": { type: "string", default: "" },
+  out: { type: "string", default: join(ROOT, "out/attack/attack.md") },
 });
 
 function fail(msg: string): never {
