@@ -13,7 +13,8 @@
 //        [--attacks boost,noise] [--defences mean,median,trimmed,normbound,foolsgold,rlr,consensus] [--agree F] [--trim β] [--boost X]
 //        [--noise-std S] [--seed N] [--train-args "OPTIONS"] [--out FILE.md]
 // A defence KIND applies to the shared and the group partition; KIND@P+Q only to the shared
-// tensors P and Q (aggregator.tensors patterns, e.g. consensus@mlp.0), with the mean elsewhere.
+// tensors P and Q (aggregator.tensors patterns, e.g. consensus@mlp.0), with the mean elsewhere, or
+// with BASE elsewhere given as BASE:KIND@P+Q (e.g. normbound:consensus@mlp).
 // --seed: the training seed, attackers' histories and noise; the exposure's candidate items stay
 // those of seed 1, so that every seed measures the same thing.
 // --train-args: further `fedfacet train` options for every run (client optimiser, server optimiser,
@@ -91,17 +92,18 @@ for (const d of defences) {
   try {
     aggregatorOf(d);
   } catch (e) {
-    fail(`--defences: '${d}': ${(e as Error).message} (give KIND or KIND@PATTERN+PATTERN)`);
+    fail(`--defences: '${d}': ${(e as Error).message} (give KIND, KIND@PATTERN+PATTERN or BASE:KIND@PATTERN+PATTERN)`);
   }
 }
 
-/** The aggregator a defence spec stands for: KIND on both partitions, or KIND@P+Q on those shared tensors only. */
+/** The aggregator a defence spec stands for: KIND on both partitions, or [BASE:]KIND@P+Q on those shared tensors only (BASE, default mean, elsewhere). */
 function aggregatorOf(spec: string): AggregatorConfig {
-  const [kind, patterns] = spec.split("@") as [RuleKind, string | undefined];
-  if (!RULE_KINDS.includes(kind)) throw new RangeError(`'${kind}' is not one of ${RULE_KINDS.join(", ")}`);
+  const [head, patterns] = spec.split("@") as [string, string | undefined];
+  const [base, kind] = (head.includes(":") && patterns !== undefined ? head.split(":") : ["mean", head]) as [RuleKind, RuleKind];
+  for (const k of [base, kind]) if (!RULE_KINDS.includes(k)) throw new RangeError(`'${k}' is not one of ${RULE_KINDS.join(", ")}`);
   const common = { trim: trim!, bound: "median" as const, agree: agree! };
   if (patterns === undefined) return { shared: kind, group: kind, ...common };
-  return { shared: "mean", group: "mean", ...common, tensors: parseTensorRules(patterns.split("+").map((p) => `${p}=${kind}`).join(",")) };
+  return { shared: base, group: base, ...common, tensors: parseTensorRules(patterns.split("+").map((p) => `${p}=${kind}`).join(",")) };
 }
 const trainArgs = a["train-args"]!.trim();
 // the options this bench decides for every run, or that do not combine with per-client deltas
@@ -264,7 +266,7 @@ Target: the category ${TARGET_FIELD} = ${target.code} (${target.items.length} it
 categories of 5–40 items, the one of median impression count). Attackers are fake users appended to the real ${N} (fraction = attackers / all
 participants); boost: honest training on ${FAKE_LENGTH} fake impressions alternating a random item (no click) and a target
 item (click), delta × ${boost}; noise: every coordinate N(0, ${noiseStd}²). A defence KIND applies to both the shared and the group
-partition, KIND@P+Q only to the shared tensors P and Q (and P.*), the mean elsewhere (trimmed: β = ${trim}; normbound, foolsgold, rlr, consensus: the median client norm of the round; rlr, consensus: θ = ⌈${agree}·clients⌉).
+partition, [BASE:]KIND@P+Q only to the shared tensors P and Q (and P.*), BASE (default the mean) elsewhere (trimmed: β = ${trim}; normbound, foolsgold, rlr, consensus: the median client norm of the round; rlr, consensus: θ = ⌈${agree}·clients⌉).
 AUC: test AUC over the real users at the round of best validation AUC (METHOD.md), Δ against the clean run with the mean;
 "last": after the final round. Exposure: fraction of real users whose top ${TOP} among the ${target.items.length} targets + ${CANDIDATES} fixed random
 catalogue items (drawn with seed ${CANDIDATE_SEED}; scored on-device after the whole history; ties count against the targets) holds a target, at the
