@@ -172,10 +172,10 @@ test("training: a run stopped after round 1 and resumed equals the uninterrupted
   }
 });
 
-test("training: a pattern naming no shared tensor is refused when the engine is built, naming it", async () => {
-  for (const pattern of ["mlp.7", "block0.group0", "user.fields"]) {
+test("training: a pattern naming no shared tensor is refused when the engine is built, naming it (also under the mean)", async () => {
+  for (const [pattern, kind] of [["mlp.7", "median"], ["block0.group0", "consensus"], ["user.fields", "mean"]] as const) {
     try {
-      await FederatedEngine.create(tiny(withTensors([{ pattern, kind: "median" }])), 0);
+      await FederatedEngine.create(tiny(withTensors([{ pattern, kind }])), 0);
       assert.unreachable(pattern);
     } catch (e) {
       assert.match(String(e), new RegExp(`'${pattern.replace(/\./g, "\\.")}' names no shared-partition parameter \\(they are: item.fields, position`));

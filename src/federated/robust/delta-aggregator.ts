@@ -12,14 +12,12 @@ import { aggregateRows } from "./aggregate-rows.js";
 import type { DeltaChunk, RowLayout } from "./client-deltas.js";
 import { foolsGoldTrust } from "./foolsgold.js";
 import { kindsOf, ruleOf, type AggregatorConfig } from "./rules.js";
-import { aggregateTensors, resolveTensorRules, type TensorSlice, type TensorUnit } from "./tensor-rules.js";
+import { aggregateTensors, type TensorUnit } from "./tensor-rules.js";
 
 export class DeltaAggregator {
   private readonly chunks = new Map<number, DeltaChunk>();
   /** The round's averages, [shared | group] (only aggregated ranges are read). */
   private readonly averages: Float64Array;
-  /** The shared tensors with a rule of their own. */
-  private readonly units: TensorUnit[];
   private readonly foolsGold: boolean;
 
   constructor(
@@ -27,13 +25,12 @@ export class DeltaAggregator {
     private readonly rows: RowLayout,
     private readonly layout: GroupLayout | null,
     groupSize: number,
-    /** The shared partition's parameter tensors (named by aggregator.tensors). */
-    tensors: readonly TensorSlice[],
+    /** The shared tensors with a rule of their own (config.tensors resolved, tensor-rules.ts). */
+    private readonly units: readonly TensorUnit[],
     /** Runs FoolsGold's Gram matrix (needed only when a partition takes foolsgold). */
     private readonly kernels: Backend | null = null,
   ) {
     this.averages = new Float64Array(rows.shared + groupSize);
-    this.units = resolveTensorRules(config.tensors ?? [], tensors);
     this.foolsGold = kindsOf(config).includes("foolsgold");
     if (this.foolsGold) {
       if (rows.shared === 0) throw new RangeError("aggregator foolsgold compares the clients' shared-partition updates, but the model has no shared partition");
