@@ -14,7 +14,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { ParamStore } from "../src/autograd/params.js";
 import { readFolder } from "../src/data/folder.js";
 import { defaultConfig } from "../src/federated/config.js";
@@ -29,19 +28,18 @@ import { createModel, schemaOf } from "../src/model/index.js";
 import { Rng } from "../src/util/rng.js";
 import { pickTarget, writePoisonedFolder } from "./attack-data.js";
 import { candidateSet, exposure } from "./exposure.js";
+import { benchArgs } from "./bench-args.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const { values: a } = parseArgs({
-  options: {
-    data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
-    rounds: { type: "string", default: "3" },
-    workers: { type: "string", default: "2" },
-    fraction: { type: "string", default: "0.05" },
-    defence: { type: "string", default: "mean" },
-    mode: { type: "string", default: "stats" },
-    keep: { type: "string", default: "all,target-rows,item-rows,dense,group" },
-    agree: { type: "string", default: "0.1" },
-  },
+const a = benchArgs({
+  data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
+  rounds: { type: "string", default: "3" },
+  workers: { type: "string", default: "2" },
+  fraction: { type: "string", default: "0.05" },
+  defence: { type: "string", default: "mean" },
+  mode: { type: "string", default: "stats" },
+  keep: { type: "string", default: "all,target-rows,item-rows,dense,group" },
+  agree: { type: "string", default: "0.1" },
 });
 const data = resolve(a.data!);
 const rounds = Number(a.rounds);

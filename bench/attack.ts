@@ -11,14 +11,18 @@
 //
 //   node dist/bench/attack.js [--data DIR] [--rounds N] [--workers W] [--fractions 0.01,0.05,0.1]
 //        [--attacks boost,noise] [--defences mean,median,trimmed,normbound,foolsgold,rlr,consensus] [--agree F] [--trim β] [--boost X]
-//        [--noise-std S] [--train-args "OPTIONS"] [--out FILE.md]
+//        [--noise-std S] [--seed N] [--train-args "OPTIONS"] [--out FILE.md]
+// A defence KIND applies to the shared and the group partition; KIND@P+Q only to the shared
+// tensors P and Q (aggregator.tensors patterns, e.g. consensus@mlp.0), with the mean elsewhere, or
+// with BASE elsewhere given as BASE:KIND@P+Q (e.g. normbound:consensus@mlp).
+// --seed: the training seed, attackers' histories and noise; the exposure's candidate items stay
+// those of seed 1, so that every seed measures the same thing.
 // --train-args: further `fedfacet train` options for every run (client optimiser, server optimiser,
 // local steps...), parsed as the CLI does; the bench sets data, rounds, seed and the aggregator.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { INTERACTIONS_FILE, readFolder } from "../src/data/folder.js";
 import type { LeaveOneOut } from "../src/data/split.js";
 import { loadArray } from "../src/federated/checkpoint.js";
@@ -27,7 +31,7 @@ import type { Predictions } from "../src/federated/engine.js";
 import { metricsOf } from "../src/federated/evaluate.js";
 import { FederatedEngine } from "../src/federated/federated-engine.js";
 import type { DeltaChunk } from "../src/federated/robust/client-deltas.js";
-import { AGGREGATOR_DEFAULTS, RULE_KINDS, type RuleKind } from "../src/federated/robust/rules.js";
+import { AGGREGATOR_DEFAULTS, parseTensorRules, RULE_KINDS, type AggregatorConfig, type RuleKind } from "../src/federated/robust/rules.js";
 import { deriveSeed } from "../src/federated/seed.js";
 import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
@@ -35,6 +39,7 @@ import { Rng } from "../src/util/rng.js";
 import { pickTarget, writePoisonedFolder } from "./attack-data.js";
 import { candidateSet, exposure, TOP, type ModelValues } from "./exposure.js";
 import { configFromText } from "./train-args.js";
+import { benchArgs } from "./bench-args.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ATTACKS = ["none", "boost", "noise"] as const;
@@ -42,23 +47,22 @@ type Attack = (typeof ATTACKS)[number];
 const TARGET_FIELD = "second_level_category_name";
 const CANDIDATES = 100;
 const FAKE_LENGTH = 30;
-const SEED = 1;
+const CANDIDATE_SEED = 1;
 
-const { values: a } = parseArgs({
-  options: {
-    data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
-    rounds: { type: "string", default: "10" },
-    workers: { type: "string", default: "2" },
-    fractions: { type: "string", default: "0.05,0.01,0.1" },
-    attacks: { type: "string", default: "boost,noise" },
-    defences: { type: "string", default: RULE_KINDS.join(",") },
-    boost: { type: "string", default: "10" },
-    "noise-std": { type: "string", default: "10" },
-    agree: { type: "string", default: String(AGGREGATOR_DEFAULTS.agree) },
-    trim: { type: "string", default: String(AGGREGATOR_DEFAULTS.trim) },
-    "train-args": { type: "string", default: "" },
-    out: { type: "string", default: join(ROOT, "out/attack/attack.md") },
-  },
+const a = benchArgs({
+  data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
+  rounds: { type: "string", default: "10" },
+  workers: { type: "string", default: "2" },
+  fractions: { type: "string", default: "0.05,0.01,0.1" },
+  attacks: { type: "string", default: "boost,noise" },
+  defences: { type: "string", default: RULE_KINDS.join(",") },
+  boost: { type: "string", default: "10" },
+  "noise-std": { type: "string", default: "10" },
+  agree: { type: "string", default: String(AGGREGATOR_DEFAULTS.agree) },
+  trim: { type: "string", default: String(AGGREGATOR_DEFAULTS.trim) },
+  seed: { type: "string", default: "1" },
+  "train-args": { type: "string", default: "" },
+  out: { type: "string", default: join(ROOT, "out/attack/attack.md") },
 });
 
 function fail(msg: string): never {
@@ -80,13 +84,30 @@ const [boost] = numbers("boost", a.boost!, (n) => n > 0);
 const [noiseStd] = numbers("noise-std", a["noise-std"]!, (n) => n > 0);
 const [agree] = numbers("agree", a.agree!, (n) => n > 0 && n <= 1);
 const [trim] = numbers("trim", a.trim!, (n) => n >= 0 && n < 0.5);
+const [SEED] = numbers("seed", a.seed!, (n) => Number.isInteger(n) && n >= 0) as [number];
 const attacks = a.attacks!.split(",") as Attack[];
 for (const x of attacks) if (x === "none" || !ATTACKS.includes(x)) fail(`--attacks: '${x}' is not boost or noise`);
-const defences = a.defences!.split(",") as RuleKind[];
-for (const d of defences) if (!RULE_KINDS.includes(d)) fail(`--defences: '${d}' is not one of ${RULE_KINDS.join(", ")}`);
+const defences = a.defences!.split(",");
+for (const d of defences) {
+  try {
+    aggregatorOf(d);
+  } catch (e) {
+    fail(`--defences: '${d}': ${(e as Error).message} (give KIND, KIND@PATTERN+PATTERN or BASE:KIND@PATTERN+PATTERN)`);
+  }
+}
+
+/** The aggregator a defence spec stands for: KIND on both partitions, or [BASE:]KIND@P+Q on those shared tensors only (BASE, default mean, elsewhere). */
+function aggregatorOf(spec: string): AggregatorConfig {
+  const [head, patterns] = spec.split("@") as [string, string | undefined];
+  const [base, kind] = (head.includes(":") && patterns !== undefined ? head.split(":") : ["mean", head]) as [RuleKind, RuleKind];
+  for (const k of [base, kind]) if (!RULE_KINDS.includes(k)) throw new RangeError(`'${k}' is not one of ${RULE_KINDS.join(", ")}`);
+  const common = { trim: trim!, bound: "median" as const, agree: agree! };
+  if (patterns === undefined) return { shared: kind, group: kind, ...common };
+  return { shared: base, group: base, ...common, tensors: parseTensorRules(patterns.split("+").map((p) => `${p}=${kind}`).join(",")) };
+}
 const trainArgs = a["train-args"]!.trim();
 // the options this bench decides for every run, or that do not combine with per-client deltas
-const DECIDED = ["data", "model", "rounds", "seed", "workers", "out", "resume", "force", "aggregator", "trim", "norm-bound", "agree", "bootstrap", "dp-epsilon", "compression"];
+const DECIDED = ["data", "model", "rounds", "seed", "workers", "out", "resume", "force", "aggregator", "aggregator-tensors", "trim", "norm-bound", "agree", "bootstrap", "dp-epsilon", "compression"];
 let base: TrainConfig;
 try {
   base = configFromText(trainArgs, DECIDED);
@@ -99,14 +120,14 @@ const jsonPath = mdPath.replace(/\.md$/, "") + ".json";
 const real = readFolder(data);
 const N = real.numUsers;
 const target = pickTarget(real, TARGET_FIELD);
-const candidates = candidateSet(real, target.items, CANDIDATES, SEED);
+const candidates = candidateSet(real, target.items, CANDIDATES, CANDIDATE_SEED);
 const be = await loadWasmBackend();
 
 interface Row {
   attack: Attack;
   fraction: number;
   attackers: number;
-  defence: RuleKind;
+  defence: string;
   best_round: number;
   test_auc_best: number;
   exposure_best: number;
@@ -141,14 +162,14 @@ function attackerHook(attack: Attack, rowLength: () => number): (d: DeltaChunk) 
 }
 const calls = new Map<number, number>();
 
-async function runOne(attack: Attack, fraction: number, defence: RuleKind): Promise<Row> {
+async function runOne(attack: Attack, fraction: number, defence: string): Promise<Row> {
   const attackers = attack === "none" ? 0 : Math.round((fraction * N) / (1 - fraction));
   let dir: string | null = null;
   const c: TrainConfig = structuredClone(base);
   c.rounds = rounds;
   c.seed = SEED;
   c.bootstrap = 1;
-  c.aggregator = { shared: defence, group: defence, trim: trim!, bound: "median", agree: agree! };
+  c.aggregator = aggregatorOf(defence);
   c.data = { kind: "folder", dir: data };
   if (attackers > 0) {
     dir = join(mkdtempSync(join(tmpdir(), "fedfacet-attack-")), "data");
@@ -189,13 +210,14 @@ async function runOne(attack: Attack, fraction: number, defence: RuleKind): Prom
 
 const started = new Date();
 mkdirSync(dirname(mdPath), { recursive: true });
-const previous = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, "utf8")) as { protocol: { train_args?: string; trim?: number }; rows: Row[] }) : null;
-// rows are reused only from a run with the same training options and trim (files from before these options had the defaults)
+const previous = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, "utf8")) as { protocol: { train_args?: string; trim?: number; seed?: number }; rows: Row[] }) : null;
+// rows are reused only from a run with the same training options, trim and seed (files from before these options had the defaults)
 if (previous && (previous.protocol.train_args ?? "") !== trainArgs) fail(`${jsonPath} holds runs with --train-args '${previous.protocol.train_args ?? ""}', not '${trainArgs}': give another --out`);
 if (previous && (previous.protocol.trim ?? AGGREGATOR_DEFAULTS.trim) !== trim) fail(`${jsonPath} holds runs with --trim ${previous.protocol.trim ?? AGGREGATOR_DEFAULTS.trim}, not ${trim}: give another --out`);
+if (previous && (previous.protocol.seed ?? 1) !== SEED) fail(`${jsonPath} holds runs with --seed ${previous.protocol.seed ?? 1}, not ${SEED}: give another --out`);
 const rows: Row[] = previous?.rows ?? [];
-const done = (x: Attack, f: number, d: RuleKind) => rows.some((r) => r.attack === x && r.defence === d && (x === "none" || r.fraction === f));
-const plan: [Attack, number, RuleKind][] = [];
+const done = (x: Attack, f: number, d: string) => rows.some((r) => r.attack === x && r.defence === d && (x === "none" || r.fraction === f));
+const plan: [Attack, number, string][] = [];
 for (const d of defences) plan.push(["none", 0, d]);
 for (const f of fractions) for (const x of attacks) for (const d of defences) plan.push([x, f, d]);
 for (const [x, f, d] of plan) {
@@ -210,6 +232,7 @@ function write(): void {
     data,
     rounds,
     workers,
+    seed: SEED,
     target: { field: target.field, code: target.code, items: target.items.length, impressions: target.impressions },
     candidates: CANDIDATES,
     boost,
@@ -226,7 +249,7 @@ function write(): void {
     command: `node dist/bench/attack.js ${process.argv.slice(2).map((x) => (/\s/.test(x) ? `"${x}"` : x)).join(" ")}`.trim(),
   };
   writeFileAtomic(jsonPath, JSON.stringify({ protocol, rows }, null, 2) + "\n");
-  const cleanOf = (d: RuleKind) => rows.find((r) => r.attack === "none" && r.defence === d);
+  const cleanOf = (d: string) => rows.find((r) => r.attack === "none" && r.defence === d);
   const f3 = (x: number) => x.toFixed(3);
   const ratio = (x: number, of: Row | undefined) => (of && of.exposure_best > 0 ? (x / of.exposure_best).toFixed(2) : "–");
   const lines = rows.map((r) => {
@@ -242,11 +265,11 @@ Training options: ${trainArgs === "" ? "the defaults (one local step of a fresh 
 Target: the category ${TARGET_FIELD} = ${target.code} (${target.items.length} items, ${target.impressions} impressions in the data: of the
 categories of 5–40 items, the one of median impression count). Attackers are fake users appended to the real ${N} (fraction = attackers / all
 participants); boost: honest training on ${FAKE_LENGTH} fake impressions alternating a random item (no click) and a target
-item (click), delta × ${boost}; noise: every coordinate N(0, ${noiseStd}²). Defences apply to both the shared and the group
-partition (trimmed: β = ${trim}; normbound, foolsgold, rlr, consensus: the median client norm of the round; rlr, consensus: θ = ⌈${agree}·clients⌉).
+item (click), delta × ${boost}; noise: every coordinate N(0, ${noiseStd}²). A defence KIND applies to both the shared and the group
+partition, [BASE:]KIND@P+Q only to the shared tensors P and Q (and P.*), BASE (default the mean) elsewhere (trimmed: β = ${trim}; normbound, foolsgold, rlr, consensus: the median client norm of the round; rlr, consensus: θ = ⌈${agree}·clients⌉).
 AUC: test AUC over the real users at the round of best validation AUC (METHOD.md), Δ against the clean run with the mean;
 "last": after the final round. Exposure: fraction of real users whose top ${TOP} among the ${target.items.length} targets + ${CANDIDATES} fixed random
-catalogue items (scored on-device after the whole history; ties count against the targets) holds a target, at the
+catalogue items (drawn with seed ${CANDIDATE_SEED}; scored on-device after the whole history; ties count against the targets) holds a target, at the
 best-validation round; × clean: against the clean run with the mean, and with the same defence.
 
 | attack | attackers | defence | test AUC | Δ AUC | exposure | × clean mean | × clean same defence | best round | AUC last | exposure last | seconds |

@@ -6,15 +6,13 @@
 // local training's whole model (80,147).
 //
 //   node dist/bench/client-slots.js [--clients N] [--sizes S1,S2,...] [--repeats N]
-import { parseArgs } from "node:util";
 import { ClientSlots } from "../src/federated/client-slots.js";
+import { benchArgs } from "./bench-args.js";
 
-const { values: a } = parseArgs({
-  options: {
-    clients: { type: "string", default: "1791" },
-    sizes: { type: "string", default: "9616,80147" },
-    repeats: { type: "string", default: "4" },
-  },
+const a = benchArgs({
+  clients: { type: "string", default: "1791" },
+  sizes: { type: "string", default: "9616,80147" },
+  repeats: { type: "string", default: "4" },
 });
 const n = Number(a.clients);
 const repeats = Number(a.repeats);

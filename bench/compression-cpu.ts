@@ -6,17 +6,15 @@
 //   node dist/bench/compression-cpu.js [--data DIR] [--topk F] [--repeats N]
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { defaultConfig, type Compression } from "../src/federated/config.js";
 import { train } from "../src/federated/trainer.js";
+import { benchArgs } from "./bench-args.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const { values: a } = parseArgs({
-  options: {
-    data: { type: "string", default: join(ROOT, "../shared/data/kuaisar-r") },
-    topk: { type: "string", default: "0.05" },
-    repeats: { type: "string", default: "2" },
-  },
+const a = benchArgs({
+  data: { type: "string", default: join(ROOT, "../shared/data/kuaisar-r") },
+  topk: { type: "string", default: "0.05" },
+  repeats: { type: "string", default: "2" },
 });
 
 /** CPU seconds of round 2's training phase. */

@@ -13,27 +13,25 @@ import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { INTERACTIONS_FILE } from "../src/data/folder.js";
 import { COMPRESSIONS } from "../src/federated/config.js";
 import { CHECKPOINT_FILE, type TrainReport } from "../src/federated/trainer.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { median } from "./experiment-table.js";
+import { benchArgs } from "./bench-args.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = join(ROOT, "dist/src/cli/main.js");
 
-const { values: a } = parseArgs({
-  options: {
-    data: { type: "string", default: join(ROOT, "../shared/data/kuaisar-r") },
-    rounds: { type: "string", default: "20" },
-    seeds: { type: "string", default: "1" },
-    workers: { type: "string", default: "2" },
-    settings: { type: "string", default: "f32,int8,topk-int8:0.01,topk-int8:0.05,topk-int8:0.1,topk:0.05" },
-    out: { type: "string", default: join(ROOT, "bench/results/compression-kuaisar-r.md") },
-    "keep-checkpoints": { type: "boolean", default: false },
-    reuse: { type: "boolean", default: false },
-  },
+const a = benchArgs({
+  data: { type: "string", default: join(ROOT, "../shared/data/kuaisar-r") },
+  rounds: { type: "string", default: "20" },
+  seeds: { type: "string", default: "1" },
+  workers: { type: "string", default: "2" },
+  settings: { type: "string", default: "f32,int8,topk-int8:0.01,topk-int8:0.05,topk-int8:0.1,topk:0.05" },
+  out: { type: "string", default: join(ROOT, "bench/results/compression-kuaisar-r.md") },
+  "keep-checkpoints": { type: "boolean", default: false },
+  reuse: { type: "boolean", default: false },
 });
 
 function fail(msg: string): never {

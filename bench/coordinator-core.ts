@@ -7,15 +7,15 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { defaultConfig } from "../src/federated/config.js";
 import { Coordinator } from "../src/federated/coordinator/coordinator.js";
 import { schemaOfSource } from "../src/federated/source.js";
 import { encodeFrame } from "../src/federated/wire/index.js";
 import { Rng } from "../src/util/rng.js";
 import { referenceShape } from "./model-shape.js";
+import { benchArgs } from "./bench-args.js";
 
-const { values: a } = parseArgs({ options: { updates: { type: "string" }, data: { type: "string" } } });
+const a = benchArgs({ updates: { type: "string" }, data: { type: "string" } });
 const counts = (a.updates ?? "250,1000,2000").split(",").map(Number);
 const data = a.data ?? process.env.FEDFACET_KUAISAR ?? "/work/shared/data/kuaisar-r";
 const shape = await referenceShape(data);

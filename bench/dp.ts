@@ -13,29 +13,27 @@ import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import type { TrainReport } from "../src/federated/trainer.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { median } from "./experiment-table.js";
+import { benchArgs } from "./bench-args.js";
 
 // dist/bench/dp.js -> the package root
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = join(ROOT, "dist/src/cli/main.js");
 
-const { values: a } = parseArgs({
-  options: {
-    data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
-    rounds: { type: "string", default: "20" },
-    ratios: { type: "string", default: "1,0.2" },
-    epsilons: { type: "string", default: "inf,8,4,1" },
-    delta: { type: "string", default: "1e-5" },
-    clip: { type: "string", default: "18" },
-    "local-epsilons": { type: "string", default: "" },
-    model: { type: "string", default: "mrff" },
-    seeds: { type: "string", default: "1" },
-    workers: { type: "string", default: "2" },
-    out: { type: "string", default: join(ROOT, "bench/results/dp-kuaisar-r.md") },
-  },
+const a = benchArgs({
+  data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
+  rounds: { type: "string", default: "20" },
+  ratios: { type: "string", default: "1,0.2" },
+  epsilons: { type: "string", default: "inf,8,4,1" },
+  delta: { type: "string", default: "1e-5" },
+  clip: { type: "string", default: "18" },
+  "local-epsilons": { type: "string", default: "" },
+  model: { type: "string", default: "mrff" },
+  seeds: { type: "string", default: "1" },
+  workers: { type: "string", default: "2" },
+  out: { type: "string", default: join(ROOT, "bench/results/dp-kuaisar-r.md") },
 });
 
 function fail(msg: string): never {

@@ -13,7 +13,6 @@ import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { INTERACTIONS_FILE, readFolder } from "../src/data/folder.js";
 import { leaveOneOut, type LeaveOneOut } from "../src/data/split.js";
 import { REGIMES, type Regime } from "../src/federated/config.js";
@@ -24,24 +23,23 @@ import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { markdownTable, median, modelRows, type RunSummary, type TableRow } from "./experiment-table.js";
 import { logisticOnFields, userClickRate } from "./floors.js";
 import { splitArgs } from "./train-args.js";
+import { benchArgs } from "./bench-args.js";
 
 // dist/bench/experiment.js -> the package root
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = join(ROOT, "dist/src/cli/main.js");
 const BOOTSTRAP = 1000;
 
-const { values: a } = parseArgs({
-  options: {
-    data: { type: "string", default: join(ROOT, "../shared/data/kuaisar-r") },
-    rounds: { type: "string", default: "20" },
-    seeds: { type: "string", default: "1" },
-    models: { type: "string", default: REGIMES.join(",") },
-    workers: { type: "string", default: String(defaultWorkers()) },
-    out: { type: "string", default: join(ROOT, "out/experiment/experiment.md") },
-    "train-args": { type: "string", default: "" },
-    "model-args": { type: "string", multiple: true, default: [] },
-    jobs: { type: "string", default: "1" },
-  },
+const a = benchArgs({
+  data: { type: "string", default: join(ROOT, "../shared/data/kuaisar-r") },
+  rounds: { type: "string", default: "20" },
+  seeds: { type: "string", default: "1" },
+  models: { type: "string", default: REGIMES.join(",") },
+  workers: { type: "string", default: String(defaultWorkers()) },
+  out: { type: "string", default: join(ROOT, "out/experiment/experiment.md") },
+  "train-args": { type: "string", default: "" },
+  "model-args": { type: "string", multiple: true, default: [] },
+  jobs: { type: "string", default: "1" },
 });
 
 function fail(msg: string): never {

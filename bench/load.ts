@@ -10,15 +10,15 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "no
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { Worker } from "node:worker_threads";
 import { loadState } from "../src/federated/coordinator/state.js";
 import type { LoadMessage, LoadWorkerData } from "./load-worker.js";
 import { referenceShape } from "./model-shape.js";
+import { benchArgs } from "./bench-args.js";
 
 const here = fileURLToPath(new URL(".", import.meta.url));
 const MAIN = join(here, "../src/cli/main.js");
-const { values: a } = parseArgs({ options: { clients: { type: "string" }, rounds: { type: "string" }, workers: { type: "string" }, data: { type: "string" }, json: { type: "string" } } });
+const a = benchArgs({ clients: { type: "string" }, rounds: { type: "string" }, workers: { type: "string" }, data: { type: "string" }, json: { type: "string" } });
 const counts = (a.clients ?? "250,500,1000,2000").split(",").map(Number);
 const rounds = Number(a.rounds ?? 3);
 const workers = Number(a.workers ?? 3);

@@ -6,14 +6,14 @@
 // Rows look like one Adam step: ±lr on a quarter of the coordinates, 0 elsewhere.
 //
 //   node dist/bench/robust-aggregate.js [--clients N] [--values D]
-import { parseArgs } from "node:util";
 import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 import { aggregateRows } from "../src/federated/robust/aggregate-rows.js";
 import { foolsGoldTrust } from "../src/federated/robust/foolsgold.js";
 import { RULE_KINDS } from "../src/federated/robust/rules.js";
 import { Rng } from "../src/util/rng.js";
+import { benchArgs } from "./bench-args.js";
 
-const { values: a } = parseArgs({ options: { clients: { type: "string", default: "1791" }, values: { type: "string", default: "42308" } } });
+const a = benchArgs({ clients: { type: "string", default: "1791" }, values: { type: "string", default: "42308" } });
 const n = Number(a.clients);
 const d = Number(a.values);
 if (!(Number.isInteger(n) && n >= 1 && Number.isInteger(d) && d >= 1)) {

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import { COMPRESSIONS, defaultConfig, REGIMES, type Compression, type Regime, type TrainConfig } from "../federated/config.js";
 import { DEFAULT_CLIP, DP_NOISES, planDp, samplingRate } from "../federated/dp-config.js";
 import { DEFAULT_BLOCK } from "../federated/wire/index.js";
-import { AGGREGATOR_DEFAULTS, parseRuleKinds, type AggregatorConfig } from "../federated/robust/rules.js";
+import { AGGREGATOR_DEFAULTS, parseRuleKinds, parseTensorRules, type AggregatorConfig } from "../federated/robust/rules.js";
 import { applyPreset, PRESETS } from "../federated/presets.js";
 import { PRIVATE_DEFAULTS } from "../federated/private-training.js";
 import { LR_SCHEDULES } from "../optim/schedule.js";
@@ -49,6 +49,7 @@ export const TRAIN_OPTIONS = {
   "click-input": { type: "boolean" },
   "gate-clicks": { type: "boolean" },
   aggregator: { type: "string" },
+  "aggregator-tensors": { type: "string" },
   trim: { type: "string" },
   "norm-bound": { type: "string" },
   agree: { type: "string" },
@@ -158,7 +159,7 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   if (a["click-input"]) m.clickInput = true;
   if (a["gate-clicks"]) m.gateClicks = true;
   c.compression = compressionFromArgs(a, regime);
-  if (a.aggregator !== undefined || a.trim !== undefined || a["norm-bound"] !== undefined || a.agree !== undefined) c.aggregator = aggregatorFromArgs(a);
+  if (a.aggregator !== undefined || a["aggregator-tensors"] !== undefined || a.trim !== undefined || a["norm-bound"] !== undefined || a.agree !== undefined) c.aggregator = aggregatorFromArgs(a);
   if (a["user-bias"]) m.userBias = true;
   if (a["item-bias"]) m.itemBias = true;
   const personal = oneOf("personal-bias", a["personal-bias"], ["trained", "eval"] as const);
@@ -216,7 +217,7 @@ function compressionFromArgs(a: TrainArgs, regime: Regime): Compression {
   }
 }
 
-/** --aggregator KIND | shared=KIND,group=KIND, --trim β, --norm-bound C|median, --agree θ/n. */
+/** --aggregator KIND | shared=KIND,group=KIND, --aggregator-tensors PATTERN=KIND,..., --trim β, --norm-bound C|median, --agree θ/n. */
 function aggregatorFromArgs(a: TrainArgs): AggregatorConfig {
   let kinds: Pick<AggregatorConfig, "shared" | "group"> = AGGREGATOR_DEFAULTS;
   if (a.aggregator !== undefined) {
@@ -230,7 +231,16 @@ function aggregatorFromArgs(a: TrainArgs): AggregatorConfig {
   const nb = a["norm-bound"];
   const bound = nb === "median" ? "median" : (num("norm-bound", nb, (n) => n > 0, "a positive number or 'median'") ?? AGGREGATOR_DEFAULTS.bound);
   const agree = num("agree", a.agree, (n) => n > 0 && n <= 1, "a fraction in (0, 1]") ?? AGGREGATOR_DEFAULTS.agree;
-  return { shared: kinds.shared, group: kinds.group, trim, bound, agree };
+  const out: AggregatorConfig = { shared: kinds.shared, group: kinds.group, trim, bound, agree };
+  const tensors = a["aggregator-tensors"];
+  if (tensors !== undefined) {
+    try {
+      out.tensors = parseTensorRules(tensors);
+    } catch (e) {
+      throw new UsageError(`--aggregator-tensors: ${(e as Error).message} (give PATTERN=KIND,..., e.g. mlp.0=consensus)`);
+    }
+  }
+  return out;
 }
 
 /** --lr-schedule, --lr-final, --lr-span: c.local.lrSchedule, absent when no schedule is given. */

@@ -51,6 +51,9 @@ Federated procedure:
   --weighting W       uniform | samples: how participants are averaged (default uniform)
   --aggregator A      mean | median | trimmed | normbound | foolsgold | rlr | consensus, or shared=A,group=A per partition
                       (default mean; the others resist poisoning, see README)
+  --aggregator-tensors P=A,...
+                      a rule for the shared parameter tensors named P or P.* (e.g. mlp.0=consensus),
+                      aggregated on their own; the rest of the partition takes --aggregator's rule
   --trim B            trimmed: fraction cut at each end, in [0, 0.5) (default 0.1)
   --norm-bound C      normbound, foolsgold, rlr, consensus: L2 bound of a client's update, or 'median' of the round's norms
                       (default median)

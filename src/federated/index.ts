@@ -15,7 +15,7 @@ export { DeviceScorer, deviceState, type DeviceState } from "./device.js";
 export { loadArray, type ArraySource, type CheckpointArray, type CheckpointEntry } from "./checkpoint.js";
 // robust aggregation rules, transport-free (a coordinator over HTTP applies them too)
 export { aggregateRows, type ClientRows, type RowsSummary } from "./robust/aggregate-rows.js";
-export { AGGREGATOR_DEFAULTS, RULE_KINDS, checkRule, parseRuleKinds, type AggregatorConfig, type NormBound, type Rule, type RuleKind } from "./robust/rules.js";
+export { AGGREGATOR_DEFAULTS, RULE_KINDS, checkRule, parseRuleKinds, parseTensorRules, type AggregatorConfig, type NormBound, type Rule, type RuleKind, type TensorRule } from "./robust/rules.js";
 export {
   CHECKPOINT_FILE,
   REPORT_HTML,

@@ -1,7 +1,8 @@
 // The coordinator's side of robust aggregation in one process: keeps every chunk's delta rows
 // (placed by chunk index, so arrival order does not matter), then applies a rule per partition —
 // the shared partition over every participant, expert (l, k) over the participants that chose k at
-// block l (an expert nobody chose keeps its value) — and hands the results to the server optimiser
+// block l (an expert nobody chose keeps its value), a shared tensor with a rule of its own by that
+// rule (tensor-rules.ts) — and hands the results to the server optimiser
 // as the round's averages, global + aggregated delta. FoolsGold's trust is computed once per round,
 // on the shared partition's rows (what every participant trains), and reused for every expert.
 import type { Backend } from "../../kernels/backend.js";
@@ -10,23 +11,28 @@ import type { ServerOptimizer } from "../server-opt.js";
 import { aggregateRows } from "./aggregate-rows.js";
 import type { DeltaChunk, RowLayout } from "./client-deltas.js";
 import { foolsGoldTrust } from "./foolsgold.js";
-import { ruleOf, type AggregatorConfig } from "./rules.js";
+import { kindsOf, ruleOf, type AggregatorConfig } from "./rules.js";
+import { aggregateTensors, type TensorUnit } from "./tensor-rules.js";
 
 export class DeltaAggregator {
   private readonly chunks = new Map<number, DeltaChunk>();
   /** The round's averages, [shared | group] (only aggregated ranges are read). */
   private readonly averages: Float64Array;
+  private readonly foolsGold: boolean;
 
   constructor(
     private readonly config: AggregatorConfig,
     private readonly rows: RowLayout,
     private readonly layout: GroupLayout | null,
     groupSize: number,
+    /** The shared tensors with a rule of their own (config.tensors resolved, tensor-rules.ts). */
+    private readonly units: readonly TensorUnit[],
     /** Runs FoolsGold's Gram matrix (needed only when a partition takes foolsgold). */
     private readonly kernels: Backend | null = null,
   ) {
     this.averages = new Float64Array(rows.shared + groupSize);
-    if (config.shared === "foolsgold" || config.group === "foolsgold") {
+    this.foolsGold = kindsOf(config).includes("foolsgold");
+    if (this.foolsGold) {
       if (rows.shared === 0) throw new RangeError("aggregator foolsgold compares the clients' shared-partition updates, but the model has no shared partition");
       if (!kernels) throw new RangeError("DeltaAggregator: foolsgold needs a kernel backend");
     }
@@ -53,12 +59,11 @@ export class DeltaAggregator {
     const all = list.flatMap((d) => Array.from(d.clients, (id, i) => ({ d, i, id, trust: 1 })));
     const rowOf = (e: (typeof all)[number], from: number, size: number) => e.d.deltas.subarray(e.i * R.length + from, e.i * R.length + from + size);
     const avg = this.averages;
-    const fg = this.config.shared === "foolsgold" || this.config.group === "foolsgold";
-    const trust = fg && all.length > 0 ? foolsGoldTrust(this.kernels!, all.map((e) => rowOf(e, 0, R.shared))) : new Float64Array(all.length).fill(1);
+    const trust = this.foolsGold && all.length > 0 ? foolsGoldTrust(this.kernels!, all.map((e) => rowOf(e, 0, R.shared))) : new Float64Array(all.length).fill(1);
     all.forEach((e, k) => (e.trust = trust[k]!));
     if (all.length > 0 && R.shared > 0) {
       const out = new Float64Array(R.shared);
-      aggregateRows(ruleOf(this.config, "shared"), { rows: all.map((e) => rowOf(e, 0, R.shared)), clients: all.map((e) => e.id), weights: all.map((e) => e.d.weights[e.i]!), trust }, out);
+      aggregateTensors(ruleOf(this.config, "shared"), this.units, { rows: all.map((e) => rowOf(e, 0, R.shared)), clients: all.map((e) => e.id), weights: all.map((e) => e.d.weights[e.i]!), trust }, out);
       for (let j = 0; j < R.shared; j++) avg[j] = global[j]! + out[j]!;
       server.apply(global, avg, 0, R.shared, 1);
     }

@@ -35,6 +35,19 @@ export interface Rule {
   agree: number;
 }
 
+/**
+ * A rule for the shared-partition parameter tensors a pattern names: the tensor called `pattern`,
+ * and every tensor whose name starts with `pattern.` ("mlp.0" names mlp.0.w and mlp.0.b). Such a
+ * tensor is aggregated on its own (a norm bound is then measured on the tensor), the rest of the
+ * partition by the partition's rule. Why per tensor: an attack may flow through one layer (on
+ * KuaiSAR-R the prediction MLP's first layer), and a rule strict enough to stop it there freezes
+ * learning when applied to the whole partition.
+ */
+export interface TensorRule {
+  pattern: string;
+  kind: RuleKind;
+}
+
 /** A rule per aggregated partition (group: every expert of every block). */
 export interface AggregatorConfig {
   shared: RuleKind;
@@ -43,13 +56,20 @@ export interface AggregatorConfig {
   bound: NormBound;
   /** rlr's and consensus's θ / n (absent in configs written before rlr existed: AGGREGATOR_DEFAULTS.agree). */
   agree?: number;
+  /** Rules for named shared tensors, overriding `shared` there (absent in configs written before them: none). */
+  tensors?: TensorRule[];
 }
 
-export const AGGREGATOR_DEFAULTS: Readonly<Required<AggregatorConfig>> = { shared: "mean", group: "mean", trim: 0.1, bound: "median", agree: 0.3 };
+export const AGGREGATOR_DEFAULTS: Readonly<Required<AggregatorConfig>> = { shared: "mean", group: "mean", trim: 0.1, bound: "median", agree: 0.3, tensors: [] };
 
-/** True when both partitions take the plain mean: training keeps its chunk-sum path. */
+/** True when every partition and tensor takes the plain mean: training keeps its chunk-sum path. */
 export function isPlainMean(a: AggregatorConfig | undefined): boolean {
-  return a === undefined || (a.shared === "mean" && a.group === "mean");
+  return a === undefined || (a.shared === "mean" && a.group === "mean" && (a.tensors ?? []).every((t) => t.kind === "mean"));
+}
+
+/** Every rule kind the config uses anywhere. */
+export function kindsOf(a: AggregatorConfig): RuleKind[] {
+  return [a.shared, a.group, ...(a.tensors ?? []).map((t) => t.kind)];
 }
 
 export function ruleOf(a: AggregatorConfig, partition: "shared" | "group"): Rule {
@@ -62,6 +82,15 @@ export function checkAggregator(a: AggregatorConfig, weighting: "uniform" | "sam
     if (!RULE_KINDS.includes(a[p])) throw new RangeError(`aggregator.${p} must be one of ${RULE_KINDS.join(", ")}, got '${a[p]}'`);
     if (weighting === "samples" && (a[p] === "median" || a[p] === "trimmed")) throw new RangeError(`aggregator.${p} ${a[p]} counts every client once: it cannot weight by samples`);
   }
+  const seen = new Set<string>();
+  for (const t of a.tensors ?? []) {
+    const where = `aggregator.tensors '${t.pattern}'`;
+    if (!PATTERN.test(t.pattern)) throw new RangeError(`${where} is not a parameter name pattern (letters, digits, '_' and '.'-separated parts, e.g. mlp.0)`);
+    if (seen.has(t.pattern)) throw new RangeError(`${where} is given twice`);
+    seen.add(t.pattern);
+    if (!RULE_KINDS.includes(t.kind)) throw new RangeError(`${where} must take one of ${RULE_KINDS.join(", ")}, got '${t.kind}'`);
+    if (weighting === "samples" && (t.kind === "median" || t.kind === "trimmed")) throw new RangeError(`${where} ${t.kind} counts every client once: it cannot weight by samples`);
+  }
   checkRule(ruleOf(a, "shared"));
 }
 
@@ -70,6 +99,23 @@ export function checkRule(r: Rule): void {
   if (!(r.trim >= 0 && r.trim < 0.5)) throw new RangeError(`aggregator trim must be in [0, 0.5), got ${r.trim}`);
   if (r.bound !== "median" && !(r.bound > 0 && Number.isFinite(r.bound))) throw new RangeError(`aggregator bound must be a positive number or 'median', got ${r.bound}`);
   if (!(r.agree > 0 && r.agree <= 1)) throw new RangeError(`aggregator agree must be a fraction in (0, 1], got ${r.agree}`);
+}
+
+/** A parameter name or a dotted prefix of names. */
+const PATTERN = /^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$/;
+
+/**
+ * Parses "PATTERN=KIND[,PATTERN=KIND...]" (aggregator.tensors); throws a RangeError naming the
+ * bad part. Whether a pattern names a tensor of the model is checked when the model is built.
+ */
+export function parseTensorRules(text: string): TensorRule[] {
+  return text.split(",").map((part) => {
+    const [pattern, kind, extra] = part.split("=").map((s) => s.trim());
+    if (!pattern || kind === undefined || extra !== undefined) throw new RangeError(`'${part.trim()}' is not PATTERN=KIND`);
+    if (!PATTERN.test(pattern)) throw new RangeError(`'${pattern}' is not a parameter name pattern (e.g. mlp.0 or item.fields)`);
+    if (!RULE_KINDS.includes(kind as RuleKind)) throw new RangeError(`'${kind}' (for '${pattern}') is not one of ${RULE_KINDS.join(", ")}`);
+    return { pattern, kind: kind as RuleKind };
+  });
 }
 
 /**

@@ -1,0 +1,27 @@
+// The command line of every bench script: node's parseArgs over the script's options, plus
+// --help. A bad or unknown option prints what is wrong and the options (exit 2) instead of
+// parseArgs' raw stack; --help prints the options (exit 0). What each option means is in the
+// script's header comment.
+import { basename } from "node:path";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** The script's option values (node's parseArgs, strict: no positionals, no unknown option). */
+export function benchArgs<T extends Options>(options: T) {
+  const script = `dist/bench/${basename(process.argv[1] ?? "bench.js")}`;
+  const usage = () =>
+    [`usage: node --experimental-wasm-relaxed-simd ${script} [options]`, ...Object.entries(options).map(([name, o]) => `  --${name}${o.type === "string" ? " VALUE" : ""}${o.default !== undefined ? ` (default ${String(o.default) || "\"\""})` : ""}`), `  --help`].join("\n");
+  let parsed;
+  try {
+    parsed = parseArgs({ args: process.argv.slice(2), options: { ...options, help: { type: "boolean" } }, strict: true, allowPositionals: false });
+  } catch (e) {
+    console.error(`${script}: ${(e as Error).message}\n${usage()}`);
+    process.exit(2);
+  }
+  if ((parsed.values as { help?: boolean }).help) {
+    console.log(usage());
+    process.exit(0);
+  }
+  return parsed.values as ReturnType<typeof parseArgs<{ options: T }>>["values"];
+}
