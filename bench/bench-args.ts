@@ -11,7 +11,7 @@ type Options = NonNullable<ParseArgsConfig["options"]>;
 export function benchArgs<T extends Options>(options: T) {
   const script = `dist/bench/${basename(process.argv[1] ?? "bench.js")}`;
   const usage = () =>
-    [`usage: node --experimental-wasm-relaxed-simd ${script} [options]`, ...Object.entries(options).map(([name, o]) => `  --${name}${o.type === "string" ? " VALUE" : ""}${o.default !== undefined ? ` (default ${String(o.default) || "\"\""})` : ""}`), `  --help`].join("\n");
+    [`usage: node --experimental-wasm-relaxed-simd ${script} [options]`, ...Object.entries(options).map(([name, o]) => `  --${name}${o.type === "string" ? " VALUE" : ""}${o.default !== undefined && !(Array.isArray(o.default) && o.default.length === 0) ? ` (default ${String(o.default) || "\"\""})` : ""}${o.multiple ? " (repeatable)" : ""}`), `  --help`].join("\n");
   let parsed;
   try {
     parsed = parseArgs({ args: process.argv.slice(2), options: { ...options, help: { type: "boolean" } }, strict: true, allowPositionals: false });

@@ -5,58 +5,38 @@
 //   node dist/bench/paired.js --runs NAME=DIR[,DIR...] --runs ... [--reference NAME]
 //        [--floors DATA_DIR] [--resamples N] [--seed S] [--out FILE.md]
 //
+// --runs: a model's run folders (each with predictions.json), one per seed, repeated per model;
+// --reference: the model the others are subtracted from (default: the first --runs); --floors DIR:
+// also compare against logistic regression on the fields + user bias on that data set;
+// --resamples: bootstrap resamples (1000); --seed: seed of the bootstrap draws (1); --out: also
+// write the markdown table there.
 // The folders of every name are paired by position: give them in the same seed order. --floors
 // adds logistic regression on the fields + a user bias (bench/floors.ts) computed on the data set
 // the runs were trained on, as one more model (the same scores paired with every seed's run).
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import { readFolder } from "../src/data/folder.js";
 import { leaveOneOut } from "../src/data/split.js";
 import { readPredictions } from "../src/federated/predictions-file.js";
 import { REPORT_JSON, type TrainReport } from "../src/federated/trainer.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
+import { benchArgs } from "./bench-args.js";
 import { logisticOnFields } from "./floors.js";
 import { pairedMarkdown, pairedRows, type ModelRuns, type RunScores } from "./paired-table.js";
 
-const USAGE = `usage: node dist/bench/paired.js --runs NAME=DIR[,DIR...] [--runs NAME=DIR[,DIR...]]...
-       [--reference NAME] [--floors DATA_DIR] [--resamples N] [--seed S] [--out FILE.md]
-  --runs       a model's run folders (each with predictions.json), one per seed; repeat per model
-  --reference  the model the others are subtracted from (default: the first --runs)
-  --floors     also compare against logistic regression on the fields + user bias on this data set
-  --resamples  bootstrap resamples (default 1000)
-  --seed       seed of the bootstrap draws (default 1)
-  --out        also write the table (markdown) to this file`;
-
 function fail(msg: string): never {
-  console.error(`paired: ${msg}\n${USAGE}`);
+  console.error(`paired: ${msg} (--help lists the options)`);
   process.exit(2);
 }
 
-function options() {
-  try {
-    return parseArgs({
-      options: {
-        runs: { type: "string", multiple: true, default: [] },
-        reference: { type: "string" },
-        floors: { type: "string" },
-        resamples: { type: "string", default: "1000" },
-        seed: { type: "string", default: "1" },
-        out: { type: "string" },
-        help: { type: "boolean", default: false },
-      },
-    }).values;
-  } catch (e) {
-    // parseArgs throws on an unknown option or a missing value: a usage error, not a crash
-    fail((e as Error).message);
-  }
-}
-
-const a = options();
-if (a.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const a = benchArgs({
+  runs: { type: "string", multiple: true, default: [] },
+  reference: { type: "string" },
+  floors: { type: "string" },
+  resamples: { type: "string", default: "1000" },
+  seed: { type: "string", default: "1" },
+  out: { type: "string" },
+});
 if (a.runs!.length === 0) fail("--runs is required (at least two models, or one and --floors)");
 const resamples = Number(a.resamples);
 if (!(Number.isInteger(resamples) && resamples >= 1)) fail(`--resamples must be a positive integer, got '${a.resamples}'`);

@@ -59,7 +59,7 @@ test("runs that do not pair are refused with the reason", () => {
 test("command line: a bad option prints the usage (exit 2); run folders give the table", () => {
   const bad = spawnSync(process.execPath, [SCRIPT, "--bogus"], { encoding: "utf8" });
   assert.is(bad.status, 2);
-  assert.match(bad.stderr, /paired: Unknown option '--bogus'\nusage: node dist\/bench\/paired.js --runs NAME=DIR/);
+  assert.match(bad.stderr, /dist\/bench\/paired.js: Unknown option '--bogus'\nusage: node --experimental-wasm-relaxed-simd dist\/bench\/paired.js \[options\]\n  --runs VALUE/);
   assert.not.match(bad.stderr, /    at /);
   const dir = mkdtempSync(join(tmpdir(), "fedfacet-paired-"));
   try {
