@@ -51,6 +51,7 @@ test("bad train options are usage errors that name the option", () => {
     [["--personal-bias", "yes"], /--personal-bias must be one of trained, eval, got 'yes'/],
     [["--user-bias", "--bias-init", "click-rate", "--personal-weight", "0.5"], /--personal-weight needs --personal-bias and --bias-init click-rate/],
     [["--lr-schedule", "cosine", "--lr-final", "2"], /--lr-final must be in \(0, 1\]/],
+    [["--heads", "0"], /--heads must be an integer >= 1, got '0'/],
     [["--user-expert-init", "ones"], /--user-expert-init must be one of fan-in, zero, got 'ones'/],
     [["--history", "half"], /--history must be one of last, all/],
     [["--averaging", "median"], /--averaging must be one of all, touched/],
@@ -61,6 +62,19 @@ test("bad train options are usage errors that name the option", () => {
     const r = fedfacet("train", ...args);
     assert.ok(r.code === 2 || (args[0] === "--data" && r.code === 1), `${args.join(" ")}: exit ${r.code}\n${r.err}`);
     assert.match(r.err, re, args.join(" "));
+  }
+});
+
+test("bad data and settings the data cannot take: exit 1 with the message alone, no stack", () => {
+  const cases: [string[], RegExp][] = [
+    [["--heads", "5", "--rounds", "1", "--out", join(dir, "h5")], /heads must divide the item vector's width d = \d+ item fields × field dim 8 = \d+, got 5/],
+    [["--data", join(dir, "no-such-folder"), "--out", join(dir, "x")], /no-such-folder: cannot read this folder/],
+  ];
+  for (const [args, re] of cases) {
+    const r = fedfacet("train", ...args);
+    assert.is(r.code, 1, `${args.join(" ")}: exit ${r.code}\n${r.err}`);
+    assert.match(r.err, re, args.join(" "));
+    assert.not.match(r.err, /^\s+at /m, "a stack trace");
   }
 });
 

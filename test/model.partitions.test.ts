@@ -7,7 +7,7 @@ import * as assert from "uvu/assert";
 import { ffnParamSize } from "../src/kernels/kernels.js";
 import { RefBackend } from "../src/kernels/ref-backend.js";
 import { ParamStore, type Partition } from "../src/autograd/params.js";
-import { countParams, createModel, DEFAULT_CONFIG } from "../src/model/build.js";
+import { countParams, createModel, DEFAULT_CONFIG, ModelConfigError } from "../src/model/build.js";
 import type { ModelConfig, Schema } from "../src/model/types.js";
 import { Rng } from "../src/util/rng.js";
 
@@ -89,7 +89,7 @@ test("default configuration: METHOD.md's reference sizes and parameter counts on
 test("createModel rejects bad configurations", () => {
   assert.throws(() => createModel({ ...config, groups: 0 }, schema), /groups/);
   assert.throws(() => createModel({ ...config, dropout: 1 }, schema), /dropout/);
-  assert.throws(() => createModel({ ...config, heads: 4 }, schema), /divisible/);
+  assert.throws(() => createModel({ ...config, heads: 4 }, schema), (e: unknown) => e instanceof ModelConfigError && /heads must divide the item vector's width d = 3 item fields × field dim 2 = 6, got 4/.test((e as Error).message));
   assert.throws(() => createModel({ ...config, mlp: [0] }, schema), /mlp/);
   assert.throws(() => createModel(config, { itemCardinalities: [], userCardinalities: [2] }), /item field/);
 });

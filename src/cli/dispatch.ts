@@ -4,6 +4,8 @@
 import { readFileSync } from "node:fs";
 import { benchCommand } from "./bench.js";
 import { clientCommand } from "./client.js";
+import { DataError } from "../data/error.js";
+import { ModelConfigError } from "../model/build.js";
 import { UsageError, type Command } from "./command.js";
 import { evalCommand } from "./eval.js";
 import { privacyCommand } from "./privacy.js";
@@ -61,6 +63,10 @@ export function runCli(argv: string[]): Promise<void> {
       if (e instanceof UsageError) {
         console.error(`fedfacet: ${e.message}\nRun 'fedfacet --help' for usage.`);
         process.exitCode = 2;
+      } else if (e instanceof DataError || e instanceof ModelConfigError) {
+        // bad input, named by the message: a stack would only make it look like a crash
+        console.error(`fedfacet: ${e.message}`);
+        process.exitCode = 1;
       } else {
         console.error(`fedfacet: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         process.exitCode = 1;

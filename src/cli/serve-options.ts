@@ -12,7 +12,7 @@ import { configFromArgs, int, num, TRAIN_OPTIONS } from "./train-options.js";
 /** Training settings that mean the same for serve as for train. */
 const SHARED = [
   "model", "rounds", "seed", "local-steps", "optimizer", "lr", "weight-decay", "server", "server-lr", "weighting",
-  "dropout", "maxlen", "field-dim", "blocks", "groups", "alpha", "mlp", "gate-weighted", "user-expert-init", "click-input", "gate-clicks",
+  "dropout", "maxlen", "field-dim", "blocks", "heads", "groups", "alpha", "mlp", "gate-weighted", "user-expert-init", "click-input", "gate-clicks",
   "client-ratio", "dp-epsilon", "dp-delta", "dp-clip", "dp-noise",
   // the device preset and the options behind it (presets.ts): the devices start their private
   // values from their own history as the in-process engine does

@@ -66,7 +66,7 @@ Secure aggregation (the coordinator learns only each round's sum; README "Secure
                          DP the range is C + 9 x the device's noise std instead)
 
 Training (as for fedfacet train): --model mrff|fedsasrec --seed --local-steps --optimizer --lr
-  --weight-decay --server --server-lr --weighting --dropout --maxlen --field-dim --blocks --groups
+  --weight-decay --server --server-lr --weighting --dropout --maxlen --field-dim --blocks --heads --groups
   --alpha --mlp --gate-weighted --user-expert-init --click-input --gate-clicks
   --preset reference|device  the device preset of fedfacet train; each device starts its user bias
                          and personal table from its own history, as the in-process engine does

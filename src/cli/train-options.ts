@@ -41,6 +41,7 @@ export const TRAIN_OPTIONS = {
   maxlen: { type: "string" },
   "field-dim": { type: "string" },
   blocks: { type: "string" },
+  heads: { type: "string" },
   groups: { type: "string" },
   alpha: { type: "string" },
   mlp: { type: "string" },
@@ -146,6 +147,7 @@ export function configFromArgs(a: TrainArgs): TrainConfig {
   m.maxlen = int("maxlen", a.maxlen, 1) ?? m.maxlen;
   m.fieldDim = int("field-dim", a["field-dim"], 1) ?? m.fieldDim;
   m.blocks = int("blocks", a.blocks, 1) ?? m.blocks;
+  m.heads = int("heads", a.heads, 1) ?? m.heads;
   m.groups = int("groups", a.groups, 1) ?? m.groups;
   m.alpha = num("alpha", a.alpha, (n) => n >= 0, "a number >= 0") ?? m.alpha;
   if (a.mlp !== undefined) {

@@ -70,7 +70,8 @@ Federated procedure:
   --batch-size N      central: users per minibatch (default 64)
 
 Model:
-  --maxlen N  --field-dim N  --blocks N  --groups K  --alpha A  --dropout P  --mlp W1,W2,...
+  --maxlen N  --field-dim N  --blocks N  --heads H  --groups K  --alpha A  --dropout P
+  --mlp W1,W2,...     (H must divide the item vector's width: item fields × field dim)
   --gate-weighted     H = g_k·FFN_k(X) + FFN_user(X)
   --user-expert-init I
                       fan-in | zero: the private user expert's output layer starts as every

@@ -26,17 +26,24 @@ export const DEFAULT_CONFIG: Readonly<ModelConfig> = Object.freeze({
   mlp: Object.freeze([32]) as number[],
 });
 
+/** A model setting that cannot work, alone or with the data's schema: a user's mistake, not a bug. */
+export class ModelConfigError extends RangeError {
+  override name = "ModelConfigError";
+}
+
 export function createModel(config: ModelConfig, schema: Schema): SequenceModel {
   checkConfig(config);
   if (schema.itemCardinalities.length === 0 || schema.userCardinalities.length === 0) {
     throw new RangeError("createModel: the schema needs at least one item field and one user field");
   }
+  const d = schema.itemCardinalities.length * config.fieldDim;
+  if (d % config.heads !== 0) throw new ModelConfigError(`createModel: heads must divide the item vector's width d = ${schema.itemCardinalities.length} item fields × field dim ${config.fieldDim} = ${d}, got ${config.heads}`);
   return new SequenceModel(config, schema);
 }
 
 function checkConfig(c: ModelConfig): void {
   const bad = (what: string): never => {
-    throw new RangeError(`createModel: ${what}`);
+    throw new ModelConfigError(`createModel: ${what}`);
   };
   if (c.kind !== "mrff" && c.kind !== "fedsasrec") bad(`unknown model kind '${c.kind}'`);
   for (const k of ["maxlen", "fieldDim", "blocks", "heads", "groups"] as const) {

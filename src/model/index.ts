@@ -1,5 +1,5 @@
 // The recommender: MRFF and its FedSASRec baseline, their parameter partitions, and on-device scoring.
-export { createModel, countParams, DEFAULT_CONFIG } from "./build.js";
+export { createModel, countParams, DEFAULT_CONFIG, ModelConfigError } from "./build.js";
 export { PERSONAL_BIAS, USER_BIAS, SequenceModel, type Encoded, type SequenceBatch } from "./model.js";
 export { schemaOf } from "./schema.js";
 export { scoreItems, type ScoreRequest } from "./score.js";
