@@ -25,3 +25,36 @@ export function benchArgs<T extends Options>(options: T) {
   }
   return parsed.values as ReturnType<typeof parseArgs<{ options: T }>>["values"];
 }
+
+/**
+ * For the scripts whose arguments are positional (`script.js [a=1] [b=2]`): each argument in the
+ * order of `defaults`, numbers checked where the default is a number. --help prints the usage
+ * (exit 0); an option, a non-number or one argument too many prints the problem and the usage
+ * (exit 2), instead of running with NaN.
+ */
+export function benchPositionals<T extends Record<string, number | string>>(defaults: T): T {
+  const script = `dist/bench/${basename(process.argv[1] ?? "bench.js")}`;
+  const names = Object.keys(defaults);
+  const usage = `usage: node --experimental-wasm-relaxed-simd ${script} ${names.map((n) => `[${n}=${String(defaults[n])}]`).join(" ")}`;
+  const args = process.argv.slice(2);
+  const stop = (msg: string): never => {
+    console.error(`${script}: ${msg}\n${usage}`);
+    process.exit(2);
+  };
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(usage);
+    process.exit(0);
+  }
+  if (args.length > names.length) stop(`${args.length} arguments, at most ${names.length}`);
+  const out: Record<string, number | string> = { ...defaults };
+  args.forEach((arg, i) => {
+    const name = names[i]!;
+    if (arg.startsWith("--")) stop(`'${arg}': this script takes positional arguments`);
+    if (typeof defaults[name] === "number") {
+      const n = Number(arg);
+      if (arg.trim() === "" || !Number.isFinite(n)) stop(`${name} must be a number, got '${arg}'`);
+      out[name] = n;
+    } else out[name] = arg;
+  });
+  return out as T;
+}

@@ -7,8 +7,9 @@ import { defaultConfig } from "../src/federated/config.js";
 import { metricsOf } from "../src/federated/evaluate.js";
 import { FederatedEngine } from "../src/federated/federated-engine.js";
 import { adjustedRandIndex } from "../src/metrics/ari.js";
+import { benchPositionals } from "./bench-args.js";
 
-const [regime = "mrff", roundsArg = "30", json = "{}"] = process.argv.slice(2);
+const { regime, rounds: roundsArg, json } = benchPositionals({ regime: "mrff", rounds: "30", json: "{}" });
 const over = JSON.parse(json) as { model?: object; local?: object; server?: object; data?: Partial<SyntheticOptions> };
 const data: Partial<SyntheticOptions> = { groupReveal: 1, groupStrength: 3, ...over.data };
 const { truth } = generateSynthetic(data);

@@ -7,8 +7,9 @@
 import { cryptoNormal, noisedSpec, noisedVector, quantiseNoised } from "../src/federated/secagg/noised-vector.js";
 import { quantLevels } from "../src/federated/secagg/quantise.js";
 import type { SecureLayout } from "../src/federated/secagg/update-vector.js";
+import { benchPositionals } from "./bench-args.js";
 
-const [vectors = 20, sigma = 2.94, clip = 18, cohort = 100, threshold = 51] = process.argv.slice(2).map(Number);
+const { vectors, sigma, clip, cohort, threshold } = benchPositionals({ vectors: 20, sigma: 2.94, clip: 18, cohort: 100, threshold: 51 });
 const S = 32_897;
 const blocks = 2;
 const groups = 4;

@@ -14,8 +14,9 @@ import { FederatedEngine } from "../src/federated/federated-engine.js";
 import { adjustedRandIndex } from "../src/metrics/ari.js";
 import { auc } from "../src/metrics/auc.js";
 import { Rng } from "../src/util/rng.js";
+import { benchPositionals } from "./bench-args.js";
 
-const [rounds = 60, workers = 2, reveal = 1] = process.argv.slice(2).map(Number);
+const { rounds, workers, groupReveal: reveal } = benchPositionals({ rounds: 60, workers: 2, groupReveal: 1 });
 const data: Partial<SyntheticOptions> = { groupReveal: reveal, groupStrength: 3 };
 const { raw, truth } = generateSynthetic(data);
 const split = leaveOneOut(buildDataset(raw));

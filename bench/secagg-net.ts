@@ -11,8 +11,9 @@ import { defaultConfig } from "../src/federated/config.js";
 import { startCoordinator } from "../src/federated/coordinator/http.js";
 import { FederatedClient } from "../src/federated/net-client/client.js";
 import { loadData, schemaOfSource } from "../src/federated/source.js";
+import { benchPositionals } from "./bench-args.js";
 
-const [n = 8, rounds = 2] = process.argv.slice(2).map(Number);
+const { devices: n, rounds } = benchPositionals({ devices: 8, rounds: 2 });
 const config = defaultConfig("mrff");
 config.data = { kind: "synthetic", options: { users: n } };
 config.rounds = rounds;

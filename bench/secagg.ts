@@ -6,8 +6,9 @@
 import { SecAggClient } from "../src/federated/secagg/client.js";
 import { defaultThreshold } from "../src/federated/secagg/params.js";
 import { SecAggServer } from "../src/federated/secagg/server.js";
+import { benchPositionals } from "./bench-args.js";
 
-const [n = 100, length = 42000, dropBefore = 10, dropAfter = 0] = process.argv.slice(2).map(Number);
+const { clients: n, length, dropBeforeMask: dropBefore, dropAfterMask: dropAfter } = benchPositionals({ clients: 100, length: 42000, dropBeforeMask: 10, dropAfterMask: 0 });
 const threshold = defaultThreshold(n);
 const ids = Array.from({ length: n }, (_, i) => i);
 const params = { round: 1, threshold, length };
