@@ -4,6 +4,7 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import type { TrainConfig } from "../federated/config.js";
+import { isPlainMean } from "../federated/robust/rules.js";
 import type { DataSource } from "../federated/source.js";
 import { SYNTHETIC_DEFAULTS, type SyntheticOptions } from "../data/synthetic.js";
 import { optionError, UsageError } from "./command.js";
@@ -21,6 +22,8 @@ const SHARED = [
   // how each device trains: a device reads them from the run's settings with the rest of its local
   // options (the round's step size from the task's round number)
   "history", "lr-schedule", "lr-final", "lr-span",
+  // robust aggregation of plain rounds (the coordinator feeds the updates to DeltaAggregator)
+  "aggregator", "aggregator-tensors", "trim", "norm-bound", "agree",
 ] as const;
 
 export const SERVE_OPTIONS = {
@@ -70,6 +73,7 @@ export function serveConfig(a: ServeArgs): TrainConfig {
     throw new UsageError("--dp-noise local needs --secure-aggregation: a plain update carries only the device's chosen experts, so its noise would depend on (and reveal) its routing");
   }
   if (count !== undefined) c.participation = { count };
+  robustCombinations(a, c);
   if (c.local.private?.optimizer === "adam") throw new UsageError("--private-opt adam: a device keeps no private optimiser state between rounds over the network (use --private-opt sgd)");
   const touched = a.averaging === "touched" ? "--averaging touched" : "--preset device (touched averaging)";
   if (c.averaging === "touched") {
@@ -78,6 +82,25 @@ export function serveConfig(a: ServeArgs): TrainConfig {
     if (a["secure-aggregation"]) throw new UsageError(`${touched} with --secure-aggregation: which values a device changed is hidden in its masked input (add --averaging all)`);
   }
   return c;
+}
+
+/**
+ * A robust rule needs each device's update in the clear and its own weight: what hides the update,
+ * or changes what the rule's aggregate means, is refused naming both options.
+ */
+function robustCombinations(a: ServeArgs, c: TrainConfig): void {
+  if (isPlainMean(c.aggregator)) return;
+  const rule = a.aggregator === undefined && a["aggregator-tensors"] !== undefined ? "--aggregator-tensors" : "--aggregator";
+  const use = "(or use --aggregator mean)";
+  if (a["secure-aggregation"]) throw new UsageError(`${rule} with --secure-aggregation: a robust rule reads each device's update, and secure aggregation shows the coordinator only the round's sum ${use}`);
+  // DP's noise is calibrated to the clipped mean: one device moves it by at most clip / cohort, while
+  // it may move a coordinate-wise median or a vote by up to the clip in every coordinate at once
+  if (c.dp) throw new UsageError(`${rule} with --dp-epsilon: the noise is calibrated to how far one device can move the clipped mean, which bounds no robust rule ${use}`);
+  if (c.averaging === "touched") {
+    const touched = a.averaging === "touched" ? "--averaging touched" : "--preset device (touched averaging)";
+    throw new UsageError(`${touched} with ${rule}: touched averaging stretches the plain mean by how many devices changed each value; a robust rule has its own aggregate (add --averaging all)`);
+  }
+  if (c.weighting === "samples") throw new UsageError(`--weighting samples with ${rule}: a device's sample count is its own claim, and a hostile one claiming a huge count would own the weighted mean (use --weighting uniform)`);
 }
 
 /** The default per-coordinate clipping bound of a secure round's deltas. */

@@ -65,6 +65,21 @@ Secure aggregation (the coordinator learns only each round's sum; README "Secure
   --secagg-bound B       per-coordinate clipping bound of the deltas (default ${SECAGG_BOUND}; with
                          DP the range is C + 9 x the device's noise std instead)
 
+Robust aggregation (plain rounds; README "Robust aggregation and poisoning"):
+  --aggregator A         mean | median | trimmed | normbound | foolsgold | rlr | consensus, or
+                         shared=A,group=A per partition (default mean). A round then holds every
+                         accepted update until it closes. Refused with --secure-aggregation (the
+                         coordinator sees only the sum), --dp-epsilon (the noise is calibrated to
+                         the clipped mean), touched averaging and --weighting samples (a device's
+                         sample count is its own claim)
+  --aggregator-tensors P=A,...
+                         a rule for the shared parameter tensors named P or P.* (e.g.
+                         mlp.0=consensus); a pattern naming no parameter stops the coordinator
+  --trim B               trimmed: fraction cut at each end, in [0, 0.5) (default 0.1)
+  --norm-bound C         normbound, foolsgold, rlr, consensus: L2 bound of a device's update, or
+                         'median' of the round's norms (default median)
+  --agree F              rlr, consensus: the sign agreement a coordinate needs, in (0, 1] (default 0.3)
+
 Training (as for fedfacet train): --model mrff|fedsasrec --seed --local-steps --optimizer --lr
   --weight-decay --server --server-lr --weighting --dropout --maxlen --field-dim --blocks --heads --groups
   --alpha --mlp --gate-weighted --user-expert-init --click-input --gate-clicks

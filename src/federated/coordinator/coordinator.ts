@@ -11,10 +11,13 @@ import type { DataSchema } from "../../data/schema.js";
 import { loadWasmBackend } from "../../kernels/wasm-backend.js";
 import { createModel, schemaOf } from "../../model/index.js";
 import { Rng } from "../../util/rng.js";
-import { Aggregator, groupLayout, type ClientDelta } from "../aggregate.js";
+import { Aggregator, groupLayout, type ClientDelta, type RoundTotals } from "../aggregate.js";
 import { checkConfig, type TrainConfig } from "../config.js";
 import type { DpNoise } from "../dp-config.js";
-import { isPlainMean } from "../robust/rules.js";
+import { clientChunk, rowLayout, type RowLayout } from "../robust/client-deltas.js";
+import { DeltaAggregator } from "../robust/delta-aggregator.js";
+import { AGGREGATOR_DEFAULTS, isPlainMean, type AggregatorConfig } from "../robust/rules.js";
+import { resolveTensorRules } from "../robust/tensor-rules.js";
 import { regimeSpecs } from "../regime.js";
 import { sampleClients } from "../sample.js";
 import { deriveSeed, Stream } from "../seed.js";
@@ -181,6 +184,8 @@ export class Coordinator {
     private readonly server: ServerOptimizer,
     private readonly registry: ClientRegistry,
     private readonly dp: DpRound | null,
+    /** A robust rule (the config's aggregator is not the plain mean): what aggregates plain rounds instead of `aggregator`. */
+    private readonly robust: { aggregator: DeltaAggregator; rows: RowLayout } | null,
   ) {
     const { sharedSize, blocks, layout } = shape;
     let experts = 0;
@@ -210,6 +215,7 @@ export class Coordinator {
     const deadline = opts.roundDeadlineMs ?? 60_000;
     if (!(deadline > 0 && Number.isFinite(deadline))) throw new RangeError(`roundDeadlineMs must be positive, got ${deadline}`);
     if (opts.secure) checkSecure(opts.secure, config, minClients);
+    if (!isPlainMean(config.aggregator)) checkRobust(config);
     // a device keeps its private values between rounds, not a private Adam's moments
     if (config.local.private?.optimizer === "adam") throw new RangeError("the devices keep no private optimiser state between rounds: a private optimizer over the network is shared or sgd, not adam");
 
@@ -222,7 +228,12 @@ export class Coordinator {
     const global = new Float32Array(S + G);
     global.set(be.f.subarray(store.buffer("shared").values, store.buffer("shared").values + S), 0);
     global.set(be.f.subarray(store.buffer("group").values, store.buffer("group").values + G), S);
+    // resolved against the model now (as the in-process engine does, even when every tensor rule is
+    // the mean), so that a pattern naming no parameter stops the coordinator before any round
+    const units = resolveTensorRules(config.aggregator?.tensors ?? [], store.names("shared").map((n) => store.slice(n)));
     store.dispose();
+    const rows = rowLayout(S, layout);
+    const robust = isPlainMean(config.aggregator) ? null : { aggregator: new DeltaAggregator(config.aggregator!, rows, layout, G, units, be), rows };
 
     mkdirSync(stateDir, { recursive: true });
     const server = new ServerOptimizer(S + G, config.server);
@@ -250,12 +261,13 @@ export class Coordinator {
         dp.restore(saved.dpRdp);
       }
     }
-    const c = new Coordinator(opts, header, global, groupShare, shape, new Aggregator(S, G, layout), server, registry, dp);
+    const c = new Coordinator(opts, header, global, groupShare, shape, new Aggregator(S, G, layout), server, registry, dp, robust);
     if (saved) c.log(`resumed from ${stateDir} at round ${header.round} of ${config.rounds}, ${registry.size} clients registered`);
     else {
       c.checkpoint();
       c.log(`started in ${stateDir}: ${config.rounds} rounds, ${S} shared and ${G} group parameters`);
     }
+    if (robust) c.log(`robust aggregation: ${describeRule(config.aggregator!)}; a round holds every accepted update until it closes`);
     if (dp) c.log(`differential privacy: budget epsilon ${dp.dp.epsilon} (delta ${dp.dp.delta}), noise multiplier ${dp.dp.noiseMultiplier}, clip ${dp.dp.clip}, sampling rate ${dp.rate}, noise added ${dp.dp.noise === "local" ? "by the devices inside secure aggregation" : "by the coordinator"}; ${dp.spent().toFixed(4)} spent`);
     const unapplied = header.dpCharged;
     if (dp && unapplied?.round === header.round) {
@@ -424,14 +436,37 @@ export class Coordinator {
     // central DP: charged before the noise is added and the release exists
     if (this.dp) this.charge(o);
     const ids = [...o.updates.keys()].sort((a, b) => a - b);
+    if (this.robust) {
+      this.advance(o, ids, o.updateBytes, this.applyRobust(o, ids));
+      return;
+    }
     const touched = this.header.config.averaging === "touched";
     for (const id of ids) this.aggregator.addDelta(o.updates.get(id)!, touched);
-    this.advance(o, ids, o.updateBytes);
+    this.advance(o, ids, o.updateBytes, this.applyMean(o));
   }
 
-  /** Applies what the aggregator holds (the clients `ids`' updates), checkpoints, opens the next round. */
-  private advance(o: OpenRound, ids: number[], updateBytes: number): void {
-    const totals = this.aggregator.finish(this.global, 0, this.server, this.dp?.release(o.round, this.global, o.draw));
+  /** Moves the global values to what the aggregator holds (DP: its noised release). */
+  private applyMean(o: OpenRound): RoundTotals {
+    return this.aggregator.finish(this.global, 0, this.server, this.dp?.release(o.round, this.global, o.draw));
+  }
+
+  /**
+   * Moves the global values by the robust rule over the round's updates, as the in-process engine
+   * does (DeltaAggregator): each update a chunk of one row, in client-id order (the rules are order
+   * invariant anyway, aggregate-rows.ts). Each update leaves the round's map as its row is made, so
+   * the round holds every client's values once, not twice.
+   */
+  private applyRobust(o: OpenRound, ids: readonly number[]): RoundTotals {
+    const { aggregator, rows } = this.robust!;
+    ids.forEach((id, i) => {
+      aggregator.add(clientChunk(rows, i, id, o.updates.get(id)!));
+      o.updates.delete(id);
+    });
+    return aggregator.finish(this.global, ids.length, this.server);
+  }
+
+  /** Records the applied round (the clients `ids`' updates, `totals` of them), checkpoints, opens the next round. */
+  private advance(o: OpenRound, ids: number[], updateBytes: number, totals: RoundTotals): void {
     if (this.shape.layout) this.groupShare = totals.groupShare;
     for (const id of ids) this.lastAggregated.set(id, o.round);
     const summary: RoundSummary = {
@@ -629,7 +664,7 @@ export class Coordinator {
     }
     this.aggregator.addSum(sum);
     if (result.flagged.length > 0) this.log(`round ${o.round}: clients ${result.flagged.join(",")} revealed wrong shares (left out of the unmasking)`);
-    this.advance(o, survivors, o.secure!.maskedBytes);
+    this.advance(o, survivors, o.secure!.maskedBytes, this.applyMean(o));
   }
 
   private checkpoint(): void {
@@ -637,10 +672,14 @@ export class Coordinator {
   }
 }
 
-/** Settings of a saved run that the given ones change (rounds may change: a run can be extended). */
+/**
+ * Settings of a saved run that the given ones change (rounds may change: a run can be extended).
+ * Over the keys of both: an optional setting the saved run has and the given one lacks (a robust
+ * aggregator, DP, touched averaging) is a change too, not silently dropped on a restart.
+ */
 function settingsThatDiffer(saved: CoordinatorHeader, config: TrainConfig, schema: DataSchema): string[] {
   const out: string[] = [];
-  for (const key of Object.keys(config) as (keyof TrainConfig)[]) {
+  for (const key of new Set([...Object.keys(saved.config), ...Object.keys(config)]) as Set<keyof TrainConfig>) {
     if (key !== "rounds" && JSON.stringify(saved.config[key]) !== JSON.stringify(config[key])) out.push(key);
   }
   if (JSON.stringify(saved.schema) !== JSON.stringify(schema)) out.push("data schema");
@@ -659,6 +698,22 @@ function checkSecure(secure: NonNullable<CoordinatorOptions["secure"]>, config: 
   if (config.weighting !== "uniform") throw new RangeError(`secure aggregation weighs every client 1: the weighting must be uniform, not ${config.weighting}`);
   if (config.averaging === "touched") throw new RangeError("touched averaging counts which values each client changed, which a masked input hides: use averaging all");
   if (!isPlainMean(config.aggregator)) throw new RangeError("robust aggregators need each client's update, and secure aggregation reveals only the round's sum: use the mean");
+}
+
+/**
+ * A robust rule over the network (checkConfig has refused it with DP, touched averaging and
+ * compression): the coordinator cannot check a device's sample count, so it weighs every client 1 —
+ * under weighting samples a hostile device claiming 1e30 samples would own the weighted mean of a
+ * norm-bounded rule (and median and trimmed mean count every client once anyway).
+ */
+function checkRobust(config: TrainConfig): void {
+  if (config.weighting !== "uniform") throw new RangeError(`a robust aggregator over the network weighs every client 1 (a device's sample count is its own claim): the weighting must be uniform, not ${config.weighting}`);
+}
+
+/** The robust rule for the start-up log line. */
+function describeRule(a: AggregatorConfig): string {
+  const tensors = (a.tensors ?? []).map((t) => `${t.pattern}=${t.kind}`).join(",");
+  return `shared ${a.shared}, group ${a.group}${tensors ? `, tensors ${tensors}` : ""} (trim ${a.trim}, norm bound ${a.bound}, agree ${a.agree ?? AGGREGATOR_DEFAULTS.agree})`;
 }
 
 /** What a device is told of the run's DP settings: the clip, where the noise is added, σ. */

@@ -3,7 +3,7 @@
 // the shared partition and for the expert it chose at each block. Rows keep the chunk's client
 // order (client-id order), so the coordinator sees the same rows for any worker count.
 import type { ParamStore } from "../../autograd/params.js";
-import type { GroupLayout } from "../aggregate.js";
+import type { ClientDelta, GroupLayout } from "../aggregate.js";
 
 /**
  * Where a client's row holds what: the shared delta at [0, shared), then block l's chosen expert at
@@ -52,6 +52,29 @@ export interface DeltaChunk {
   samples: number;
   /** Σ of the clients' update frames' bytes. */
   bytesUp: number;
+}
+
+/**
+ * One client's update as the network coordinator reads it (coordinator/update.ts) as chunk `chunk`
+ * of one row: the coordinator hands its accepted updates to DeltaAggregator this way, one chunk per
+ * client in client-id order, so that a networked round aggregates as the in-process engine does.
+ * Its bytesUp is 0: the coordinator counts the round's bytes itself. Throws a RangeError when the
+ * update does not fit the layout.
+ */
+export function clientChunk(rows: RowLayout, chunk: number, client: number, d: ClientDelta): DeltaChunk {
+  const blocks = rows.blockStart.length;
+  if (d.shared.length !== rows.shared) throw new RangeError(`clientChunk: client ${client}'s shared delta has ${d.shared.length} values, expected ${rows.shared}`);
+  if (d.experts.length !== blocks || d.routes.length < blocks) throw new RangeError(`clientChunk: client ${client} sent ${d.experts.length} experts and ${d.routes.length} routes for ${blocks} blocks`);
+  const deltas = new Float32Array(rows.length);
+  deltas.set(d.shared, 0);
+  for (let l = 0; l < blocks; l++) {
+    const e = d.experts[l]!;
+    if (e.length !== rows.expertSize[l]) throw new RangeError(`clientChunk: client ${client}'s expert delta at block ${l} has ${e.length} values, expected ${rows.expertSize[l]}`);
+    deltas.set(e, rows.blockStart[l]!);
+  }
+  // a model without experts (fedsasrec) still has a route per block on the wire, all 0: none is kept
+  const routes = Int32Array.from({ length: blocks }, (_, l) => d.routes[l]!);
+  return { chunk, clients: Int32Array.of(client), deltas, routes, weights: Float64Array.of(d.weight), loss: d.loss, samples: d.samples, bytesUp: 0 };
 }
 
 /** Collects a chunk's delta rows from the trained values in a ParamStore. */
