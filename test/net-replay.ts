@@ -1,8 +1,10 @@
 // Replays a networked run in-process from what the coordinator recorded (the ids whose updates each
 // round aggregated) with the code both sides run: each device's round (RoundTrainer), its update
 // frame, the coordinator's reading of it (readUpdate) and aggregation (Aggregator.addDelta in
-// client-id order, ServerOptimizer). With the same SIMD level the result must equal the
-// coordinator's model bit for bit.
+// client-id order, ServerOptimizer). Under a robust rule (config.aggregator not the plain mean) the
+// round is aggregated as the in-process engine aggregates it instead: the devices' deltas packed into
+// rows as its DeltaRecorder packs them, in chunks of config.chunk clients, through DeltaAggregator.
+// With the same SIMD level the result must equal the coordinator's model bit for bit.
 import { ParamStore } from "../src/autograd/params.js";
 import type { Dataset } from "../src/data/dataset.js";
 import type { Backend } from "../src/kernels/backend.js";
@@ -22,6 +24,12 @@ import type { NormalSource } from "../src/federated/dp-client.js";
 import { DpAggregation } from "../src/federated/dp-aggregation.js";
 import { samplingRate } from "../src/federated/dp-config.js";
 import { decodeFrame } from "../src/federated/wire/index.js";
+import { chunksOf } from "../src/federated/sample.js";
+import { rowLayout, type DeltaChunk, type RowLayout } from "../src/federated/robust/client-deltas.js";
+import { DeltaAggregator } from "../src/federated/robust/delta-aggregator.js";
+import { isPlainMean } from "../src/federated/robust/rules.js";
+import { resolveTensorRules } from "../src/federated/robust/tensor-rules.js";
+import type { RoundOutput } from "../src/federated/net-client/round-trainer.js";
 
 export interface ReplayInput {
   config: TrainConfig;
@@ -67,8 +75,11 @@ export function replay(r: ReplayInput): Float32Array {
   const global = new Float32Array(S + G);
   global.set(be.f.subarray(init.buffer("shared").values, init.buffer("shared").values + S), 0);
   global.set(be.f.subarray(init.buffer("group").values, init.buffer("group").values + G), S);
+  const units = resolveTensorRules(config.aggregator?.tensors ?? [], init.names("shared").map((n) => init.slice(n)));
   init.dispose();
   const aggregator = new Aggregator(S, G, trainer.layout);
+  const rows = rowLayout(S, trainer.layout);
+  const robust = isPlainMean(config.aggregator) ? null : new DeltaAggregator(config.aggregator!, rows, trainer.layout, G, units, be);
   const server = new ServerOptimizer(S + G, config.server);
   const shape = { sharedSize: S, blocks: config.model.blocks, layout: trainer.layout };
   const devices = new Map<number, { private: Float32Array; residuals: Residuals }>();
@@ -85,6 +96,7 @@ export function replay(r: ReplayInput): Float32Array {
     const dp = r.secure?.dp;
     const dpSettings = config.dp;
     const noised = dp && dpSettings ? noisedSpec(dpSettings, dp.threshold, trainer.layout?.blocks ?? 0, spec.clients) : null;
+    const outputs = new Map<number, RoundOutput>();
     for (const id of [...accepted].sort((a, b) => a - b)) {
       const u = r.userOf(id);
       const dev = devices.get(u) ?? { private: r.initialPrivate?.(u) ?? trainer.initialPrivate(u), residuals: {} };
@@ -94,6 +106,8 @@ export function replay(r: ReplayInput): Float32Array {
         const input = noised ? quantiseNoised(noisedVector(update, layout, dpSettings!, noised, dp!.normalOf(u)), layout, noised) : packSecureUpdate(update, layout, spec);
         r.secure.onInput?.(round, id, input);
         for (let j = 0; j < sum.length; j++) sum[j] = sum[j]! + input[j]!;
+      } else if (robust) {
+        outputs.set(id, out);
       } else {
         const bytes = encodeUpdate(out, r.compression ?? RAW, dev.residuals, trainer.backend);
         aggregator.addDelta(readUpdate(decodeFrame(bytes), shape, config.weighting), config.averaging === "touched");
@@ -106,9 +120,29 @@ export function replay(r: ReplayInput): Float32Array {
         ? (total: Float64Array, counts: Float64Array, clients: number) =>
             new DpAggregation(dpSettings, { seed: 0, population: dp.population, rate: samplingRate(config.participation), sharedSize: S, groupSize: G, layout: trainer.layout, countsNoised: true }).release(round, total, counts, clients, global)
         : undefined;
-    const totals = aggregator.finish(global, 0, server, release);
+    const totals = robust ? finishRobust(robust, rows, outputs, config, global, server) : aggregator.finish(global, 0, server, release);
     if (trainer.layout) groupShare = totals.groupShare;
   }
   for (const [u, d] of devices) r.privates?.set(u, d.private);
   return global;
+}
+
+/** The round's devices' deltas as the in-process engine's delta chunks (client-id order, config.chunk a chunk), through DeltaAggregator. */
+function finishRobust(robust: DeltaAggregator, R: RowLayout, outputs: Map<number, RoundOutput>, config: TrainConfig, global: Float32Array, server: ServerOptimizer) {
+  const blocks = R.blockStart.length;
+  const chunks = chunksOf(Int32Array.from([...outputs.keys()].sort((a, b) => a - b)), config.chunk);
+  chunks.forEach((clients, chunk) => {
+    const d: DeltaChunk = { chunk, clients, deltas: new Float32Array(clients.length * R.length), routes: new Int32Array(clients.length * blocks), weights: new Float64Array(clients.length), loss: 0, samples: 0, bytesUp: 0 };
+    clients.forEach((id, i) => {
+      const out = outputs.get(id)!;
+      d.deltas.set(out.shared, i * R.length);
+      for (const e of out.experts) d.deltas.set(e.delta, i * R.length + R.blockStart[e.block]!);
+      d.routes.set(out.routes.subarray(0, blocks), i * blocks);
+      d.weights[i] = config.weighting === "samples" ? out.samples : 1;
+      d.loss += out.loss;
+      d.samples += out.samples;
+    });
+    robust.add(d);
+  });
+  return robust.finish(global, chunks.length, server);
 }
