@@ -26,7 +26,7 @@ function fedfacet(...args: string[]) {
 test("serve --help lists its options; a bad command line exits 2 naming the problem", () => {
   const help = fedfacet("serve", "--help");
   assert.is(help.code, 0, help.err);
-  for (const opt of ["--state", "--data-spec", "--clients-per-round", "--updates-per-round", "--min-clients", "--round-deadline", "--max-body", "--max-clients"]) assert.ok(help.out.includes(opt), opt);
+  for (const opt of ["--state", "--data-spec", "--clients-per-round", "--updates-per-round", "--min-clients", "--round-deadline", "--max-body", "--max-clients", "--aggregator", "--aggregator-tensors", "--trim", "--norm-bound", "--agree"]) assert.ok(help.out.includes(opt), opt);
   const r = fedfacet("serve");
   assert.is(r.code, 2, r.err);
   assert.match(r.err, /--state DIR is required/);
@@ -93,6 +93,32 @@ test("--preset device gives the coordinator train's device settings; what the ne
   for (const [args, msg] of cases) assert.throws(() => serveConfig(parseServeArgs(args)), (e: unknown) => e instanceof UsageError && msg.test(e.message), args.join(" "));
   // with the averaging every round can take, the device preset runs under DP and secure aggregation
   assert.ok(serveConfig(parseServeArgs(["--preset", "device", "--averaging", "all", "--secure-aggregation", ...dp])).dp);
+});
+
+test("robust aggregation: train's options and parsing; with secure aggregation, DP, touched averaging or samples weighting a usage error naming both options", () => {
+  const args = ["--aggregator", "shared=normbound,group=trimmed", "--aggregator-tensors", "mlp.0=consensus", "--trim", "0.2", "--norm-bound", "2.5", "--agree", "0.4"];
+  assert.equal(serveConfig(parseServeArgs(args)).aggregator, configFromArgs(parseTrainArgs(args)).aggregator);
+  assert.equal(serveConfig(parseServeArgs(args)).aggregator, { shared: "normbound", group: "trimmed", trim: 0.2, bound: 2.5, agree: 0.4, tensors: [{ pattern: "mlp.0", kind: "consensus" }] });
+  // the mean takes every combination
+  assert.ok(serveConfig(parseServeArgs(["--aggregator", "mean", "--secure-aggregation"])));
+  assert.ok(serveConfig(parseServeArgs(["--aggregator", "mean", "--preset", "device", "--weighting", "samples"])));
+  const dp = ["--dp-epsilon", "4", "--dp-delta", "1e-5"];
+  const cases: [string[], RegExp][] = [
+    [["--aggregator", "median", "--secure-aggregation"], /--aggregator with --secure-aggregation: a robust rule reads each device's update/],
+    [["--aggregator-tensors", "mlp.0=consensus", "--secure-aggregation"], /--aggregator-tensors with --secure-aggregation/],
+    [["--aggregator", "median", ...dp], /--aggregator with --dp-epsilon: the noise is calibrated to how far one device can move the clipped mean/],
+    [["--aggregator", "median", "--secure-aggregation", ...dp], /--aggregator with --secure-aggregation/],
+    [["--aggregator", "trimmed", "--preset", "device"], /--preset device \(touched averaging\) with --aggregator: touched averaging stretches the plain mean/],
+    [["--aggregator-tensors", "mlp.0=rlr", "--averaging", "touched"], /--averaging touched with --aggregator-tensors/],
+    [["--aggregator", "normbound", "--weighting", "samples"], /--weighting samples with --aggregator: a device's sample count is its own claim/],
+    [["--aggregator", "mode"], /--aggregator: 'mode' is not one of/],
+    [["--trim", "0.5"], /--trim must be a fraction in \[0, 0.5\)/],
+  ];
+  for (const [a, msg] of cases) assert.throws(() => serveConfig(parseServeArgs(a)), (e: unknown) => e instanceof UsageError && msg.test(e.message), a.join(" "));
+  // through the command: exit 2 and the message
+  const r = fedfacet("serve", "--state", "unused", "--aggregator", "median", "--secure-aggregation");
+  assert.is(r.code, 2, r.err);
+  assert.match(r.err, /--aggregator with --secure-aggregation/);
 });
 
 test("the devices' training windows and step-size schedule are train's options", () => {

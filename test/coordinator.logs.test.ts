@@ -1,7 +1,8 @@
 // Minimal logs (issue 5): after a few rounds over HTTP with known update values (a restart and a
 // refused update among them), neither the coordinator's state folder nor its log lines hold any
 // client's update values, trained values, loss, sample count, routes or registration label; the log
-// lines are only of the kinds the README lists (ids, round numbers, sizes, aggregates).
+// lines are only of the kinds the README lists (ids, round numbers, sizes, aggregates). The same
+// under a robust rule, which keeps every update of a round until it closes (in memory only).
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readdirSync, readFileSync } from "node:fs";
@@ -16,11 +17,13 @@ import { abortableSleep } from "../src/federated/net-client/transport.js";
 import { loadData } from "../src/federated/source.js";
 import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 import { replay } from "./net-replay.js";
+import type { AggregatorConfig } from "../src/federated/robust/rules.js";
 
 /** Every line the coordinator logs starts like one of these. */
 const LINE_KINDS = [
   /^started in \S+: \d+ rounds, \d+ shared and \d+ group parameters$/,
   /^resumed from \S+ at round \d+ of \d+, \d+ clients registered$/,
+  /^robust aggregation: shared [a-z]+, group [a-z]+(, tensors [\w.=,]+)? \(trim [\d.]+, norm bound ([\d.]+|median), agree [\d.]+\); a round holds every accepted update until it closes$/,
   /^listening on http:\/\/127\.0\.0\.1:\d+$/,
   /^client \d+ registered \(\d+ registered\)$/,
   /^round \d+ open( \(secure, attempt \d+, threshold \d+\))?: clients [\d,]+ selected of \d+ registered$/,
@@ -34,10 +37,15 @@ const LINE_KINDS = [
   /^training finished: \d+ rounds$/,
 ];
 
-test("no client's values, losses, sample counts, routes or labels in the state folder or the logs", async () => {
+/**
+ * Under the rule, over HTTP: three rounds of updates with known values, a refused update and a
+ * restart among them; then the state folder and the log lines are searched for them.
+ */
+async function plainRun(aggregator?: AggregatorConfig) {
   const t = tempDir();
   const lines: string[] = [];
   const config = smallConfig(3);
+  if (aggregator) config.aggregator = aggregator;
   const opts: ServeOptions = { config, schema: smallSchema(config), stateDir: t.dir, minClients: 2, log: (l) => lines.push(l) };
   let s = await startCoordinator(opts);
   const clients: { client: number; token: string; label: string }[] = [];
@@ -100,8 +108,17 @@ test("no client's values, losses, sample counts, routes or labels in the state f
   assert.not.ok(text.includes("987654"), "a refused update's content is logged");
   for (const line of lines) assert.ok(LINE_KINDS.some((k) => k.test(line)), `a log line of an unlisted kind: ${line}`);
   assert.ok(lines.some((l) => l.startsWith("refused POST /v1/update")) && lines.some((l) => l.startsWith("resumed from")), "the run had its refusal and its restart");
+  assert.equal(loadState(t.dir)!.header.config.aggregator, aggregator, "the restarted run kept its rule");
+  assert.is(lines.some((l) => l.startsWith("robust aggregation:")), aggregator !== undefined);
   t.remove();
-});
+}
+
+test("no client's values, losses, sample counts, routes or labels in the state folder or the logs", () => plainRun());
+
+// Not median here: a coordinate-wise median of three updates is, at every coordinate, one client's
+// value (README "Robust aggregation over the network"), which this search would rightly find.
+test("robust rule (normbound, mlp.0 by consensus): nothing per client in the state folder or the logs either", () =>
+  plainRun({ shared: "normbound", group: "normbound", trim: 0.1, bound: "median", agree: 0.3, tensors: [{ pattern: "mlp.0", kind: "consensus" }] }));
 
 test("secure rounds: no device's vector, loss or routes in the state folder or the logs, an aborted attempt included", async () => {
   const t = tempDir();
