@@ -63,8 +63,8 @@ function honest(i: number): UpdateValues {
   return { shared: (i % 2 ? -1 : 1) * 0.01 * (i + 1), expert: -0.02 * (i + 1), routes: [i % 2, 0], samples: 5, loss: 0.5 };
 }
 
-/** One round of six honest devices and one hostile one sending 1e6 as every delta value; the global values before and after. */
-async function hostileRound(aggregator: AggregatorConfig | undefined) {
+/** One round of six honest devices and one hostile one sending `value` as every delta value; the global values before and after. */
+async function hostileRound(aggregator: AggregatorConfig | undefined, value = 1e6) {
   const config = withRule(aggregator, 1);
   const t = tempDir();
   try {
@@ -74,7 +74,7 @@ async function hostileRound(aggregator: AggregatorConfig | undefined) {
     const before = c.globalValues();
     const shape = c.shape;
     for (let i = 0; i < 6; i++) c.submit(regs[i]!.client, regs[i]!.token, updateFrame(shape, 0, honest(i)));
-    const huge = updatePartitions(shape, { shared: 0, expert: 0, routes: [0, 0], samples: 5, loss: 0.5 }).map((p) => (p.name === "routes" || p.name === "meta" ? p : { ...p, values: new Float32Array(p.length).fill(1e6) }));
+    const huge = updatePartitions(shape, { shared: 0, expert: 0, routes: [0, 0], samples: 5, loss: 0.5 }).map((p) => (p.name === "routes" || p.name === "meta" ? p : { ...p, values: new Float32Array(p.length).fill(value) }));
     c.submit(regs[6]!.client, regs[6]!.token, encodeFrame({ type: "update", round: 0, partitions: huge }));
     assert.is(c.status().round, 1, "the round closed with the seven updates");
     return { before, after: c.globalValues(), shape };
@@ -117,6 +117,13 @@ test("one hostile device sending 1e6 on every value: under median every value mo
   // ... while the mean follows the hostile device: 1e6 / 7 on every shared value, give or take the honest deltas
   const mean = await hostileRound(undefined);
   for (let j = 0; j < S; j++) assert.ok(mean.after[j]! - mean.before[j]! > 1e5, `mean: shared[${j}] moved only ${mean.after[j]! - mean.before[j]!}`);
+});
+
+test("every rule closes a round with a device at the largest f32 (3.4e38) in every value: no throw, a finite model", async () => {
+  for (const kind of ["median", "trimmed", "normbound", "foolsgold", "rlr", "consensus"] as const) {
+    const { after } = await hostileRound({ ...MEDIAN, shared: kind, group: kind }, 3.4028234663852886e38);
+    assert.ok(after.every(Number.isFinite), `${kind}: a non-finite global value`);
+  }
 });
 
 test("a restarted coordinator keeps the rule (its next round is still the median); a restart without it is refused; a state file without a rule still loads", async () => {

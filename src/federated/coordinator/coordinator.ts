@@ -232,8 +232,8 @@ export class Coordinator {
     // the mean), so that a pattern naming no parameter stops the coordinator before any round
     const units = resolveTensorRules(config.aggregator?.tensors ?? [], store.names("shared").map((n) => store.slice(n)));
     store.dispose();
-    const rows = rowLayout(S, layout);
-    const robust = isPlainMean(config.aggregator) ? null : { aggregator: new DeltaAggregator(config.aggregator!, rows, layout, G, units, be), rows };
+    const rows = isPlainMean(config.aggregator) ? null : rowLayout(S, layout);
+    const robust = rows && { aggregator: new DeltaAggregator(config.aggregator!, rows, layout, G, units, be), rows };
 
     mkdirSync(stateDir, { recursive: true });
     const server = new ServerOptimizer(S + G, config.server);
