@@ -23,7 +23,7 @@ import { DpAggregation } from "./dp-aggregation.js";
 import { poissonSample, samplingRate } from "./dp-config.js";
 import { rowLayout, type DeltaChunk } from "./robust/client-deltas.js";
 import { DeltaAggregator } from "./robust/delta-aggregator.js";
-import { resolveTensorRules } from "./robust/tensor-rules.js";
+import { sharedTensorUnits } from "./robust/tensor-rules.js";
 import { AGGREGATOR_DEFAULTS, isPlainMean } from "./robust/rules.js";
 import { loadData, shareDataset } from "./source.js";
 import { taskBytes } from "./uplink.js";
@@ -105,7 +105,7 @@ export class FederatedEngine implements Engine {
     const down = shared.size + group.size > 0 ? taskBytes(shared.size, group.size, layout) : 0;
     const deltas = !isPlainMean(config.aggregator) || hooks.onDeltas !== undefined;
     // resolved even when every tensor rule is the mean, so that a pattern naming nothing is an error there too
-    const units = resolveTensorRules(config.aggregator?.tensors ?? [], store.names("shared").map((n) => store.slice(n)));
+    const units = sharedTensorUnits(config.aggregator, store);
     const robust = deltas ? new DeltaAggregator(config.aggregator ?? AGGREGATOR_DEFAULTS, rowLayout(shared.size, layout), layout, group.size, units, be) : null;
     const params = { shared: shared.size, group: group.size, private: priv.size };
     store.dispose();

@@ -17,7 +17,7 @@ import type { DpNoise } from "../dp-config.js";
 import { clientChunk, rowLayout, type RowLayout } from "../robust/client-deltas.js";
 import { DeltaAggregator } from "../robust/delta-aggregator.js";
 import { AGGREGATOR_DEFAULTS, isPlainMean, type AggregatorConfig } from "../robust/rules.js";
-import { resolveTensorRules } from "../robust/tensor-rules.js";
+import { sharedTensorUnits } from "../robust/tensor-rules.js";
 import { regimeSpecs } from "../regime.js";
 import { sampleClients } from "../sample.js";
 import { deriveSeed, Stream } from "../seed.js";
@@ -230,7 +230,7 @@ export class Coordinator {
     global.set(be.f.subarray(store.buffer("group").values, store.buffer("group").values + G), S);
     // resolved against the model now (as the in-process engine does, even when every tensor rule is
     // the mean), so that a pattern naming no parameter stops the coordinator before any round
-    const units = resolveTensorRules(config.aggregator?.tensors ?? [], store.names("shared").map((n) => store.slice(n)));
+    const units = sharedTensorUnits(config.aggregator, store);
     store.dispose();
     const rows = isPlainMean(config.aggregator) ? null : rowLayout(S, layout);
     const robust = rows && { aggregator: new DeltaAggregator(config.aggregator!, rows, layout, G, units, be), rows };

@@ -5,8 +5,9 @@
 // whole row, FoolsGold's trust — does not change when a tensor rule is added.
 // Order invariance holds per unit, as aggregateRows is order invariant: the output does not depend
 // on the order of the clients, bit for bit.
+import type { ParamStore } from "../../autograd/params.js";
 import { aggregateRows, type ClientRows } from "./aggregate-rows.js";
-import type { Rule, RuleKind, TensorRule } from "./rules.js";
+import type { AggregatorConfig, Rule, RuleKind, TensorRule } from "./rules.js";
 
 /** A parameter tensor's place in the partition. */
 export interface TensorSlice {
@@ -38,6 +39,11 @@ export function resolveTensorRules(rules: readonly TensorRule[], tensors: readon
     }
   }
   return units.sort((a, b) => a.start - b.start);
+}
+
+/** The config's tensor rules resolved against a model's shared partition (none: no units). */
+export function sharedTensorUnits(aggregator: AggregatorConfig | undefined, store: ParamStore): TensorUnit[] {
+  return resolveTensorRules(aggregator?.tensors ?? [], store.names("shared").map((n) => store.slice(n)));
 }
 
 /** Writes the partition's aggregate into `out` (the rows' length): `base` everywhere, then each unit's rule on its range. */
