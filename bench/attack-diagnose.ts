@@ -13,7 +13,6 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { ParamStore } from "../src/autograd/params.js";
 import { readFolder } from "../src/data/folder.js";
 import { defaultConfig } from "../src/federated/config.js";
@@ -28,11 +27,10 @@ import { createModel, schemaOf } from "../src/model/index.js";
 import { Rng } from "../src/util/rng.js";
 import { pickTarget, writePoisonedFolder } from "./attack-data.js";
 import { candidateSet, exposure } from "./exposure.js";
-import { benchArgs } from "./bench-args.js";
+import { benchArgs, KUAISAR_DEFAULT } from "./bench-args.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const a = benchArgs({
-  data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
+  data: { type: "string", default: KUAISAR_DEFAULT },
   rounds: { type: "string", default: "3" },
   workers: { type: "string", default: "2" },
   fraction: { type: "string", default: "0.05" },

@@ -39,7 +39,7 @@ import { Rng } from "../src/util/rng.js";
 import { pickTarget, writePoisonedFolder } from "./attack-data.js";
 import { candidateSet, exposure, TOP, type ModelValues } from "./exposure.js";
 import { configFromText } from "./train-args.js";
-import { benchArgs } from "./bench-args.js";
+import { benchArgs, KUAISAR_DEFAULT } from "./bench-args.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ATTACKS = ["none", "boost", "noise"] as const;
@@ -50,7 +50,7 @@ const FAKE_LENGTH = 30;
 const CANDIDATE_SEED = 1;
 
 const a = benchArgs({
-  data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
+  data: { type: "string", default: KUAISAR_DEFAULT },
   rounds: { type: "string", default: "10" },
   workers: { type: "string", default: "2" },
   fractions: { type: "string", default: "0.05,0.01,0.1" },

@@ -2,8 +2,15 @@
 // --help. A bad or unknown option prints what is wrong and the options (exit 2) instead of
 // parseArgs' raw stack; --help prints the options (exit 0). What each option means is in the
 // script's header comment.
-import { basename } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
+
+/**
+ * The default --data of the scripts that run on KuaiSAR-R: $FEDFACET_KUAISAR (as the tests read
+ * it), else ../shared/data/kuaisar-r beside the package (dist/bench/ -> the package root).
+ */
+export const KUAISAR_DEFAULT = process.env.FEDFACET_KUAISAR ?? join(resolve(dirname(fileURLToPath(import.meta.url)), "../.."), "../shared/data/kuaisar-r");
 
 type Options = NonNullable<ParseArgsConfig["options"]>;
 

@@ -4,15 +4,13 @@
 // set-up and the JIT's warm-up.
 //
 //   node dist/bench/compression-cpu.js [--data DIR] [--topk F] [--repeats N]
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
 import { defaultConfig, type Compression } from "../src/federated/config.js";
 import { train } from "../src/federated/trainer.js";
-import { benchArgs } from "./bench-args.js";
+import { benchArgs, KUAISAR_DEFAULT } from "./bench-args.js";
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const a = benchArgs({
-  data: { type: "string", default: join(ROOT, "../shared/data/kuaisar-r") },
+  data: { type: "string", default: KUAISAR_DEFAULT },
   topk: { type: "string", default: "0.05" },
   repeats: { type: "string", default: "2" },
 });

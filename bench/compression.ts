@@ -18,13 +18,13 @@ import { COMPRESSIONS } from "../src/federated/config.js";
 import { CHECKPOINT_FILE, type TrainReport } from "../src/federated/trainer.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { median } from "./experiment-table.js";
-import { benchArgs } from "./bench-args.js";
+import { benchArgs, KUAISAR_DEFAULT } from "./bench-args.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = join(ROOT, "dist/src/cli/main.js");
 
 const a = benchArgs({
-  data: { type: "string", default: join(ROOT, "../shared/data/kuaisar-r") },
+  data: { type: "string", default: KUAISAR_DEFAULT },
   rounds: { type: "string", default: "20" },
   seeds: { type: "string", default: "1" },
   workers: { type: "string", default: "2" },

@@ -16,14 +16,14 @@ import { fileURLToPath } from "node:url";
 import type { TrainReport } from "../src/federated/trainer.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { median } from "./experiment-table.js";
-import { benchArgs } from "./bench-args.js";
+import { benchArgs, KUAISAR_DEFAULT } from "./bench-args.js";
 
 // dist/bench/dp.js -> the package root
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const CLI = join(ROOT, "dist/src/cli/main.js");
 
 const a = benchArgs({
-  data: { type: "string", default: process.env.FEDFACET_KUAISAR ?? join(ROOT, "../shared/data/kuaisar-r") },
+  data: { type: "string", default: KUAISAR_DEFAULT },
   rounds: { type: "string", default: "20" },
   ratios: { type: "string", default: "1,0.2" },
   epsilons: { type: "string", default: "inf,8,4,1" },

@@ -23,7 +23,7 @@ import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { markdownTable, median, modelRows, type RunSummary, type TableRow } from "./experiment-table.js";
 import { logisticOnFields, userClickRate } from "./floors.js";
 import { splitArgs } from "./train-args.js";
-import { benchArgs } from "./bench-args.js";
+import { benchArgs, KUAISAR_DEFAULT } from "./bench-args.js";
 
 // dist/bench/experiment.js -> the package root
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -31,7 +31,7 @@ const CLI = join(ROOT, "dist/src/cli/main.js");
 const BOOTSTRAP = 1000;
 
 const a = benchArgs({
-  data: { type: "string", default: join(ROOT, "../shared/data/kuaisar-r") },
+  data: { type: "string", default: KUAISAR_DEFAULT },
   rounds: { type: "string", default: "20" },
   seeds: { type: "string", default: "1" },
   models: { type: "string", default: REGIMES.join(",") },
