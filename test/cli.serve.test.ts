@@ -66,6 +66,7 @@ test("--secure-aggregation: its options, the least clients a round needs, unifor
     [["--secure-aggregation", "--dp-epsilon", "4", "--dp-delta", "1e-5", "--dp-noise", "central"], /--dp-noise central with --secure-aggregation/],
     [["--dp-epsilon", "4", "--dp-delta", "1e-5", "--dp-noise", "local"], /--dp-noise local needs --secure-aggregation/],
     [["--secure-aggregation", "--dp-epsilon", "4", "--dp-delta", "1e-5", "--secagg-bound", "0.5"], /--secagg-bound with --dp-epsilon/],
+    [["--secure-aggregation", "--dp-epsilon", "4", "--dp-delta", "1e-5", "--secagg-threshold", "3"], /--secagg-threshold with --dp-epsilon/],
     [["--secure-aggregation", "--secagg-threshold", "5", "--min-clients", "4"], /--min-clients 4: secure aggregation needs at least 5 clients/],
   ];
   for (const [args, msg] of cases) assert.throws(() => secure(...args), (e: unknown) => e instanceof UsageError && msg.test(e.message), args.join(" "));

@@ -19,7 +19,7 @@ import { encodeUpdate, RAW, type UpdateCompression } from "../src/federated/net-
 import { deriveSeed, Stream } from "../src/federated/seed.js";
 import { ServerOptimizer } from "../src/federated/server-opt.js";
 import { packSecureUpdate, secureLength, unpackSecureSum } from "../src/federated/secagg/update-vector.js";
-import { noisedSpec, noisedVector, quantiseNoised, unpackNoisedSum } from "../src/federated/secagg/noised-vector.js";
+import { noisedSpec, noisedVector, quantiseNoised, releaseTopUp, unpackNoisedSum } from "../src/federated/secagg/noised-vector.js";
 import type { NormalSource } from "../src/federated/dp-client.js";
 import { DpAggregation } from "../src/federated/dp-aggregation.js";
 import { samplingRate } from "../src/federated/dp-config.js";
@@ -55,11 +55,14 @@ export interface ReplayInput {
 /**
  * DP secure rounds (noise local): each device clips and noises its vector with its own normal
  * stream (the one the test gave the device), the sum is unpacked as noised sums and released by
- * DpAggregation as the coordinator's DpRound does (expected cohort q·N; no noise of its own).
+ * DpAggregation as the coordinator's DpRound does (expected cohort q·N; the noise topped up for
+ * the round's survivors from the coordinator's secret seed, first attempts only).
  */
 export interface ReplayDp {
   /** The round's threshold T (the devices' noise is σC/√T). */
   threshold: number;
+  /** The coordinator's secret seed (its top-up noise derives from it). */
+  secretSeed: number;
   /** N: clients registered when each round opened. */
   population: number;
   /** The device's noise draws, by dataset user index (one stream per device across rounds). */
@@ -118,7 +121,7 @@ export function replay(r: ReplayInput): Float32Array {
     const release =
       dp && dpSettings
         ? (total: Float64Array, counts: Float64Array, clients: number) =>
-            new DpAggregation(dpSettings, { seed: 0, population: dp.population, rate: samplingRate(config.participation), sharedSize: S, groupSize: G, layout: trainer.layout, countsNoised: true }).release(round, total, counts, clients, global)
+            new DpAggregation(dpSettings, { seed: dp.secretSeed, population: dp.population, rate: samplingRate(config.participation), sharedSize: S, groupSize: G, layout: trainer.layout, topUp: releaseTopUp(clients, dp.threshold) }).release(round, total, counts, clients, global)
         : undefined;
     const totals = robust ? finishRobust(robust, rows, outputs, config, global, server) : aggregator.finish(global, 0, server, release);
     if (trainer.layout) groupShare = totals.groupShare;

@@ -120,6 +120,7 @@ export function secureOptions(a: ServeArgs, config: TrainConfig, minClients: num
   }
   if (a.weighting === "samples") throw new UsageError("--weighting samples: secure aggregation weighs every client 1 (use --weighting uniform)");
   if (config.dp && bound !== undefined) throw new UsageError("--secagg-bound with --dp-epsilon: the quantisation range follows from --dp-clip and the calibrated noise");
+  if (config.dp && threshold !== undefined) throw new UsageError("--secagg-threshold with --dp-epsilon: the coordinator tops each round's noise up to a fixed variance, which needs the majority threshold (with a fixed T the devices' noise grows with the cohort, past any fixed level)");
   config.weighting = "uniform";
   const least = Math.max(3, threshold ?? 0);
   if (minClients !== undefined && minClients < least) throw new UsageError(`--min-clients ${minClients}: secure aggregation needs at least ${least} clients a round (3, and --secagg-threshold)`);

@@ -48,20 +48,23 @@ Differential privacy (user-level DP-FedAvg; README "Differential privacy"):
                          without --secure-aggregation). Rounds close at the deadline with what
                          they have (no extension), divided by the expected cohort Q x registered
   --dp-noise local       each device adds N(0, (sigma C)^2 / T) to its padded update before it is
-                         quantised and masked, T the round's threshold, so the sum of any T or
-                         more carries at least sigma C and the coordinator sees only that noised
-                         sum, adding nothing. Needs --secure-aggregation (and is its default
-                         there): a plain update carries only the chosen experts. Loss and samples
-                         are withheld; a round that aborts or whose cohort is below max(3, T) is
-                         skipped (nothing applied) and still counted in epsilon
+                         quantised and masked, T the round's (majority) threshold, so the sum of
+                         any T or more carries at least sigma C and the coordinator sees only that
+                         noised sum; it then tops the noise up to sqrt(2) sigma C, so that the
+                         release does not reveal how many took part. Needs --secure-aggregation
+                         (and is its default there): a plain update carries only the chosen
+                         experts. Loss and samples are withheld; a round that aborts or whose
+                         cohort is below 3 is skipped (nothing applied) and still counted in
+                         epsilon. GET /v1/status then shows no client ids or counts
 
 Secure aggregation (the coordinator learns only each round's sum; README "Secure aggregation"):
   --secure-aggregation   clients clip, quantise and mask their update; weighting becomes uniform.
-                         With --dp-epsilon: distributed DP (--dp-noise local); --dp-noise central
-                         and --secagg-bound are refused
+                         With --dp-epsilon: distributed DP (--dp-noise local); --dp-noise central,
+                         --secagg-bound and --secagg-threshold are refused
   --secagg-threshold T   fewest clients a round may finish with (default: a majority of those
-                         selected); fewer aborts the attempt, nothing is applied, the round re-runs
-                         (with DP: is skipped). With DP a higher T means less noise per device
+                         selected, at least 2); fewer aborts the attempt, nothing is applied, the
+                         round re-runs. Not with --dp-epsilon (the majority threshold is what
+                         bounds the noise the release is topped up to)
   --secagg-bound B       per-coordinate clipping bound of the deltas (default ${SECAGG_BOUND}; with
                          DP the range is C + 9 x the device's noise std instead)
 

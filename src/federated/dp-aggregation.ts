@@ -41,10 +41,12 @@ export interface DpAggregationOptions {
   groupSize: number;
   layout: GroupLayout | null;
   /**
-   * The routed counts arrive noised by the devices (local noise inside secure aggregation,
-   * secagg/noised-vector.ts), so the release adds no noise of its own anywhere.
+   * Secure rounds (local noise inside secure aggregation, secagg/noised-vector.ts): the sums, routed
+   * counts included, arrive noised by the devices, and the release tops their noise up by this
+   * many times the central noise's variance (σ²C² per delta, (λσ√L)² per count), so that the
+   * released noise does not depend on how many devices took part (releaseTopUp).
    */
-  countsNoised?: boolean;
+  topUp?: number;
 }
 
 export class DpAggregation {
@@ -86,11 +88,17 @@ export class DpAggregation {
     if (total.length !== sharedSize + groupSize || global.length !== total.length) throw new RangeError(`DpAggregation: ${total.length} sums and ${global.length} values, expected ${sharedSize + groupSize}`);
     const sigma = this.dp.noiseMultiplier;
     const rng = new Rng(deriveSeed(this.o.seed, Stream.CentralNoise, round));
-    // local mode: every client already added N(0, σ²C²), so the sum carries at least the central
-    // noise; only the counts, which the in-process clients report exactly, are noised here, as the
-    // sum of `participants` per-client draws (a single draw of √participants times the std)
-    const updateStd = this.dp.noise === "central" ? sigma * this.dp.clip : 0;
-    const countStd = this.o.countsNoised ? 0 : COUNT_NOISE_FACTOR * sigma * Math.sqrt(layout?.blocks ?? 0) * (this.dp.noise === "central" ? 1 : Math.sqrt(participants));
+    // in-process local mode: every client already added N(0, σ²C²), so the sum carries at least the
+    // central noise; only the counts, which the in-process clients report exactly, are noised here,
+    // as the sum of `participants` per-client draws (a single draw of √participants times the std).
+    // Secure rounds: the devices' noise, topped up to a fixed variance.
+    const { topUp } = this.o;
+    const central = sigma * this.dp.clip;
+    const countCentral = COUNT_NOISE_FACTOR * sigma * Math.sqrt(layout?.blocks ?? 0);
+    const [updateStd, countStd] =
+      topUp !== undefined ? [Math.sqrt(topUp) * central, Math.sqrt(topUp) * countCentral]
+      : this.dp.noise === "central" ? [central, countCentral]
+      : [0, countCentral * Math.sqrt(participants)];
     // every coordinate, the alignment gaps between parameters included (nothing reads them)
     if (updateStd > 0) addGaussian(total, 0, total.length, updateStd, rng);
     const cohort = rate * population;

@@ -447,7 +447,7 @@ export class Coordinator {
 
   /** Moves the global values to what the aggregator holds (DP: its noised release). */
   private applyMean(o: OpenRound): RoundTotals {
-    return this.aggregator.finish(this.global, 0, this.server, this.dp?.release(o.round, this.global, o.draw));
+    return this.aggregator.finish(this.global, 0, this.server, this.dp?.release(o.round, this.global, o.draw, o.noised ? o.secure!.server.params.threshold : undefined));
   }
 
   /**
@@ -690,6 +690,9 @@ function checkSecure(secure: NonNullable<CoordinatorOptions["secure"]>, config: 
   if (config.dp) {
     // the devices clip to C and noise before quantising: the range follows from C and the noise
     if (secure.bound !== undefined) throw new RangeError("secure aggregation with differential privacy takes no bound: the quantisation range follows from the clip and the noise");
+    // the release's noise is topped up to a fixed √ρ·σC, which needs r/T < ρ for every round: true
+    // of the majority threshold, unbounded for a fixed T (secagg/noised-vector.ts, releaseTopUp)
+    if (secure.threshold !== undefined) throw new RangeError("secure aggregation with differential privacy takes no threshold: a fixed threshold T lets the released noise grow with the cohort (r/T unbounded), so it would reveal the cohort's size; DP rounds use the majority threshold");
   } else if (!(secure.bound !== undefined && secure.bound > 0 && Number.isFinite(secure.bound))) throw new RangeError(`secure aggregation: bound must be a finite number > 0, got ${secure.bound}`);
   const t = secure.threshold;
   if (t !== undefined && !(Number.isInteger(t) && t >= 2)) throw new RangeError(`secure aggregation: threshold must be an integer >= 2, got ${t}`);

@@ -19,8 +19,10 @@
 // update carries only the chosen experts, so a device could not noise the others, and an
 // un-noised expert would reveal who chose it. A secure round pads every device's vector to all K
 // experts, and each device noises all of it (secagg/noised-vector.ts: std σC/√T per device, T the
-// round's threshold, so any completed round's sum carries at least σC); the coordinator adds
-// nothing and checks no clip (it cannot see one update). Central noise with secure aggregation is
+// round's threshold, so any completed round's sum carries at least σC, which is all the coordinator
+// itself sees); after unmasking the coordinator tops the noise up, from its secret seed, to √ρ·σC
+// whatever the number of survivors, so that the release does not reveal it (releaseTopUp), and
+// checks no clip (it cannot see one update). Central noise with secure aggregation is
 // refused: the coordinator would learn the un-noised sum. A secure round that aborts (too few
 // clients) or whose Poisson cohort is too small to run securely releases nothing: the round is
 // skipped (no re-run, which would re-draw the sample) and composed into the accountant anyway.
@@ -39,6 +41,7 @@ import { DpAggregation, type DpAggregationOptions, type Release } from "../dp-ag
 import { accountedNoise, poissonSample, samplingRate, type DpConfig } from "../dp-config.js";
 import { epsilonOf } from "../../privacy/rdp.js";
 import { updateNorm } from "../dp-update.js";
+import { releaseTopUp } from "../secagg/noised-vector.js";
 import { deriveSeed, Stream } from "../seed.js";
 import type { TrainConfig } from "../config.js";
 import { ApiError } from "./errors.js";
@@ -78,8 +81,8 @@ export class DpRound {
     private readonly shape: UpdateShape,
     private readonly groupSize: number,
     private readonly secretSeed: number,
-    /** Secure aggregation: the devices noise their vectors (dp noise local), the coordinator nothing. */
-    private readonly secure: boolean,
+    /** Secure aggregation: the devices noise their vectors (dp noise local), the coordinator tops the noise up. */
+    secure: boolean,
   ) {
     if (!secure && dp.noise !== "central") throw new RangeError("dp noise local over the network needs secure aggregation: a plain update carries only the chosen experts, so a device cannot noise the others");
     if (secure && dp.noise !== "local") throw new RangeError("secure aggregation with dp noise central would show the coordinator the un-noised sum: the devices add the noise (dp noise local)");
@@ -104,11 +107,16 @@ export class DpRound {
   }
 
   /**
-   * The Aggregator's release for `round` (attempt `draw`), over the sums of its clipped deltas. The
-   * round was charged before (charge()): the throwaway DpAggregation's own composition is dropped.
+   * The Aggregator's release for `round` (attempt `draw`), over the sums of its clipped deltas; a
+   * secure round's (`threshold` T): over the devices' noised sums, topped up for its `clients`
+   * survivors. The round was charged before (charge()): the throwaway DpAggregation's own
+   * composition is dropped.
    */
-  release(round: number, global: Float32Array, draw: number): (total: Float64Array, routeCount: Float64Array, clients: number) => Release {
-    return (total, routeCount, clients) => new DpAggregation(this.dp, this.options(Math.max(1, this.population), draw)).release(round, total, routeCount, clients, global);
+  release(round: number, global: Float32Array, draw: number, threshold?: number): (total: Float64Array, routeCount: Float64Array, clients: number) => Release {
+    return (total, routeCount, clients) => {
+      const topUp = threshold === undefined ? undefined : releaseTopUp(clients, threshold);
+      return new DpAggregation(this.dp, { ...this.options(Math.max(1, this.population), draw), ...(topUp !== undefined && { topUp }) }).release(round, total, routeCount, clients, global);
+    };
   }
 
   /**
@@ -153,7 +161,7 @@ export class DpRound {
   }
 
   private options(population: number, draw: number): DpAggregationOptions {
-    return { seed: this.seedOf(draw), population, rate: this.rate, sharedSize: this.shape.sharedSize, groupSize: this.groupSize, layout: this.shape.layout, countsNoised: this.secure };
+    return { seed: this.seedOf(draw), population, rate: this.rate, sharedSize: this.shape.sharedSize, groupSize: this.groupSize, layout: this.shape.layout };
   }
 
   /** The sampling and noise seed of a round's attempt `draw`: the secret seed itself for the first. */

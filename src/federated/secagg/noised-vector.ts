@@ -7,7 +7,18 @@
 //
 // Per-device noise: std σC/√T on the deltas and λσ√L/√T on the counts (λ = COUNT_NOISE_FACTOR,
 // L blocks), so the sum of r ≥ T devices has std σC·√(r/T) ≥ σC and λσ√L·√(r/T): the accountant's
-// σ is a lower bound whatever the number of reporters, and the coordinator adds nothing.
+// σ is a lower bound whatever the number of reporters, the coordinator's own view included.
+//
+// Release top-up. Left at σC·√(r/T), the released noise would tell anyone who reads the model the
+// number r of survivors (33k coordinates estimate a variance to under 1%), and given r, a client's
+// presence is no longer an add/remove of one update under fixed noise, which is what the
+// subsampled Gaussian analysis assumes. So after unmasking, the coordinator adds N(0, (ρ − r/T)σ²C²)
+// per delta and N(0, (ρ − r/T)(λσ√L)²) per count (releaseTopUp), from its secret seed: every
+// completed round's release carries exactly √ρ·σC, whoever and however many took part. ρ =
+// RELEASE_VARIANCE must bound r/T for every round that can complete: with the majority threshold
+// T = max(2, ⌊n/2⌋ + 1) and r ≤ n, n/T is 3/2 at n = 3, 2k/(k+1) at n = 2k and (2k+1)/(k+1) at
+// n = 2k+1 (k ≥ 2): below 2 for every n, tending to it. A fixed --secagg-threshold has no such
+// bound (n/T grows with the cohort), so DP runs refuse it.
 //
 // Range: a delta coordinate is at most C in magnitude (L2 clip), and a Box–Muller draw from 53-bit
 // uniforms is at most √(2·ln 2^53) ≈ 8.58 standard deviations, so every noised value lies within
@@ -27,6 +38,22 @@ import { bodyLength, secureLength, type SecureLayout, type SecureUpdate } from "
 
 /** Standard deviations of noise the range leaves room for (above Box–Muller's 8.58 ceiling). */
 export const NOISE_TAIL = 9;
+
+/** ρ: every completed DP secure round's released noise variance, in units of σ²C² (counts: (λσ√L)²). */
+export const RELEASE_VARIANCE = 2;
+
+/**
+ * The variance the coordinator adds to a DP secure round's unmasked sum, in units of σ²C² (counts:
+ * (λσ√L)²): ρ − r/T for r survivors of a round with threshold T. A RangeError if r/T is not in
+ * [1, ρ) (a round below its threshold, or a threshold that is not the majority one).
+ */
+export function releaseTopUp(survivors: number, threshold: number): number {
+  const carried = survivors / threshold;
+  if (!(Number.isInteger(survivors) && Number.isInteger(threshold) && threshold >= 1 && carried >= 1 && carried < RELEASE_VARIANCE)) {
+    throw new RangeError(`releaseTopUp: ${survivors} survivors of a round with threshold ${threshold} carry ${carried} of the release's noise variance, outside [1, ${RELEASE_VARIANCE})`);
+  }
+  return RELEASE_VARIANCE - carried;
+}
 
 /** What a device needs of the run's DP settings: the clip bound C and the noise multiplier σ. */
 export interface DeviceDp {
