@@ -4,6 +4,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfig, type TrainConfig } from "../src/federated/config.js";
+import type { CoordinatorStatus } from "../src/federated/coordinator/coordinator.js";
+import type { RoundSummary } from "../src/federated/coordinator/state.js";
 import type { UpdateShape } from "../src/federated/coordinator/update.js";
 import { schemaOfSource } from "../src/federated/source.js";
 import { crc32, encodeFrame, type WirePartition } from "../src/federated/wire/index.js";
@@ -77,4 +79,11 @@ export function forge(frame: Uint8Array, edit: (bytes: Uint8Array, view: DataVie
 export function tableEnd(shape: UpdateShape, v: UpdateValues): number {
   // magic, version, type, flags, round, count; then per partition: name length, name, encoding, two u32
   return 14 + updatePartitions(shape, v).reduce((n, p) => n + 10 + p.name.length, 0);
+}
+
+/** The last round's full summary in a run without DP (a DP run's status shows only a DpRoundStatus). */
+export function lastSummary(s: CoordinatorStatus): RoundSummary {
+  const last = s.last;
+  if (last === null || !("accepted" in last)) throw new Error(`the status holds no full round summary: ${JSON.stringify(last)}`);
+  return last;
 }

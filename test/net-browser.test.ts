@@ -19,6 +19,7 @@ import { PAGE_ENTRY } from "../src/federated/net-client/page.js";
 import { schemaOfSource } from "../src/federated/source.js";
 import { loadState } from "../src/federated/coordinator/state.js";
 import { device } from "./net-device-fixtures.js";
+import { lastSummary } from "./coordinator-fixtures.js";
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 
@@ -94,7 +95,7 @@ test("a headless Chromium tab completes rounds against the local coordinator, an
       assert.equal(first.events.filter((e) => e.kind === "aggregated").map((e) => "round" in e && e.round), [0, 1]);
       const status = running.coordinator.status();
       assert.ok(status.finished);
-      assert.equal(status.last!.accepted, [first.summary!.client]);
+      assert.equal(lastSummary(status).accepted, [first.summary!.client]);
       // the reload finds its registration in IndexedDB: no second registration, training is over
       await tab.reload();
       const second = await progress();

@@ -110,19 +110,35 @@ export type TaskReply =
   /** Nothing to do now: ask again after `retryAfter` seconds; `finished` once every round has run. */
   | { kind: "wait"; retryAfter: number; finished: boolean; aggregated: number };
 
+/**
+ * The last round as a DP run's status shows it: no ids, counts, byte sizes or timings. The
+ * amplified ε assumes that who took part, and how many, stays secret; the status needs no token.
+ * `skipped`: the round released nothing (the model did not change, which anyone can see anyway).
+ */
+export interface DpRoundStatus {
+  round: number;
+  epsilon: number;
+  skipped?: true;
+  charges?: number;
+}
+
 export interface CoordinatorStatus {
   round: number;
   rounds: number;
   open: boolean;
   finished: boolean;
-  clients: { registered: number; selected: number; submitted: number };
-  last: RoundSummary | null;
+  /** `selected`, `submitted`: of the open round (else 0); not in DP runs (DpRoundStatus). */
+  clients: { registered: number; selected?: number; submitted?: number };
+  /** The last round's summary; in DP runs only its DpRoundStatus. */
+  last: RoundSummary | DpRoundStatus | null;
   /**
    * DP runs: ε spent so far of the budget (ε, δ), where the noise is added, and why the run stopped
-   * early, if it did. Local noise also `coordinator`: ε against the coordinator itself (no sampling
-   * amplification) for a client in every charged round, a re-run after a crash included (DpRound.coordinatorEpsilon).
+   * early, if it did. `perParticipation`: ε against anyone who knows which clients took part (a
+   * reader of the coordinator's logs or checkpoint; with local noise the coordinator itself, hence
+   * also `coordinator`): no sampling amplification, for a client in every charged round, a re-run
+   * after a crash included (DpRound.coordinatorEpsilon).
    */
-  privacy?: { epsilon: number; budget: number; delta: number; noise: "central" | "local"; stopped: string | null; coordinator?: number };
+  privacy?: { epsilon: number; budget: number; delta: number; noise: "central" | "local"; stopped: string | null; perParticipation: number; coordinator?: number };
 }
 
 interface OpenRound {
@@ -366,16 +382,22 @@ export class Coordinator {
     this.log(`round ${o.round} extended (${o.updates.size} of at least ${this.minClients} updates): ${added.length ? `clients ${added.join(",")} selected too` : "nobody else to select"}`);
   }
 
+  /** What GET /v1/status shows anyone (no token): in DP runs nothing of who or how many took part. */
   status(): CoordinatorStatus {
     const o = this.open;
+    const last = this.header.history[this.header.history.length - 1] ?? null;
+    const base = { round: this.header.round, rounds: this.header.config.rounds, open: o !== null, finished: this.finished };
+    const dp = this.dp;
+    if (!dp) {
+      const submitted = o?.secure ? o.secure.server.progress.masked : (o?.updates.size ?? 0);
+      return { ...base, clients: { registered: this.registry.size, selected: o?.selected.size ?? 0, submitted }, last };
+    }
+    const perParticipation = this.coordinatorEpsilon();
     return {
-      round: this.header.round,
-      rounds: this.header.config.rounds,
-      open: o !== null,
-      finished: this.finished,
-      clients: { registered: this.registry.size, selected: o?.selected.size ?? 0, submitted: o?.secure ? o.secure.server.progress.masked : (o?.updates.size ?? 0) },
-      last: this.header.history[this.header.history.length - 1] ?? null,
-      ...(this.dp && { privacy: { epsilon: this.dp.spent(), budget: this.dp.dp.epsilon, delta: this.dp.dp.delta, noise: this.dp.dp.noise, stopped: this.dp.budgetStop(), ...(this.dp.dp.noise === "local" && { coordinator: this.coordinatorEpsilon() }) } }),
+      ...base,
+      clients: { registered: this.registry.size },
+      last: last && dpRoundStatus(last),
+      privacy: { epsilon: dp.spent(), budget: dp.dp.epsilon, delta: dp.dp.delta, noise: dp.dp.noise, stopped: dp.budgetStop(), perParticipation, ...(dp.dp.noise === "local" && { coordinator: perParticipation }) },
     };
   }
 
@@ -514,7 +536,11 @@ export class Coordinator {
     this.finishRound(summary, `round ${o.round} skipped (${why}): nothing applied`);
   }
 
-  /** Local noise: ε against the coordinator so far (every charge: each may have shown it a noised sum). */
+  /**
+   * ε so far without sampling amplification, for a client in every charge: against anyone who knows
+   * membership (the logs, the checkpoint), and with local noise against the coordinator (each
+   * charge may have shown it a noised sum).
+   */
   private coordinatorEpsilon(): number {
     return this.dp!.coordinatorEpsilon(this.charges());
   }
@@ -556,7 +582,8 @@ export class Coordinator {
     delete this.header.dpCharged;
     this.open = null;
     this.checkpoint();
-    const against = this.dp?.dp.noise === "local" ? `; against the coordinator ${this.coordinatorEpsilon().toFixed(4)} (no sampling amplification, a client in every charged round)` : "";
+    // this log names the clients of every round: against its reader only the per-participation ε holds
+    const against = this.dp ? `; per participation ${this.coordinatorEpsilon().toFixed(4)} (against whoever knows who took part${this.dp.dp.noise === "local" ? ", the coordinator included" : ""}: no sampling amplification, a client in every charged round)` : "";
     this.log(`${line}${summary.epsilon !== undefined ? `, epsilon spent ${summary.epsilon.toFixed(4)} of ${this.dp!.dp.epsilon} (delta ${this.dp!.dp.delta})${against}` : ""}`);
     if (this.finished) this.log(`training finished: ${this.header.round} rounds${this.header.round < this.header.config.rounds ? ` (${this.dp?.budgetStop()})` : ""}`);
     this.openIfReady();
@@ -717,6 +744,11 @@ function checkRobust(config: TrainConfig): void {
 function describeRule(a: AggregatorConfig): string {
   const tensors = (a.tensors ?? []).map((t) => `${t.pattern}=${t.kind}`).join(",");
   return `shared ${a.shared}, group ${a.group}${tensors ? `, tensors ${tensors}` : ""} (trim ${a.trim}, norm bound ${a.bound}, agree ${a.agree ?? AGGREGATOR_DEFAULTS.agree})`;
+}
+
+/** A round's summary as a DP run's status shows it (DpRoundStatus). */
+function dpRoundStatus(r: RoundSummary): DpRoundStatus {
+  return { round: r.round, epsilon: r.epsilon!, ...(r.skipped !== undefined && { skipped: true as const }), ...(r.charges !== undefined && { charges: r.charges }) };
 }
 
 /** What a device is told of the run's DP settings: the clip, where the noise is added, σ. */

@@ -156,7 +156,11 @@ export async function startCoordinator(opts: ServeOptions): Promise<RunningCoord
       ]),
     ),
     "/v1/status": {
-      GET: (_req, res) => json(res, 200, { ...coordinator.status(), bytes: { ...bytes } }),
+      // traffic counts the updates, so DP runs leave it out with the rest of who and how many took part
+      GET: (_req, res) => {
+        const status = coordinator.status();
+        json(res, 200, status.privacy ? status : { ...status, bytes: { ...bytes } });
+      },
     },
     "/": {
       GET: (_req, res) => send(res, 200, CLIENT_PAGE, { "content-type": "text/html; charset=utf-8" }),
