@@ -16,6 +16,7 @@ import { loadState } from "../src/federated/coordinator/state.js";
 import { accountedNoise, planDp, poissonSample, type DpConfig } from "../src/federated/dp-config.js";
 import { clipUpdate, updateNorm } from "../src/federated/dp-update.js";
 import { RdpAccountant } from "../src/privacy/accountant.js";
+import { epsilonOf } from "../src/privacy/rdp.js";
 import { encodeFrame, type WirePartition } from "../src/federated/wire/index.js";
 import { parseServeArgs, serveConfig } from "../src/cli/serve-options.js";
 import { UsageError } from "../src/cli/command.js";
@@ -130,6 +131,46 @@ test("epsilon per round is the accountant's for (q, σ, rounds); status and log 
     assert.is(c.status().finished, true);
   } finally {
     t.remove();
+  }
+});
+
+test("status withholds who and how many took part in a DP run (ids, counts, bytes, timings) and reports the per-participation epsilon; a run without DP shows them", async () => {
+  const t = tempDir();
+  const plainDir = tempDir();
+  try {
+    const sigma = 1.2;
+    const tk = clock();
+    const lines: string[] = [];
+    const c = await coordinator(t.dir, dpConfig(3, 0.5, dp(sigma)), { minClients: 4, now: tk.now, log: (l) => lines.push(l) });
+    const regs: { client: number; token: string }[] = [];
+    for (let i = 0; i < 4; i++) regs.push(await c.register());
+    const open = c.status();
+    assert.equal(open.clients, { registered: 4 }, "the open round's selected and submitted counts");
+    runRound(c, regs, 2, tk);
+    runRound(c, regs, 2, tk);
+    const s = c.status();
+    const eps = epsilons(0.5, sigma, 2);
+    assert.equal(s.clients, { registered: 4 });
+    assert.equal(s.last, { round: 1, epsilon: eps[1] }, "the last round: no ids, counts, loss, sizes or seconds");
+    // against whoever knows who took part: two unamplified Gaussian rounds
+    const per = epsilonOf(1, accountedNoise(sigma, true), 2, 1e-5).epsilon;
+    assert.equal([s.privacy!.perParticipation, s.privacy!.coordinator, s.privacy!.epsilon], [per, undefined, eps[1]]);
+    assert.ok(per > eps[1]!, "with q < 1 the per-participation epsilon is the larger");
+    // the operator's log and checkpoint keep the membership (a replay needs it), and say what holds against their reader
+    const cohorts = [0, 1].map((r) => Array.from(poissonSample(4, 0.5, 7, r), (i) => regs[i]!.client));
+    assert.ok(cohorts.some((ids) => ids.length > 0), "some round had clients");
+    assert.equal(loadState(t.dir)!.header.history.map((h) => h.accepted), cohorts);
+    assert.ok(lines.some((l) => l.startsWith("round 1 closed") && l.includes(`per participation ${per.toFixed(4)} (against whoever knows who took part`)), lines.join("\n"));
+    // the same rounds without DP: the status shows the counts and the ids
+    const plain = await Coordinator.create({ config: smallConfig(3), schema: smallSchema(smallConfig(3)), stateDir: plainDir.dir, minClients: 2, roundDeadlineMs: DEADLINE });
+    const pr = [await plain.register(), await plain.register()];
+    assert.equal(plain.status().clients, { registered: 2, selected: 2, submitted: 0 });
+    for (const r of pr) plain.submit(r.client, r.token, clippedUpdate(plain, 0, r.client, 2));
+    const ps = plain.status();
+    assert.equal([ps.last && "accepted" in ps.last && ps.last.accepted, ps.privacy], [pr.map((r) => r.client), undefined]);
+  } finally {
+    t.remove();
+    plainDir.remove();
   }
 });
 

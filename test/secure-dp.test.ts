@@ -239,10 +239,13 @@ test("over HTTP: the model equals the plain integer sum of the devices' noised v
       assert.equal([h.clients, h.withheld, h.loss, h.samples], [3, true, 0, 0]);
       assert.ok(lines.some((l) => l.startsWith(`round ${r} closed`) && l.includes("withheld") && l.includes(`epsilon spent ${want.toFixed(4)}`)), `log of round ${r}`);
     }
-    const status = (await (await fetch(`${running.url}/v1/status`)).json()) as { privacy: { epsilon: number; noise: string; stopped: null; coordinator: number }; last: { epsilon: number } };
+    const status = (await (await fetch(`${running.url}/v1/status`)).json()) as { privacy: { epsilon: number; noise: string; stopped: null; coordinator: number; perParticipation: number }; last: object; clients: object; bytes?: object };
     assert.equal([status.privacy.noise, status.privacy.stopped, status.privacy.epsilon], ["local", null, saved.header.history[1]!.epsilon]);
-    // against the coordinator: two unamplified Gaussian rounds (here q = 1, so the same as the released ε)
+    // against the coordinator (and whoever reads its logs): two unamplified Gaussian rounds (here q = 1, so the same as the released ε)
     assert.is(status.privacy.coordinator, epsilonOf(1, accountedNoise(SIGMA, true), 2, config.dp!.delta).epsilon);
+    assert.is(status.privacy.perParticipation, status.privacy.coordinator);
+    // nothing of who or how many took part: no ids, counts or traffic
+    assert.equal([status.last, status.clients, status.bytes], [{ round: 1, epsilon: saved.header.history[1]!.epsilon }, { registered: 3 }, undefined]);
     assert.ok(lines.some((l) => l.includes("device noise std") && l.includes("threshold 2")));
   } finally {
     await running.close();
@@ -380,6 +383,8 @@ test("a Poisson cohort too small for a secure round skips the round (nothing app
   assert.equal([s.round, s.finished], [4, true]);
   const history = loadState(dir)!.header.history;
   for (const h of history) assert.match(h.skipped ?? "", /a cohort of [012], fewer than the 3 a secure round needs/);
+  // the status says the round released nothing (anyone sees the model did not move), not the cohort's size
+  assert.equal(s.last, { round: 3, epsilon: s.privacy!.epsilon, skipped: true });
   assert.equal(c.globalValues(), initial);
   const accountant = new RdpAccountant();
   accountant.step(0.05, accountedNoise(SIGMA, true), 4);
