@@ -1,6 +1,7 @@
 // Differential privacy inside secure aggregation (secagg/noised-vector.ts, coordinator/dp-round.ts):
 // each device clips, noises (std σC/√T) and only then quantises its padded vector; the coordinator
-// unmasks the sum of the noised vectors and adds nothing.
+// unmasks the sum of the noised vectors and tops its noise up from the secret seed (the top-up's
+// statistics: secure-dp.topup.test.ts).
 //   - the dequantised sum of r noised vectors is within r·B/(2Q) of their real-valued sum (property);
 //   - the device's noise has std σC/√T on the deltas and λσ√L/√T on the counts (statistical test);
 //   - over HTTP, the coordinator's model equals the replay that sums the devices' noised, quantised

@@ -103,7 +103,9 @@ Differential privacy (user-level DP-FedAvg; README "Differential privacy"):
   --dp-clip C         L2 bound of one client's update (default 18: about the median update norm
                       of the reference MRFF on KuaiSAR-R)
   --dp-noise WHERE    central (the coordinator adds noise to the sum) | local (each client
-                      noises its own update) (default central)
+                      noises its own update; the sum's noise then reveals how many took part,
+                      so the reported epsilon is not a proven bound for the model: README
+                      "Differential privacy") (default central)
   Clients are then Poisson-sampled at --client-ratio (default 1) each round.
 
 Report:

@@ -414,9 +414,9 @@ export class Coordinator {
     const selected = new Set(this.dp ? this.dp.select(this.registry.ids(), round, draw) : this.select(round, attempt, new Set()));
     const now = this.now();
     if (this.opts.secure && this.dp) {
-      // a Poisson cohort may be too small to aggregate securely: the round releases nothing
-      const least = Math.max(3, this.opts.secure.threshold ?? 0);
-      if (selected.size < least) return this.skipRound({ round, opened: now, selected, draw, charged: false }, 0, `a cohort of ${selected.size}, fewer than the ${least} a secure round needs`);
+      // a Poisson cohort may be too small to aggregate securely: the round releases nothing (DP
+      // rounds always use the majority threshold, checkSecure)
+      if (selected.size < 3) return this.skipRound({ round, opened: now, selected, draw, charged: false }, 0, `a cohort of ${selected.size}, fewer than the 3 a secure round needs`);
     }
     // a DP secure round is charged before the coordinator can ask for the shares that unmask its sum
     let o!: OpenRound;

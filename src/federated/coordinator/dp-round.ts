@@ -130,11 +130,12 @@ export class DpRound {
   }
 
   /**
-   * Local noise: ε against the coordinator itself, for a client that took part in each of `rounds`
-   * noised sums the coordinator may have learned (every charged round: a round re-run after a
-   * crash counts each attempt). The coordinator draws the cohort, so the sampling amplifies nothing against
-   * it: each such round is a plain Gaussian mechanism (q = 1) whose noise, the devices' summed over
-   * at least T survivors, has multiplier at least σ (accounted with the counts as the release is).
+   * ε without sampling amplification, for a client that took part in each of `rounds` releases
+   * (every charged round: a round re-run after a crash counts each attempt). It holds against
+   * whoever knows who took part: the coordinator's logs and checkpoint name each round's clients,
+   * and with local noise the coordinator itself drew the cohort. Against them each such round is a
+   * plain Gaussian mechanism (q = 1) of multiplier at least σ (central noise σC; local, the
+   * devices' summed over at least T survivors), accounted with the counts as the release is.
    */
   coordinatorEpsilon(rounds: number): number {
     return rounds === 0 ? 0 : epsilonOf(1, accountedNoise(this.dp.noiseMultiplier, this.shape.layout !== null), rounds, this.dp.delta).epsilon;
