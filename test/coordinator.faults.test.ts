@@ -1,9 +1,10 @@
 // Bad input by hand, without HTTP: every malformed or unwelcome update gets its 4xx code, and the
 // round's state (status, global values, accepted updates, files in the state folder) stays as it
-// was; a valid update is still taken afterwards.
+// was; a valid update is still taken afterwards. A round that fails while it is applied halts the
+// coordinator, and a restart resumes from the checkpoint before it.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Coordinator } from "../src/federated/coordinator/coordinator.js";
 import { ApiError } from "../src/federated/coordinator/errors.js";
@@ -81,6 +82,59 @@ test("every malformed update: its 4xx, and nothing changes", async () => {
     assert.equal(c.submit(a.client, a.token, good), { accepted: true, round: 0 });
     c.submit(third.client, third.token, updateFrame(c.shape, 0, someValues(2)));
     assert.equal([c.status().round, lastSummary(c.status()).clients], [1, 3]);
+  } finally {
+    t.remove();
+  }
+});
+
+test("a round that fails while it is applied halts the coordinator; a restart resumes from the round before", async () => {
+  const t = tempDir();
+  try {
+    const file = join(t.dir, "coordinator.ffck");
+    const halts: string[] = [];
+    const c = await Coordinator.create({ config, schema: smallSchema(config), stateDir: t.dir, minClients: 2, onHalt: (why) => halts.push(why) });
+    const [a, b] = [await c.register(), await c.register()];
+    const before = c.globalValues();
+    c.submit(a.client, a.token, updateFrame(c.shape, 0, someValues(1)));
+    // the checkpoint cannot be renamed into place (a non-empty folder is in the way, which even root cannot replace)
+    renameSync(file, `${file}.saved`);
+    mkdirSync(file);
+    writeFileSync(join(file, "x"), "");
+    const halted = (f: () => unknown, what: string) => {
+      try {
+        f();
+        assert.unreachable(`${what}: answered`);
+      } catch (e) {
+        if (!(e instanceof ApiError)) throw e;
+        assert.equal([e.status, e.code], [503, "halted"], what);
+        assert.match(e.message, /round 0 failed while it was applied/, what);
+      }
+    };
+    halted(() => c.submit(b.client, b.token, updateFrame(c.shape, 0, someValues(2))), "the update that closes the round");
+    assert.is(halts.length, 1);
+    assert.match(halts[0]!, /round 0 failed while it was applied .*restart/);
+    assert.match(c.status().halted!, /round 0 failed/);
+    assert.is(c.status().open, false);
+    halted(() => c.task(a.client, a.token), "a task");
+    halted(() => c.submit(a.client, a.token, updateFrame(c.shape, 1, someValues(3))), "an update");
+    try {
+      await c.register();
+      assert.unreachable("registered");
+    } catch (e) {
+      assert.is((e as ApiError).code, "halted");
+    }
+    c.tick(); // the clock finds nothing to do
+    assert.is(halts.length, 1, "halts once");
+    rmSync(file, { recursive: true });
+    renameSync(`${file}.saved`, file);
+    const again = await Coordinator.create({ config, schema: smallSchema(config), stateDir: t.dir, minClients: 2 });
+    assert.is(again.status().round, 0);
+    assert.is(again.status().halted, undefined);
+    assert.equal(again.globalValues(), before, "the global values of the checkpoint before the failed round");
+    // the round runs again with the same clients and closes
+    again.submit(a.client, a.token, updateFrame(again.shape, 0, someValues(1)));
+    again.submit(b.client, b.token, updateFrame(again.shape, 0, someValues(2)));
+    assert.equal([again.status().round, lastSummary(again.status()).clients], [1, 2]);
   } finally {
     t.remove();
   }

@@ -108,6 +108,8 @@ export const serveCommand: Command = {
     const { secure, minClients } = secureOptions(a, config, int("min-clients", a["min-clients"], 1));
     const schema = schemaOfSource(config.data);
     const log = (line: string) => console.log(`${new Date().toISOString()} ${line}`);
+    // set below once the process can stop; a halt while starting is the start's error (Coordinator.create throws)
+    let halt: (reason: string) => void = () => {};
     const running = await startCoordinator({
       config,
       schema,
@@ -123,17 +125,20 @@ export const serveCommand: Command = {
       bodyTimeoutMs: seconds("body-timeout", a["body-timeout"]),
       headersTimeoutMs: seconds("headers-timeout", a["headers-timeout"]),
       log,
+      // a halted coordinator refuses everything until restarted: stop, so that a supervisor restarts it
+      onHalt: (reason) => halt(reason),
     });
-    await new Promise<void>((done) => {
-      const stop = (signal: string) => {
-        log(`${signal}: stopping (the last round checkpoint stays in ${resolve(a.state!)})`);
-        process.off("SIGINT", stop);
-        process.off("SIGTERM", stop);
-        void running.close().then(done);
+    return await new Promise<number>((done) => {
+      const stop = (why: string, code: number) => {
+        log(`${why}: stopping (the last round checkpoint stays in ${resolve(a.state!)})`);
+        process.off("SIGINT", signal);
+        process.off("SIGTERM", signal);
+        void running.close().then(() => done(code));
       };
-      process.on("SIGINT", stop);
-      process.on("SIGTERM", stop);
+      const signal = (name: string) => stop(name, 0);
+      halt = (reason) => stop(`halted (${reason})`, 1);
+      process.on("SIGINT", signal);
+      process.on("SIGTERM", signal);
     });
-    return 0;
   },
 };

@@ -3,7 +3,10 @@
 // (over-selection: more than it needs), closes once enough updates are in or its deadline has
 // passed with at least minClients of them (otherwise the deadline moves on and more clients are
 // selected), aggregates the accepted updates in client-id order, checkpoints, and opens the next.
-// Every refusal is an ApiError thrown before the round's state changes.
+// Every refusal is an ApiError thrown before the round's state changes. A failure while a round is
+// applied (the global values, the optimiser and the header move, then the checkpoint is written)
+// halts the coordinator instead: memory may be half-moved, so it refuses everything with 503 until
+// restarted from the last checkpoint, which still holds the round before.
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ParamStore } from "../../autograd/params.js";
@@ -68,6 +71,8 @@ export interface CoordinatorOptions {
   secure?: { bound?: number; threshold?: number };
   /** DP runs: the secret seed of the sampling and the noise (default: random, kept in the checkpoint), for tests. */
   dpSecretSeed?: number;
+  /** Called once if the coordinator halts (a round failed while it was applied), with the reason: its process should stop and be restarted. */
+  onHalt?: (reason: string) => void;
 }
 
 /** The messages of a secure round after the task, by endpoint (/v1/secagg/<kind>). */
@@ -139,6 +144,8 @@ export interface CoordinatorStatus {
    * after a crash included (DpRound.coordinatorEpsilon).
    */
   privacy?: { epsilon: number; budget: number; delta: number; noise: "central" | "local"; stopped: string | null; perParticipation: number; coordinator?: number };
+  /** Why the coordinator halted (a round failed while it was applied; restart it to resume from its checkpoint); absent while it runs. */
+  halted?: string;
 }
 
 interface OpenRound {
@@ -188,6 +195,8 @@ export class Coordinator {
   private readonly secureBound: number;
   /** The unmasking of a secure round, while it runs (close() waits for it). */
   private unmasking: Promise<void> | null = null;
+  /** Why the coordinator halted (null while it runs): see `applying`. */
+  private halted: string | null = null;
 
   private constructor(
     private readonly opts: CoordinatorOptions,
@@ -300,6 +309,7 @@ export class Coordinator {
 
   /** Registers a client (once the registry file holds it); may open a round. */
   async register(): Promise<Registration> {
+    this.assertRunning();
     const { id, token } = await this.registry.register();
     this.log(`client ${id} registered (${this.registry.size} registered)`);
     this.openIfReady();
@@ -321,6 +331,7 @@ export class Coordinator {
 
   /** The open round's task if `client` is selected and has not submitted yet. */
   task(client: number, token: string): TaskReply {
+    this.assertRunning();
     this.registry.authenticate(client, token);
     this.tick();
     const o = this.open;
@@ -333,6 +344,7 @@ export class Coordinator {
 
   /** Takes a client's update frame for the open round (closing the round if it was the last one needed). */
   submit(client: number, token: string, body: Uint8Array): { accepted: true; round: number } {
+    this.assertRunning();
     this.registry.authenticate(client, token);
     this.tick();
     let frame;
@@ -364,6 +376,7 @@ export class Coordinator {
 
   /** Acts on the clock: closes or extends a round past its deadline. Cheap; call it often. */
   tick(): void {
+    if (this.halted !== null) return;
     const o = this.open;
     if (o?.secure) {
       if (!o.finishing) this.onSecureProgress(o, o.secure.progress());
@@ -386,7 +399,7 @@ export class Coordinator {
   status(): CoordinatorStatus {
     const o = this.open;
     const last = this.header.history[this.header.history.length - 1] ?? null;
-    const base = { round: this.header.round, rounds: this.header.config.rounds, open: o !== null, finished: this.finished };
+    const base = { round: this.header.round, rounds: this.header.config.rounds, open: o !== null, finished: this.finished, ...(this.halted !== null && { halted: this.halted }) };
     const dp = this.dp;
     if (!dp) {
       const submitted = o?.secure ? o.secure.server.progress.masked : (o?.updates.size ?? 0);
@@ -407,7 +420,7 @@ export class Coordinator {
   }
 
   private openIfReady(attempt = 0): void {
-    if (this.open || this.finished || this.registry.size < this.minClients) return;
+    if (this.open || this.finished || this.halted !== null || this.registry.size < this.minClients) return;
     const round = this.header.round;
     const draw = this.header.dpCharged?.round === round ? this.header.dpCharged.times : 0;
     // an attempt after an aborted one draws its cohort afresh (as an extension would)
@@ -458,13 +471,41 @@ export class Coordinator {
     // central DP: charged before the noise is added and the release exists
     if (this.dp) this.charge(o);
     const ids = [...o.updates.keys()].sort((a, b) => a - b);
-    if (this.robust) {
-      this.advance(o, ids, o.updateBytes, this.applyRobust(o, ids));
-      return;
+    this.applying(o.round, () => {
+      if (this.robust) {
+        this.advance(o, ids, o.updateBytes, this.applyRobust(o, ids));
+        return;
+      }
+      const touched = this.header.config.averaging === "touched";
+      for (const id of ids) this.aggregator.addDelta(o.updates.get(id)!, touched);
+      this.advance(o, ids, o.updateBytes, this.applyMean(o));
+    });
+  }
+
+  /**
+   * Runs `apply`, which moves the global values, the server optimiser and the header to the next
+   * round and checkpoints. Should it throw half-way, memory no longer matches the checkpoint on disk
+   * (the round before), and carrying on would serve a model no checkpoint holds, or fold the next
+   * round into half-filled sums: the coordinator halts instead (503 for everything, `onHalt`), and a
+   * restart resumes from the checkpoint.
+   */
+  private applying(round: number, apply: () => void): void {
+    try {
+      apply();
+    } catch (e) {
+      // a round opened at the end of this one may have halted already (nested): keep the first reason
+      if (this.halted !== null) throw e;
+      this.halted = `round ${round} failed while it was applied (${e instanceof Error ? e.message : String(e)}); restart the coordinator to resume from its last checkpoint`;
+      this.open = null;
+      this.log(`halted: ${this.halted}`);
+      this.opts.onHalt?.(this.halted);
+      throw new ApiError(503, "halted", this.halted);
     }
-    const touched = this.header.config.averaging === "touched";
-    for (const id of ids) this.aggregator.addDelta(o.updates.get(id)!, touched);
-    this.advance(o, ids, o.updateBytes, this.applyMean(o));
+  }
+
+  /** Refuses every request of a halted coordinator (its memory may be half-moved: see `applying`). */
+  private assertRunning(): void {
+    if (this.halted !== null) throw new ApiError(503, "halted", `the coordinator halted: ${this.halted}`);
   }
 
   /** Moves the global values to what the aggregator holds (DP: its noised release). */
@@ -517,6 +558,10 @@ export class Coordinator {
    * the attempt was charged already (it aborted while or after its sum was unmasked).
    */
   private skipRound(o: Pick<OpenRound, "round" | "opened" | "selected" | "draw" | "charged">, updateBytes: number, why: string): void {
+    this.applying(o.round, () => this.recordSkip(o, updateBytes, why));
+  }
+
+  private recordSkip(o: Pick<OpenRound, "round" | "opened" | "selected" | "draw" | "charged">, updateBytes: number, why: string): void {
     if (!o.charged) this.dp!.charge();
     const summary: RoundSummary = {
       round: o.round,
@@ -624,6 +669,7 @@ export class Coordinator {
   }
 
   private secureOpen(client: number, token: string): { o: OpenRound; secure: SecureRound } {
+    this.assertRunning();
     this.registry.authenticate(client, token);
     this.tick();
     const o = this.open;
@@ -646,8 +692,9 @@ export class Coordinator {
     if (p === "aborted") this.abortSecure(o, o.secure!.abortReason);
     else if (p === "finish" && !o.finishing) {
       o.finishing = true;
-      // whatever fails while unmasking or applying (a secret that cannot be rebuilt, a checkpoint
-      // that cannot be written) ends the attempt, never the coordinator
+      // what fails while unmasking (a secret that cannot be rebuilt) ends the attempt, never the
+      // coordinator; what fails while applying the sum halts it (`applying`, abortSecure then finds
+      // no open round)
       const done = o.secure!
         .finish()
         .then((result) => this.closeSecure(o, result))
@@ -689,9 +736,11 @@ export class Coordinator {
       this.abortSecure(o, "bad-sum");
       return;
     }
-    this.aggregator.addSum(sum);
     if (result.flagged.length > 0) this.log(`round ${o.round}: clients ${result.flagged.join(",")} revealed wrong shares (left out of the unmasking)`);
-    this.advance(o, survivors, o.secure!.maskedBytes, this.applyMean(o));
+    this.applying(o.round, () => {
+      this.aggregator.addSum(sum);
+      this.advance(o, survivors, o.secure!.maskedBytes, this.applyMean(o));
+    });
   }
 
   private checkpoint(): void {
