@@ -12,8 +12,10 @@ import { join } from "node:path";
 import { Coordinator, type CoordinatorOptions } from "../src/federated/coordinator/coordinator.js";
 import { DpRound } from "../src/federated/coordinator/dp-round.js";
 import { ApiError } from "../src/federated/coordinator/errors.js";
-import { loadState } from "../src/federated/coordinator/state.js";
-import { accountedNoise, planDp, poissonSample, type DpConfig } from "../src/federated/dp-config.js";
+import { loadState, saveState } from "../src/federated/coordinator/state.js";
+import { accountedNoise, planDp, poissonSampleFrom, type DpConfig } from "../src/federated/dp-config.js";
+import { Stream } from "../src/federated/seed.js";
+import { KeyedStream } from "../src/util/chacha20.js";
 import { clipUpdate, updateNorm } from "../src/federated/dp-update.js";
 import { RdpAccountant } from "../src/privacy/accountant.js";
 import { epsilonOf } from "../src/privacy/rdp.js";
@@ -23,6 +25,8 @@ import { UsageError } from "../src/cli/command.js";
 import { deltaArrays, smallConfig, smallSchema, someValues, tempDir } from "./coordinator-fixtures.js";
 
 const DEADLINE = 10_000;
+/** The coordinators' secret key (a fixed one: tests only). */
+const KEY = [7, 0, 0, 0, 0, 0, 0, 0];
 
 function dpConfig(rounds: number, q: number, dp: DpConfig) {
   const c = smallConfig(rounds);
@@ -37,7 +41,7 @@ function clock() {
 }
 
 async function coordinator(dir: string, config: ReturnType<typeof dpConfig>, extra: Partial<CoordinatorOptions> = {}) {
-  return Coordinator.create({ config, schema: smallSchema(config), stateDir: dir, roundDeadlineMs: DEADLINE, dpSecretSeed: 7, ...extra });
+  return Coordinator.create({ config, schema: smallSchema(config), stateDir: dir, roundDeadlineMs: DEADLINE, dpSecretKey: KEY, ...extra });
 }
 
 /** An update frame of the given deltas (shared, then the chosen expert per block). */
@@ -157,7 +161,7 @@ test("status withholds who and how many took part in a DP run (ids, counts, byte
     assert.equal([s.privacy!.perParticipation, s.privacy!.coordinator, s.privacy!.epsilon], [per, undefined, eps[1]]);
     assert.ok(per > eps[1]!, "with q < 1 the per-participation epsilon is the larger");
     // the operator's log and checkpoint keep the membership (a replay needs it), and say what holds against their reader
-    const cohorts = [0, 1].map((r) => Array.from(poissonSample(4, 0.5, 7, r), (i) => regs[i]!.client));
+    const cohorts = [0, 1].map((r) => Array.from(poissonSampleFrom(4, 0.5, new KeyedStream(KEY, [Stream.Sample, r, 0])), (i) => regs[i]!.client));
     assert.ok(cohorts.some((ids) => ids.length > 0), "some round had clients");
     assert.equal(loadState(t.dir)!.header.history.map((h) => h.accepted), cohorts);
     assert.ok(lines.some((l) => l.startsWith("round 1 closed") && l.includes(`per participation ${per.toFixed(4)} (against whoever knows who took part`)), lines.join("\n"));
@@ -246,8 +250,8 @@ test("a restarted coordinator resumes the accountant exactly (and the noise seed
       for (let r = 0; r < 3; r++) {
         if (r === restartAfter) {
           const eps = c.status().privacy!.epsilon;
-          // the secret seed comes from the checkpoint, not from the options
-          c = await coordinator(dir, config, { minClients: 4, now: tk.now, dpSecretSeed: 99 });
+          // the secret key comes from the checkpoint, not from the options
+          c = await coordinator(dir, config, { minClients: 4, now: tk.now, dpSecretKey: [99, 0, 0, 0, 0, 0, 0, 0] });
           assert.is(c.status().privacy!.epsilon, eps, "resumed epsilon");
         }
         runRound(c, regs, 2, tk);
@@ -261,6 +265,33 @@ test("a restarted coordinator resumes the accountant exactly (and the noise seed
   } finally {
     once.remove();
     twice.remove();
+  }
+});
+
+test("the secret key: 256 bits from WebCrypto, kept in the checkpoint; a checkpoint with the former 32-bit seed gets a fresh key when resumed", async () => {
+  const a = tempDir();
+  const b = tempDir();
+  try {
+    const config = dpConfig(2, 1, dp(1));
+    // no key given: a random one each
+    await Coordinator.create({ config, schema: smallSchema(config), stateDir: a.dir, roundDeadlineMs: DEADLINE });
+    await Coordinator.create({ config, schema: smallSchema(config), stateDir: b.dir, roundDeadlineMs: DEADLINE });
+    const ka = loadState(a.dir)!.header.dpSecretKey!;
+    const kb = loadState(b.dir)!.header.dpSecretKey!;
+    assert.ok(ka.length === 8 && ka.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff), JSON.stringify(ka));
+    assert.not.equal(ka, kb);
+    // a checkpoint from before the key
+    const old = loadState(a.dir)!;
+    const header: Record<string, unknown> = { ...old.header, dpSecretSeed: 7 };
+    delete header.dpSecretKey;
+    saveState(a.dir, { ...old, header: header as unknown as typeof old.header });
+    const resumed = await Coordinator.create({ config, schema: smallSchema(config), stateDir: a.dir, roundDeadlineMs: DEADLINE });
+    assert.is(resumed.status().round, 0);
+    const fresh = loadState(a.dir)!.header.dpSecretKey!;
+    assert.ok(fresh.length === 8 && JSON.stringify(fresh) !== JSON.stringify(ka));
+  } finally {
+    a.remove();
+    b.remove();
   }
 });
 
@@ -379,16 +410,16 @@ test("a charge that cannot be written charges nothing and holds the round; once 
   }
 });
 
-test("DpRound.select: attempt 0 is the Poisson sample of the secret seed; a re-run's attempt draws independently of it", () => {
+test("DpRound.select: attempt 0 is the Poisson sample of the secret key's stream; a re-run's attempt draws independently of it", () => {
   const config = dpConfig(1, 0.5, dp(1));
   const shape = { sharedSize: 1, blocks: 0, layout: null };
-  const d = new DpRound(config.dp!, config, shape, 0, 7, false);
+  const d = new DpRound(config.dp!, config, shape, 0, KEY, false);
   const ids = Array.from({ length: 20 }, (_, i) => 3 * i + 1);
   let agree = 0;
   let n = 0;
   for (let round = 0; round < 100; round++) {
     const first = d.select(ids, round, 0);
-    assert.equal(first, Array.from(poissonSample(20, 0.5, 7, round), (i) => ids[i]!));
+    assert.equal(first, Array.from(poissonSampleFrom(20, 0.5, new KeyedStream(KEY, [Stream.Sample, round, 0])), (i) => ids[i]!));
     for (const draw of [1, 2]) {
       const again = new Set(d.select(ids, round, draw));
       for (const id of ids) agree += Number(again.has(id) === first.includes(id));

@@ -113,7 +113,7 @@ test("local noise: the client's message carries N(0, σ²C²) everywhere, the sa
 
 test("release: the sum of clipped updates plus N(0, σ²C²) over the expected cohort; counts noised; the accountant composes", async () => {
   const { layout, S, G } = await setup();
-  const opts = { seed: 3, population: 400, rate: 0.25, sharedSize: S, groupSize: G, layout };
+  const opts = { noise: 3, population: 400, rate: 0.25, sharedSize: S, groupSize: G, layout };
   const agg = new DpAggregation(DP, opts);
   const global = Float32Array.from({ length: S + G }, (_, j) => j / 10);
   const sums = Float64Array.from({ length: S + G }, (_, j) => (j % 3) - 1);
@@ -160,7 +160,7 @@ test("the budget stop: no round starts that would take ε past the budget", asyn
   const per = (n: number) => epsilonOf(0.5, accountedNoise(sigma, true), n, 1e-5).epsilon;
   // a budget between 3 and 4 rounds
   const budget = (per(3) + per(4)) / 2;
-  const agg = new DpAggregation({ ...DP, epsilon: budget, noiseMultiplier: sigma }, { seed: 1, population: 10, rate: 0.5, sharedSize: S, groupSize: G, layout });
+  const agg = new DpAggregation({ ...DP, epsilon: budget, noiseMultiplier: sigma }, { noise: 1, population: 10, rate: 0.5, sharedSize: S, groupSize: G, layout });
   let rounds = 0;
   while (agg.budgetStop() === null) agg.release(++rounds, new Float64Array(S + G), new Float64Array(L * K), 5, new Float32Array(S + G));
   assert.is(rounds, 3);

@@ -9,6 +9,7 @@ import { ParamStore } from "../src/autograd/params.js";
 import type { Dataset } from "../src/data/dataset.js";
 import type { Backend } from "../src/kernels/backend.js";
 import { createModel, schemaOf } from "../src/model/index.js";
+import { KeyedStream } from "../src/util/chacha20.js";
 import { Rng } from "../src/util/rng.js";
 import { Aggregator } from "../src/federated/aggregate.js";
 import type { TrainConfig } from "../src/federated/config.js";
@@ -56,13 +57,13 @@ export interface ReplayInput {
  * DP secure rounds (noise local): each device clips and noises its vector with its own normal
  * stream (the one the test gave the device), the sum is unpacked as noised sums and released by
  * DpAggregation as the coordinator's DpRound does (expected cohort q·N; the noise topped up for
- * the round's survivors from the coordinator's secret seed, first attempts only).
+ * the round's survivors from the coordinator's secret key, first attempts only).
  */
 export interface ReplayDp {
   /** The round's threshold T (the devices' noise is σC/√T). */
   threshold: number;
-  /** The coordinator's secret seed (its top-up noise derives from it). */
-  secretSeed: number;
+  /** The coordinator's secret key (its top-up noise is that key's stream). */
+  secretKey: readonly number[];
   /** N: clients registered when each round opened. */
   population: number;
   /** The device's noise draws, by dataset user index (one stream per device across rounds). */
@@ -121,7 +122,7 @@ export function replay(r: ReplayInput): Float32Array {
     const release =
       dp && dpSettings
         ? (total: Float64Array, counts: Float64Array, clients: number) =>
-            new DpAggregation(dpSettings, { seed: dp.secretSeed, population: dp.population, rate: samplingRate(config.participation), sharedSize: S, groupSize: G, layout: trainer.layout, topUp: releaseTopUp(clients, dp.threshold) }).release(round, total, counts, clients, global)
+            new DpAggregation(dpSettings, { noise: new KeyedStream(dp.secretKey, [Stream.CentralNoise, round, 0]), population: dp.population, rate: samplingRate(config.participation), sharedSize: S, groupSize: G, layout: trainer.layout, topUp: releaseTopUp(clients, dp.threshold) }).release(round, total, counts, clients, global)
         : undefined;
     const totals = robust ? finishRobust(robust, rows, outputs, config, global, server) : aggregator.finish(global, 0, server, release);
     if (trainer.layout) groupShare = totals.groupShare;

@@ -1,6 +1,6 @@
 // Differential privacy inside secure aggregation (secagg/noised-vector.ts, coordinator/dp-round.ts):
 // each device clips, noises (std σC/√T) and only then quantises its padded vector; the coordinator
-// unmasks the sum of the noised vectors and tops its noise up from the secret seed (the top-up's
+// unmasks the sum of the noised vectors and tops its noise up from the secret key (the top-up's
 // statistics: secure-dp.topup.test.ts).
 //   - the dequantised sum of r noised vectors is within r·B/(2Q) of their real-valued sum (property);
 //   - the device's noise has std σC/√T on the deltas and λσ√L/√T on the counts (statistical test);
@@ -35,8 +35,8 @@ import { device, vanishAt } from "./net-device-fixtures.js";
 import { replay } from "./net-replay.js";
 
 const SIGMA = 1.3;
-/** The coordinators' secret seed (their sampling and top-up noise). */
-const SECRET_SEED = 5;
+/** The coordinators' secret key (their sampling and top-up noise). */
+const SECRET_KEY = [5, 0, 0, 0, 0, 0, 0, 0];
 const CLIP = 0.5;
 
 function dpRun(rounds: number, dp: Partial<DpConfig> = {}, ratio = 1): TrainConfig {
@@ -60,7 +60,7 @@ function tmp(): string {
 /** A DP secure coordinator and its state folder. */
 async function serve(config: TrainConfig, extra: Partial<ServeOptions> = {}): Promise<{ running: RunningCoordinator; dir: string }> {
   const dir = tmp();
-  const running = await startCoordinator({ config, schema: schemaOfSource(config.data), stateDir: dir, roundDeadlineMs: 30_000, secure: {}, minClients: 3, dpSecretSeed: SECRET_SEED, ...extra });
+  const running = await startCoordinator({ config, schema: schemaOfSource(config.data), stateDir: dir, roundDeadlineMs: 30_000, secure: {}, minClients: 3, dpSecretKey: SECRET_KEY, ...extra });
   return { running, dir };
 }
 
@@ -79,7 +79,7 @@ async function replayed(config: TrainConfig, dir: string, ids: Map<number, numbe
     be: await loadWasmBackend(),
     secure: {
       bound: 1,
-      dp: { threshold, population, secretSeed: SECRET_SEED, normalOf: (u) => streams.get(u) ?? streams.set(u, new Rng(noiseSeed(u))).get(u)! },
+      dp: { threshold, population, secretKey: SECRET_KEY, normalOf: (u) => streams.get(u) ?? streams.set(u, new Rng(noiseSeed(u))).get(u)! },
     },
   });
   return { saved, global };
@@ -376,10 +376,10 @@ test("over HTTP: a coordinator killed after charging a round, before it asks for
 test("a Poisson cohort too small for a secure round skips the round (nothing applied, the accountant composes it)", async () => {
   const config = dpRun(4, {}, 0.05);
   const dir = tmp();
-  const c = await Coordinator.create({ config, schema: schemaOfSource(config.data), stateDir: dir, minClients: 3, secure: {}, dpSecretSeed: 11 });
+  const c = await Coordinator.create({ config, schema: schemaOfSource(config.data), stateDir: dir, minClients: 3, secure: {}, dpSecretKey: [11, 0, 0, 0, 0, 0, 0, 0] });
   const initial = c.globalValues();
   for (let i = 0; i < 3; i++) await c.register();
-  // q = 0.05 of 3 clients: with this seed every round's cohort is below 3
+  // q = 0.05 of 3 clients: with this key every round's cohort is below 3
   const s = c.status();
   assert.equal([s.round, s.finished], [4, true]);
   const history = loadState(dir)!.header.history;

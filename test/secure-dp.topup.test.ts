@@ -1,10 +1,10 @@
 // The release top-up of DP secure rounds (secagg/noised-vector.ts releaseTopUp, DpRound.release):
 // r survivors of a round with threshold T bring noise variance (r/T)·σ²C² (counts (r/T)·(λσ√L)²),
-// and the coordinator adds the rest up to ρ = RELEASE_VARIANCE, from its secret seed, so that the
+// and the coordinator adds the rest up to ρ = RELEASE_VARIANCE, from its secret key, so that the
 // release does not reveal r.
 //   - the majority threshold keeps r/T in [1, ρ) for every cohort; other ratios are refused;
 //   - the released noise has variance ρσ²C² (counts ρ(λσ√L)²) both at r = T and at r = n;
-//   - the top-up comes from the secret seed: another secret seed, other noise; the same, the same.
+//   - the top-up comes from the secret key: another key, other noise; the same key, the same.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
@@ -42,13 +42,13 @@ test("the majority threshold keeps r/T in [1, 2) for every cohort of n ≥ 3 and
   assert.throws(() => releaseTopUp(2.5, 2), /outside/);
 });
 
-/** A DpRound of a secure run over N registered clients (fedsasrec-like: shared values only, or a small MoE `layout`). */
-function dpRound(secretSeed: number, shared: number, layout: GroupLayout | null = null, runSeed = 1): DpRound {
+/** A DpRound of a secure run over N registered clients (fedsasrec-like: shared values only, or a small MoE `layout`), secret key [k, 0, …]. */
+function dpRound(k: number, shared: number, layout: GroupLayout | null = null, runSeed = 1): DpRound {
   const config = defaultConfig("mrff");
   config.seed = runSeed;
   config.participation = { ratio: 0.5 };
   const groupSize = layout ? layout.size.reduce((s, v) => s + v, 0) : 0;
-  const round = new DpRound(DP, config, { sharedSize: shared, blocks: layout?.blocks ?? 0, layout }, groupSize, secretSeed, true);
+  const round = new DpRound(DP, config, { sharedSize: shared, blocks: layout?.blocks ?? 0, layout }, groupSize, [k, 0, 0, 0, 0, 0, 0, 0], true);
   // N = 20 registered; the sample itself does not matter here
   round.select(Array.from({ length: 20 }, (_, i) => i + 1), 0, 0);
   return round;
@@ -80,7 +80,7 @@ const variance = (xs: ArrayLike<number>, mean = 0) => {
 
 test("the released noise has variance ρσ²C² per delta at r = T and at r = n (before the top-up: 1 and 9/5 of σ²C²)", () => {
   // 60,000 coordinates: a sample variance's relative SE is √(2/60000) = 0.58%, and 4% is ~7 SE.
-  // Every draw is seeded (the devices' Rng, the secret seed), so the test cannot flake: it either
+  // Every draw is seeded (the devices' Rng, the secret key), so the test cannot flake: it either
   // always passes or always fails. Without the top-up the two variances would differ by 9/5.
   const S = 60_000;
   const want = RELEASE_VARIANCE * (DP.noiseMultiplier * DP.clip) ** 2;
@@ -111,14 +111,14 @@ test("the routed counts' released noise has variance ρ(λσ√L)² at r = T and
   }
 });
 
-test("the top-up comes from the coordinator's secret seed: another secret seed releases other noise, the same one the same (whatever the run seed)", () => {
+test("the top-up comes from the coordinator's secret key: another key releases other noise, the same key the same (whatever the run seed)", () => {
   const S = 2000;
-  const release = (secretSeed: number, runSeed: number) => releasedNoise(dpRound(secretSeed, S, null, runSeed), 3, 5, 4, new Rng(9), S, new Float64Array(0)).deltas;
+  const release = (k: number, runSeed: number) => releasedNoise(dpRound(k, S, null, runSeed), 3, 5, 4, new Rng(9), S, new Float64Array(0)).deltas;
   const a = release(11, 1);
-  assert.equal(release(11, 2), a, "the same secret seed (another run seed): the same release");
+  assert.equal(release(11, 2), a, "the same secret key (another run seed): the same release");
   const b = release(12, 1);
   const same = a.filter((x, j) => x === b[j]).length;
-  assert.ok(same < S / 100, `${same} of ${S} values equal under another secret seed`);
+  assert.ok(same < S / 100, `${same} of ${S} values equal under another secret key`);
 });
 
 test.run();

@@ -13,7 +13,7 @@ import { RdpAccountant } from "../privacy/accountant.js";
 import type { Epsilon } from "../privacy/rdp.js";
 import { Rng } from "../util/rng.js";
 import type { GroupLayout } from "./aggregate.js";
-import { addGaussian } from "./dp-client.js";
+import { addGaussian, type NormalSource } from "./dp-client.js";
 import { accountedNoise, checkDpConfig, COUNT_NOISE_FACTOR, type DpConfig } from "./dp-config.js";
 import { deriveSeed, Stream } from "./seed.js";
 
@@ -31,8 +31,12 @@ export interface Release {
 }
 
 export interface DpAggregationOptions {
-  /** The run seed (noise streams derive from it and the round). */
-  seed: number;
+  /**
+   * The release's normal draws: a run seed (the Rng of (seed, CentralNoise, round): the in-process
+   * simulation), or the draws themselves (the network coordinator's keyed stream, which nobody
+   * without its secret key can predict).
+   */
+  noise: number | NormalSource;
   /** N: every client that could be sampled. */
   population: number;
   /** q: each client's probability of taking part in a round. */
@@ -87,7 +91,8 @@ export class DpAggregation {
     const { sharedSize, groupSize, layout, population, rate } = this.o;
     if (total.length !== sharedSize + groupSize || global.length !== total.length) throw new RangeError(`DpAggregation: ${total.length} sums and ${global.length} values, expected ${sharedSize + groupSize}`);
     const sigma = this.dp.noiseMultiplier;
-    const rng = new Rng(deriveSeed(this.o.seed, Stream.CentralNoise, round));
+    const { noise } = this.o;
+    const rng = typeof noise === "number" ? new Rng(deriveSeed(noise, Stream.CentralNoise, round)) : noise;
     // in-process local mode: every client already added N(0, σ²C²), so the sum carries at least the
     // central noise; only the counts, which the in-process clients report exactly, are noised here,
     // as the sum of `participants` per-client draws (a single draw of √participants times the std).

@@ -99,9 +99,13 @@ function ceilDigits(x: number, digits: number): number {
  * with probability q, so the cohort's size varies (and may be 0). Ascending ids; all at q = 1.
  */
 export function poissonSample(clients: number, q: number, seed: number, round: number): Int32Array {
+  return poissonSampleFrom(clients, q, new Rng(deriveSeed(seed, Stream.Sample, round)));
+}
+
+/** poissonSample from the uniforms in [0, 1) of `source` (the network coordinator's keyed stream). */
+export function poissonSampleFrom(clients: number, q: number, source: { next(): number }): Int32Array {
   if (q >= 1) return Int32Array.from({ length: clients }, (_, i) => i);
-  const rng = new Rng(deriveSeed(seed, Stream.Sample, round));
   const ids: number[] = [];
-  for (let i = 0; i < clients; i++) if (rng.next() < q) ids.push(i);
+  for (let i = 0; i < clients; i++) if (source.next() < q) ids.push(i);
   return Int32Array.from(ids);
 }

@@ -99,7 +99,7 @@ export class FederatedEngine implements Engine {
     const layout = groupLayout(model, store);
     const aggregator = new Aggregator(shared.size, group.size, layout);
     const dp = config.dp
-      ? new DpAggregation(config.dp, { seed: config.seed, population: ds.numUsers, rate: samplingRate(config.participation), sharedSize: shared.size, groupSize: group.size, layout })
+      ? new DpAggregation(config.dp, { noise: config.seed, population: ds.numUsers, rate: samplingRate(config.participation), sharedSize: shared.size, groupSize: group.size, layout })
       : null;
     // local training communicates nothing
     const down = shared.size + group.size > 0 ? taskBytes(shared.size, group.size, layout) : 0;

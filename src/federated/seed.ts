@@ -12,8 +12,6 @@ export const enum Stream {
   CentralNoise = 6,
   /** DP: a client's own noise in local mode (dp-client.ts). */
   ClientNoise = 7,
-  /** DP, network coordinator: the sampling and noise seed of a round's re-run after a charge (coordinator/dp-round.ts). */
-  DpRedraw = 8,
 }
 
 /** A 32-bit seed that mixes every part (murmur3's finaliser after each word). */

@@ -13,6 +13,7 @@ import { ParamStore } from "../../autograd/params.js";
 import type { DataSchema } from "../../data/schema.js";
 import { loadWasmBackend } from "../../kernels/wasm-backend.js";
 import { createModel, schemaOf } from "../../model/index.js";
+import { randomKey } from "../../util/chacha20.js";
 import { Rng } from "../../util/rng.js";
 import { Aggregator, groupLayout, type ClientDelta, type RoundTotals } from "../aggregate.js";
 import { checkConfig, type TrainConfig } from "../config.js";
@@ -69,8 +70,8 @@ export interface CoordinatorOptions {
    * `threshold` is the fewest clients a round may finish with (default ⌊n/2⌋ + 1 of the n selected).
    */
   secure?: { bound?: number; threshold?: number };
-  /** DP runs: the secret seed of the sampling and the noise (default: random, kept in the checkpoint), for tests. */
-  dpSecretSeed?: number;
+  /** DP runs: the secret key of the sampling and the noise (8 u32 words; default: from WebCrypto, kept in the checkpoint), for tests. */
+  dpSecretKey?: readonly number[];
   /** Called once if the coordinator halts (a round failed while it was applied), with the reason: its process should stop and be restarted. */
   onHalt?: (reason: string) => void;
 }
@@ -278,9 +279,11 @@ export class Coordinator {
     const registry = new ClientRegistry(join(stateDir, CLIENTS_FILE), opts.maxClients ?? 10_000);
     const shape = { sharedSize: S, blocks: config.model.blocks, layout };
     let dp: DpRound | null = null;
+    let keyless = false;
     if (config.dp) {
-      header.dpSecretSeed ??= opts.dpSecretSeed ?? globalThis.crypto.getRandomValues(new Uint32Array(1))[0]!;
-      dp = new DpRound(config.dp, config, shape, G, header.dpSecretSeed, opts.secure !== undefined);
+      keyless = header.dpSecretKey === undefined;
+      header.dpSecretKey ??= [...(opts.dpSecretKey ?? randomKey())];
+      dp = new DpRound(config.dp, config, shape, G, header.dpSecretKey, opts.secure !== undefined);
       if (saved) {
         if (!saved.dpRdp) throw new Error(`${stateDir}: the checkpoint has no privacy accountant state`);
         dp.restore(saved.dpRdp);
@@ -288,6 +291,11 @@ export class Coordinator {
     }
     const c = new Coordinator(opts, header, global, groupShare, shape, new Aggregator(S, G, layout), server, registry, dp, robust);
     if (saved) c.log(`resumed from ${stateDir} at round ${header.round} of ${config.rounds}, ${registry.size} clients registered`);
+    if (saved && keyless) {
+      // a checkpoint from before the 256-bit key (its 32-bit seed could be searched): the new key, durably, before it draws anything
+      c.checkpoint();
+      c.log("the checkpoint held no secret key (it predates them): a fresh one draws the sample and the noise from here on");
+    }
     else {
       c.checkpoint();
       c.log(`started in ${stateDir}: ${config.rounds} rounds, ${S} shared and ${G} group parameters`);

@@ -13,14 +13,18 @@
 //   - Each update clipped to L2 norm C (shared delta and the chosen experts as one vector): the
 //     device clips (dp-update.ts), and the coordinator refuses (400 over-clip) any update over
 //     C·(1 + 1e-6) rather than trusting it.
-//   - Central noise N(0, σ²C²) at round close, from a seed the clients never see (the run seed is
+//   - Central noise N(0, σ²C²) at round close, from a secret the clients never see (the run seed is
 //     in every registration, so noise derived from it could be subtracted by any client).
+// The sample and the noise (the central noise, or the secure rounds' top-up) come from ChaCha20
+// under the coordinator's 256-bit secret key (util/chacha20.ts), one stream per (purpose, round,
+// attempt): unpredictable without the key (a 32-bit seed could be searched, xoshiro's state
+// inferred from its outputs), and reproducible with it (a restart resumes the same open round).
 // Local noise (each device noising its own update) runs only inside secure aggregation: a plain
 // update carries only the chosen experts, so a device could not noise the others, and an
 // un-noised expert would reveal who chose it. A secure round pads every device's vector to all K
 // experts, and each device noises all of it (secagg/noised-vector.ts: std σC/√T per device, T the
 // round's threshold, so any completed round's sum carries at least σC, which is all the coordinator
-// itself sees); after unmasking the coordinator tops the noise up, from its secret seed, to √ρ·σC
+// itself sees); after unmasking the coordinator tops the noise up, from its secret key, to √ρ·σC
 // whatever the number of survivors, so that the release does not reveal it (releaseTopUp), and
 // checks no clip (it cannot see one update). Central noise with secure aggregation is
 // refused: the coordinator would learn the un-noised sum. A secure round that aborts (too few
@@ -32,17 +36,18 @@
 // devices for the shares that unmask a secure sum. A coordinator that stops after the charge and
 // before the round is applied has spent the budget, not hidden a release: resumed, it runs the
 // round again only if the budget still has room for it, and charges it again. A re-run draws its
-// Poisson sample and its noise afresh (DpRedraw, from the attempt number): the two attempts are
+// Poisson sample and its noise afresh (the attempt number is in the stream's nonce): the two attempts are
 // then two independent subsampled Gaussian mechanisms, which is what composing two steps in the
 // accountant assumes. The same sample twice would not be (and the same central noise on a
 // different sum would show the difference of the sums without any noise).
 import type { ClientDelta } from "../aggregate.js";
 import { DpAggregation, type DpAggregationOptions, type Release } from "../dp-aggregation.js";
-import { accountedNoise, poissonSample, samplingRate, type DpConfig } from "../dp-config.js";
+import { accountedNoise, poissonSampleFrom, samplingRate, type DpConfig } from "../dp-config.js";
 import { epsilonOf } from "../../privacy/rdp.js";
 import { updateNorm } from "../dp-update.js";
 import { releaseTopUp } from "../secagg/noised-vector.js";
-import { deriveSeed, Stream } from "../seed.js";
+import { Stream } from "../seed.js";
+import { checkKey, KeyedStream } from "../../util/chacha20.js";
 import type { TrainConfig } from "../config.js";
 import { ApiError } from "./errors.js";
 import type { UpdateShape } from "./update.js";
@@ -80,13 +85,16 @@ export class DpRound {
     config: TrainConfig,
     private readonly shape: UpdateShape,
     private readonly groupSize: number,
-    private readonly secretSeed: number,
+    /** The secret key of the sample and the noise (util/chacha20.ts: 8 u32 words). */
+    private readonly secretKey: readonly number[],
     /** Secure aggregation: the devices noise their vectors (dp noise local), the coordinator tops the noise up. */
     secure: boolean,
   ) {
     if (!secure && dp.noise !== "central") throw new RangeError("dp noise local over the network needs secure aggregation: a plain update carries only the chosen experts, so a device cannot noise the others");
     if (secure && dp.noise !== "local") throw new RangeError("secure aggregation with dp noise central would show the coordinator the un-noised sum: the devices add the noise (dp noise local)");
     this.rate = samplingRate(config.participation);
+    checkKey(secretKey, "DpRound: the secret key");
+    // the ledger releases nothing: its noise seed is never drawn from
     this.ledger = new DpAggregation(dp, this.options(1, 0));
   }
 
@@ -96,7 +104,7 @@ export class DpRound {
    */
   select(ids: readonly number[], round: number, draw: number): number[] {
     this.population = ids.length;
-    return Array.from(poissonSample(ids.length, this.rate, this.seedOf(draw), round), (i) => ids[i]!);
+    return Array.from(poissonSampleFrom(ids.length, this.rate, this.stream(Stream.Sample, round, draw)), (i) => ids[i]!);
   }
 
   /** Throws 400 over-clip, before anything of the round changes, if `d` is larger than C allows. */
@@ -115,7 +123,8 @@ export class DpRound {
   release(round: number, global: Float32Array, draw: number, threshold?: number): (total: Float64Array, routeCount: Float64Array, clients: number) => Release {
     return (total, routeCount, clients) => {
       const topUp = threshold === undefined ? undefined : releaseTopUp(clients, threshold);
-      return new DpAggregation(this.dp, { ...this.options(Math.max(1, this.population), draw), ...(topUp !== undefined && { topUp }) }).release(round, total, routeCount, clients, global);
+      const noise = this.stream(Stream.CentralNoise, round, draw);
+      return new DpAggregation(this.dp, { ...this.options(Math.max(1, this.population), noise), ...(topUp !== undefined && { topUp }) }).release(round, total, routeCount, clients, global);
     };
   }
 
@@ -161,12 +170,12 @@ export class DpRound {
     this.stop = undefined;
   }
 
-  private options(population: number, draw: number): DpAggregationOptions {
-    return { seed: this.seedOf(draw), population, rate: this.rate, sharedSize: this.shape.sharedSize, groupSize: this.groupSize, layout: this.shape.layout };
+  private options(population: number, noise: DpAggregationOptions["noise"]): DpAggregationOptions {
+    return { noise, population, rate: this.rate, sharedSize: this.shape.sharedSize, groupSize: this.groupSize, layout: this.shape.layout };
   }
 
-  /** The sampling and noise seed of a round's attempt `draw`: the secret seed itself for the first. */
-  private seedOf(draw: number): number {
-    return draw === 0 ? this.secretSeed : deriveSeed(this.secretSeed, Stream.DpRedraw, draw);
+  /** The secret stream of `purpose` (the sample, the noise) for attempt `draw` of `round`. */
+  private stream(purpose: Stream, round: number, draw: number): KeyedStream {
+    return new KeyedStream(this.secretKey, [purpose, round, draw]);
   }
 }

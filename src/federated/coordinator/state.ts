@@ -50,8 +50,12 @@ export interface CoordinatorHeader {
   /** The next round to run = rounds aggregated into the global values (the model version). */
   round: number;
   history: RoundSummary[];
-  /** DP runs: the seed of the Poisson sampling and the central noise, never sent to a client. */
-  dpSecretSeed?: number;
+  /**
+   * DP runs: the 256-bit key (8 u32 words) of the Poisson sampling and the coordinator's noise
+   * (util/chacha20.ts), never sent to a client. A checkpoint written before the key has a 32-bit
+   * `dpSecretSeed` instead; a resumed run gets a fresh key (its released rounds are unaffected).
+   */
+  dpSecretKey?: number[];
   /**
    * DP runs: round `round` has been charged to the accountant `times` times (once per attempt that
    * got as far as its release) and is not applied yet. Written, with the accountant, before the

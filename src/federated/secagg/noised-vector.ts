@@ -13,7 +13,7 @@
 // number r of survivors (33k coordinates estimate a variance with a standard error of 0.8%), and given r, a client's
 // presence is no longer an add/remove of one update under fixed noise, which is what the
 // subsampled Gaussian analysis assumes. So after unmasking, the coordinator adds N(0, (ρ − r/T)σ²C²)
-// per delta and N(0, (ρ − r/T)(λσ√L)²) per count (releaseTopUp), from its secret seed: every
+// per delta and N(0, (ρ − r/T)(λσ√L)²) per count (releaseTopUp), from its secret key: every
 // completed round's release carries exactly √ρ·σC, whoever and however many took part. ρ =
 // RELEASE_VARIANCE must bound r/T for every round that can complete: with the majority threshold
 // T = max(2, ⌊n/2⌋ + 1) and r ≤ n, n/T is 3/2 at n = 3, 2k/(k+1) at n = 2k and (2k+1)/(k+1) at
@@ -34,6 +34,7 @@ import { clipUpdate } from "../dp-update.js";
 import { addGaussian, type NormalSource } from "../dp-client.js";
 import type { CohortSum } from "../aggregate.js";
 import { dequantiseSum, quantiseInto, type QuantSpec } from "./quantise.js";
+import { boxMuller } from "../../util/box-muller.js";
 import { bodyLength, secureLength, type SecureLayout, type SecureUpdate } from "./update-vector.js";
 
 /** Standard deviations of noise the range leaves room for (above Box–Muller's 8.58 ceiling). */
@@ -155,8 +156,7 @@ export function unpackNoisedSum(sum: Uint32Array, layout: SecureLayout, spec: No
 export function cryptoNormal(): NormalSource {
   const words = new Uint32Array(4096);
   let at = words.length;
-  let spare: number | null = null;
-  const uniform = (): number => {
+  return boxMuller(() => {
     if (at + 2 > words.length) {
       globalThis.crypto.getRandomValues(words);
       at = 0;
@@ -165,20 +165,7 @@ export function cryptoNormal(): NormalSource {
     const hi = words[at++]! >>> 11;
     const lo = words[at++]!;
     return (hi * 2 ** 32 + lo + 1) / 2 ** 53;
-  };
-  return {
-    normal(): number {
-      if (spare !== null) {
-        const s = spare;
-        spare = null;
-        return s;
-      }
-      const r = Math.sqrt(-2 * Math.log(uniform()));
-      const t = 2 * Math.PI * uniform();
-      spare = r * Math.sin(t);
-      return r * Math.cos(t);
-    },
-  };
+  });
 }
 
 /** The smallest f32 at or above x (so that a bound sent as f32 is never below the one computed). */
