@@ -285,10 +285,17 @@ test("the secret key: 256 bits from WebCrypto, kept in the checkpoint; a checkpo
     const header: Record<string, unknown> = { ...old.header, dpSecretSeed: 7 };
     delete header.dpSecretKey;
     saveState(a.dir, { ...old, header: header as unknown as typeof old.header });
-    const resumed = await Coordinator.create({ config, schema: smallSchema(config), stateDir: a.dir, roundDeadlineMs: DEADLINE });
+    const lines: string[] = [];
+    const resumed = await Coordinator.create({ config, schema: smallSchema(config), stateDir: a.dir, roundDeadlineMs: DEADLINE, log: (l) => lines.push(l) });
     assert.is(resumed.status().round, 0);
+    assert.ok(lines.some((l) => l.startsWith("the checkpoint held no secret key")) && !lines.some((l) => l.startsWith("started in")), lines.join("\n"));
     const fresh = loadState(a.dir)!.header.dpSecretKey!;
     assert.ok(fresh.length === 8 && JSON.stringify(fresh) !== JSON.stringify(ka));
+    // resumed again, with its key: nothing new
+    lines.length = 0;
+    await Coordinator.create({ config, schema: smallSchema(config), stateDir: a.dir, roundDeadlineMs: DEADLINE, log: (l) => lines.push(l) });
+    assert.equal(loadState(a.dir)!.header.dpSecretKey, fresh);
+    assert.ok(lines[0]!.startsWith("resumed from") && !lines.some((l) => l.startsWith("the checkpoint held no secret key") || l.startsWith("started in")), lines.join("\n"));
   } finally {
     a.remove();
     b.remove();

@@ -290,13 +290,14 @@ export class Coordinator {
       }
     }
     const c = new Coordinator(opts, header, global, groupShare, shape, new Aggregator(S, G, layout), server, registry, dp, robust);
-    if (saved) c.log(`resumed from ${stateDir} at round ${header.round} of ${config.rounds}, ${registry.size} clients registered`);
-    if (saved && keyless) {
-      // a checkpoint from before the 256-bit key (its 32-bit seed could be searched): the new key, durably, before it draws anything
-      c.checkpoint();
-      c.log("the checkpoint held no secret key (it predates them): a fresh one draws the sample and the noise from here on");
-    }
-    else {
+    if (saved) {
+      c.log(`resumed from ${stateDir} at round ${header.round} of ${config.rounds}, ${registry.size} clients registered`);
+      if (keyless) {
+        // a checkpoint from before the 256-bit key (its 32-bit seed could be searched): the new key, durably, before it draws anything
+        c.checkpoint();
+        c.log("the checkpoint held no secret key (it predates them): a fresh one draws the sample and the noise from here on");
+      }
+    } else {
       c.checkpoint();
       c.log(`started in ${stateDir}: ${config.rounds} rounds, ${S} shared and ${G} group parameters`);
     }
