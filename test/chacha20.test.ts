@@ -7,6 +7,7 @@ import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { createCipheriv } from "node:crypto";
+import { boxMuller } from "../src/util/box-muller.js";
 import { chachaBlock, KeyedStream, randomKey } from "../src/util/chacha20.js";
 
 /** Little-endian words of a byte buffer. */
@@ -90,6 +91,17 @@ test("KeyedStream and randomKey: keys of 8 words in [0, 2^32) and nonces of 3; a
   assert.throws(() => new KeyedStream([...key.slice(0, 7), 1.5], [0, 0, 0]), /the key must be 8 integers/);
   assert.throws(() => new KeyedStream(key, [0, 0]), /the nonce must be 3 integers/);
   assert.throws(() => new KeyedStream(key, [0, -1, 0]), /the nonce must be 3 integers/);
+});
+
+test("boxMuller at the uniforms' edges: u = 1 gives 0 (radius 0), the smallest 53-bit uniform at most √(2·ln 2^53) ≈ 8.58", () => {
+  const ones = boxMuller(() => 1);
+  assert.equal([ones.normal(), ones.normal()], [0, 0]);
+  const tiny = boxMuller(() => 2 ** -53);
+  const z = [tiny.normal(), tiny.normal()];
+  const ceiling = Math.sqrt(2 * 53 * Math.LN2);
+  assert.ok(z.every((x) => Number.isFinite(x) && Math.abs(x) <= ceiling + 1e-12), JSON.stringify(z));
+  // angle 2π·2^-53 ≈ 0: the first draw is the whole radius
+  assert.ok(Math.abs(z[0]! - ceiling) < 1e-9, `${z[0]} vs ${ceiling}`);
 });
 
 test.run();

@@ -88,16 +88,14 @@ export class DpAggregation {
    * the exact routed counts (blocks × groups). Composes the round into the accountant.
    */
   release(round: number, total: Float64Array, routeCount: ArrayLike<number>, participants: number, global: Float32Array): Release {
-    const { sharedSize, groupSize, layout, population, rate } = this.o;
+    const { sharedSize, groupSize, layout, population, rate, noise, topUp } = this.o;
     if (total.length !== sharedSize + groupSize || global.length !== total.length) throw new RangeError(`DpAggregation: ${total.length} sums and ${global.length} values, expected ${sharedSize + groupSize}`);
     const sigma = this.dp.noiseMultiplier;
-    const { noise } = this.o;
     const rng = typeof noise === "number" ? new Rng(deriveSeed(noise, Stream.CentralNoise, round)) : noise;
     // in-process local mode: every client already added N(0, σ²C²), so the sum carries at least the
     // central noise; only the counts, which the in-process clients report exactly, are noised here,
     // as the sum of `participants` per-client draws (a single draw of √participants times the std).
     // Secure rounds: the devices' noise, topped up to a fixed variance.
-    const { topUp } = this.o;
     const central = sigma * this.dp.clip;
     const countCentral = COUNT_NOISE_FACTOR * sigma * Math.sqrt(layout?.blocks ?? 0);
     const [updateStd, countStd] =

@@ -6,8 +6,8 @@
 import { boxMuller } from "./box-muller.js";
 
 /** Words of a key (256 bits) and of a nonce (96 bits). */
-export const KEY_WORDS = 8;
-export const NONCE_WORDS = 3;
+const KEY_WORDS = 8;
+const NONCE_WORDS = 3;
 
 /** "expand 32-byte k", little-endian. */
 const SIGMA = [0x61707865, 0x3320646e, 0x79622d32, 0x6b206574];
@@ -50,8 +50,12 @@ function rotl(v: number, n: number): number {
 
 /** Checks a key: 8 integers in [0, 2^32). */
 export function checkKey(key: ArrayLike<number>, what: string): void {
-  if (key.length !== KEY_WORDS || !Array.from(key).every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
-    throw new RangeError(`${what} must be ${KEY_WORDS} integers in [0, 2^32), got ${JSON.stringify(Array.from(key))}`);
+  checkWords(key, KEY_WORDS, what);
+}
+
+function checkWords(ws: ArrayLike<number>, n: number, what: string): void {
+  if (ws.length !== n || !Array.from(ws).every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
+    throw new RangeError(`${what} must be ${n} integers in [0, 2^32), got ${JSON.stringify(Array.from(ws))}`);
   }
 }
 
@@ -75,9 +79,7 @@ export class KeyedStream {
 
   constructor(key: ArrayLike<number>, nonce: ArrayLike<number>) {
     checkKey(key, "KeyedStream: the key");
-    if (nonce.length !== NONCE_WORDS || !Array.from(nonce).every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffffffff)) {
-      throw new RangeError(`KeyedStream: the nonce must be ${NONCE_WORDS} integers in [0, 2^32), got ${JSON.stringify(Array.from(nonce))}`);
-    }
+    checkWords(nonce, NONCE_WORDS, "KeyedStream: the nonce");
     this.key = Uint32Array.from(key);
     this.nonce = Uint32Array.from(nonce);
   }
