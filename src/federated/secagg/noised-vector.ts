@@ -10,8 +10,8 @@
 // σ is a lower bound whatever the number of reporters, the coordinator's own view included.
 //
 // Release top-up. Left at σC·√(r/T), the released noise would tell anyone who reads the model the
-// number r of survivors (33k coordinates estimate a variance with a standard error of 0.8%), and given r, a client's
-// presence is no longer an add/remove of one update under fixed noise, which is what the
+// number r of survivors (the default MRFF's ~70,500 coordinates estimate a variance with a standard
+// error of 0.53%), and given r, a client's presence is no longer an add/remove of one update under fixed noise, which is what the
 // subsampled Gaussian analysis assumes. So after unmasking, the coordinator adds N(0, (ρ − r/T)σ²C²)
 // per delta and N(0, (ρ − r/T)(λσ√L)²) per count (releaseTopUp), from its secret key: every
 // completed round's release carries exactly √ρ·σC, whoever and however many took part. ρ =
