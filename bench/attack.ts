@@ -55,6 +55,11 @@ const ATTACKS = ["none", "data", "boost", "noise"] as const;
 type Attack = (typeof ATTACKS)[number];
 const MODELS = ["mrff", "central"] as const;
 type Model = (typeof MODELS)[number];
+/** How the report describes each model's runs. */
+const ABOUT: Record<Model, { what: string; defaults: string }> = {
+  mrff: { what: "mrff: federated, every client every round", defaults: "mrff: one local step of a fresh Adam, lr 0.1; FedAvg" },
+  central: { what: "central: one model trained on the pooled data, a round is an epoch", defaults: "central: minibatch Adam, lr 0.001" },
+};
 /** What central training can be run against: there are no client updates to replace. */
 const CENTRAL_ATTACKS: readonly Attack[] = ["none", "data"];
 const TARGET_FIELD = "second_level_category_name";
@@ -286,8 +291,8 @@ function write(): void {
   });
   const md = `# Poisoning attacks and robust aggregation on ${data}
 
-${models.join(", ")} (mrff: federated, every client every round; central: one model on the pooled data, a round is an epoch), ${rounds} rounds, seed ${SEED}, ${workers} workers on ${protocol.cpus} cores (node ${protocol.node}).
-Training options: ${trainArgs === "" ? "the defaults (mrff: one local step of a fresh Adam, lr 0.1; FedAvg. central: minibatch Adam, lr 0.001)" : `\`${trainArgs}\``}.
+${models.map((m) => ABOUT[m].what).join("; ")}; ${rounds} rounds, seed ${SEED}, ${workers} workers on ${protocol.cpus} cores (node ${protocol.node}).
+Training options: ${trainArgs === "" ? `the defaults (${models.map((m) => ABOUT[m].defaults).join("; ")})` : `\`${trainArgs}\``}.
 Target: the category ${TARGET_FIELD} = ${target.code} (${target.items.length} items, ${target.impressions} impressions in the data: of the
 categories of 5–40 items, the one of median impression count; ${realClicks.clicks} clicks by ${realClicks.users} real users). Attackers are fake users appended to the real ${N} (fraction = attackers / all
 participants), each with ${FAKE_LENGTH} fake impressions alternating a random item (no click) and a target item (click);
