@@ -46,6 +46,23 @@ export function pickTarget(ds: Dataset, field: string, minItems = 5, maxItems = 
   return best;
 }
 
+/**
+ * Clicks on the target's items in the data set (whole histories), and how many users clicked one:
+ * how much honest evidence about the target there is beside the attackers'.
+ */
+export function targetClicks(ds: Dataset, target: Target): { clicks: number; users: number } {
+  const isTarget = new Set(target.items);
+  let clicks = 0;
+  let users = 0;
+  for (let u = 0; u < ds.numUsers; u++) {
+    let own = 0;
+    for (let j = ds.seqStart[u]!; j < ds.seqStart[u + 1]!; j++) if (ds.seqLabels[j] === 1 && isTarget.has(ds.seqItems[j]!)) own++;
+    clicks += own;
+    if (own > 0) users++;
+  }
+  return { clicks, users };
+}
+
 /** Fake histories: `length` impressions alternating a random item (not clicked) and a target (clicked). */
 export interface FakeUsers {
   count: number;

@@ -26,7 +26,7 @@ import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 import { createModel, schemaOf } from "../src/model/index.js";
 import { Rng } from "../src/util/rng.js";
 import { pickTarget, writePoisonedFolder } from "./attack-data.js";
-import { candidateSet, exposure } from "./exposure.js";
+import { candidateSet, exposure, modelValues } from "./exposure.js";
 import { benchArgs, KUAISAR_DEFAULT } from "./bench-args.js";
 
 const a = benchArgs({
@@ -116,8 +116,7 @@ async function run(keep: Part | null): Promise<void> {
       await engine.trainRound(r, () => {});
       if (keep === null) stats(r, chunks, R, S);
     }
-    const s = engine.save();
-    const ex = await exposure(be, c.model, real, { global: Float32Array.from(s.global as Float32Array), privates: Float32Array.from(s.privates as Float32Array), shared: S, private: engine.params.private }, N, candidates, target.items.length);
+    const ex = await exposure(be, c.model, real, modelValues(engine), N, candidates, target.items.length);
     console.log(`keep ${keep ?? "all (stats run)"}, defence ${defence}, ${rounds} rounds: exposure ${ex.toFixed(3)}`);
   } finally {
     await engine.close();

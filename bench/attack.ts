@@ -2,32 +2,41 @@
 // (issue 5). A fraction of the participants are attacker clients (fake users appended to the data,
 // attack-data.ts); the coordinator's onDeltas hook stands for their devices and replaces what
 // they send:
+// - data (data poisoning only): the client trains honestly on its fake clicks and sends what it
+//   trained, as a real user's device would (the same as boost with --boost 1);
 // - boost (model poisoning in the style of FedRecAttack, Rong et al. 2022): the client trains
 //   honestly on its fake clicks on the target category, and its delta is scaled by --boost;
 // - noise: a random update, every coordinate N(0, --noise-std²).
-// Every (attack, fraction, defence) trains mrff from scratch in this process and reports, over the
-// real users only: test AUC at the best-validation round (METHOD.md's protocol) and after the last
-// round, and the target's exposure (exposure.ts) for both models.
+// Every (model, attack, fraction, defence) trains from scratch in this process and reports, over
+// the real users only: test AUC at the best-validation round (METHOD.md's protocol) and after the
+// last round, and the target's exposure (exposure.ts) for both models.
+// --models: mrff (federated) and/or central (one model trained on the pooled data, `--model central`:
+// the fake users are ordinary users of the pool; it runs clean and under the data attack only, with
+// no aggregation rule, and its "rounds" are epochs). It tells what a learner faithful to the
+// poisoned data does, whatever the aggregation.
 //
-//   node dist/bench/attack.js [--data DIR] [--rounds N] [--workers W] [--fractions 0.01,0.05,0.1]
-//        [--attacks boost,noise] [--defences mean,median,trimmed,normbound,foolsgold,rlr,consensus] [--agree F] [--trim β] [--boost X]
+//   node dist/bench/attack.js [--data DIR] [--models mrff,central] [--rounds N] [--workers W] [--fractions 0.01,0.05,0.1]
+//        [--attacks data,boost,noise] [--defences mean,median,trimmed,normbound,foolsgold,rlr,consensus] [--agree F] [--trim β] [--boost X]
 //        [--noise-std S] [--seed N] [--train-args "OPTIONS"] [--out FILE.md]
 // A defence KIND applies to the shared and the group partition; KIND@P+Q only to the shared
 // tensors P and Q (aggregator.tensors patterns, e.g. consensus@mlp.0), with the mean elsewhere, or
 // with BASE elsewhere given as BASE:KIND@P+Q (e.g. normbound:consensus@mlp).
 // --seed: the training seed, attackers' histories and noise; the exposure's candidate items stay
 // those of seed 1, so that every seed measures the same thing.
-// --train-args: further `fedfacet train` options for every run (client optimiser, server optimiser,
-// local steps...), parsed as the CLI does; the bench sets data, rounds, seed and the aggregator.
+// --train-args: further `fedfacet train` options for every run of every model (client optimiser,
+// server optimiser, local steps, preset...), parsed as the CLI does over the model's defaults; the
+// bench sets data, model, rounds, seed and the aggregator.
+// Rows already in FILE.json are reused when the protocol matches (same rounds, seed, boost, noise,
+// θ, β and training options), so one file can gather several invocations.
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { INTERACTIONS_FILE, readFolder } from "../src/data/folder.js";
 import type { LeaveOneOut } from "../src/data/split.js";
-import { loadArray } from "../src/federated/checkpoint.js";
+import { CentralEngine } from "../src/federated/central-engine.js";
 import type { TrainConfig } from "../src/federated/config.js";
-import type { Predictions } from "../src/federated/engine.js";
+import type { Engine, Predictions } from "../src/federated/engine.js";
 import { metricsOf } from "../src/federated/evaluate.js";
 import { FederatedEngine } from "../src/federated/federated-engine.js";
 import type { DeltaChunk } from "../src/federated/robust/client-deltas.js";
@@ -36,14 +45,23 @@ import { deriveSeed } from "../src/federated/seed.js";
 import { loadWasmBackend } from "../src/kernels/wasm-backend.js";
 import { writeFileAtomic } from "../src/util/atomic-write.js";
 import { Rng } from "../src/util/rng.js";
-import { pickTarget, writePoisonedFolder } from "./attack-data.js";
-import { candidateSet, exposure, TOP, type ModelValues } from "./exposure.js";
+import { pickTarget, targetClicks, writePoisonedFolder } from "./attack-data.js";
+import { candidateSet, exposure, modelValues, TOP, type ModelValues } from "./exposure.js";
 import { configFromText } from "./train-args.js";
 import { benchArgs, KUAISAR_DEFAULT } from "./bench-args.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const ATTACKS = ["none", "boost", "noise"] as const;
+const ATTACKS = ["none", "data", "boost", "noise"] as const;
 type Attack = (typeof ATTACKS)[number];
+const MODELS = ["mrff", "central"] as const;
+type Model = (typeof MODELS)[number];
+/** How the report describes each model's runs. */
+const ABOUT: Record<Model, { what: string; defaults: string }> = {
+  mrff: { what: "mrff: federated, every client every round", defaults: "mrff: one local step of a fresh Adam, lr 0.1; FedAvg" },
+  central: { what: "central: one model trained on the pooled data, a round is an epoch", defaults: "central: minibatch Adam, lr 0.001" },
+};
+/** What central training can be run against: there are no client updates to replace. */
+const CENTRAL_ATTACKS: readonly Attack[] = ["none", "data"];
 const TARGET_FIELD = "second_level_category_name";
 const CANDIDATES = 100;
 const FAKE_LENGTH = 30;
@@ -51,6 +69,7 @@ const CANDIDATE_SEED = 1;
 
 const a = benchArgs({
   data: { type: "string", default: KUAISAR_DEFAULT },
+  models: { type: "string", default: "mrff" },
   rounds: { type: "string", default: "10" },
   workers: { type: "string", default: "2" },
   fractions: { type: "string", default: "0.05,0.01,0.1" },
@@ -86,7 +105,9 @@ const [agree] = numbers("agree", a.agree!, (n) => n > 0 && n <= 1);
 const [trim] = numbers("trim", a.trim!, (n) => n >= 0 && n < 0.5);
 const [SEED] = numbers("seed", a.seed!, (n) => Number.isInteger(n) && n >= 0) as [number];
 const attacks = a.attacks!.split(",") as Attack[];
-for (const x of attacks) if (x === "none" || !ATTACKS.includes(x)) fail(`--attacks: '${x}' is not boost or noise`);
+for (const x of attacks) if (x === "none" || !ATTACKS.includes(x)) fail(`--attacks: '${x}' is not data, boost or noise`);
+const models = a.models!.split(",") as Model[];
+for (const m of models) if (!MODELS.includes(m)) fail(`--models: '${m}' is not one of ${MODELS.join(", ")}`);
 const defences = a.defences!.split(",");
 for (const d of defences) {
   try {
@@ -108,11 +129,13 @@ function aggregatorOf(spec: string): AggregatorConfig {
 const trainArgs = a["train-args"]!.trim();
 // the options this bench decides for every run, or that do not combine with per-client deltas
 const DECIDED = ["data", "model", "rounds", "seed", "workers", "out", "resume", "force", "aggregator", "aggregator-tensors", "trim", "norm-bound", "agree", "bootstrap", "dp-epsilon", "compression"];
-let base: TrainConfig;
-try {
-  base = configFromText(trainArgs, DECIDED);
-} catch (e) {
-  fail(`--train-args: ${(e as Error).message}`);
+const bases = new Map<Model, TrainConfig>();
+for (const m of models) {
+  try {
+    bases.set(m, configFromText(trainArgs, DECIDED, { model: m }));
+  } catch (e) {
+    fail(`--train-args${models.length > 1 ? ` (model ${m})` : ""}: ${(e as Error).message}`);
+  }
 }
 const mdPath = resolve(a.out!);
 const jsonPath = mdPath.replace(/\.md$/, "") + ".json";
@@ -120,10 +143,13 @@ const jsonPath = mdPath.replace(/\.md$/, "") + ".json";
 const real = readFolder(data);
 const N = real.numUsers;
 const target = pickTarget(real, TARGET_FIELD);
+const realClicks = targetClicks(real, target);
 const candidates = candidateSet(real, target.items, CANDIDATES, CANDIDATE_SEED);
 const be = await loadWasmBackend();
 
 interface Row {
+  /** Absent in files from before --models: mrff. */
+  model?: Model;
   attack: Attack;
   fraction: number;
   attackers: number;
@@ -147,7 +173,7 @@ function attackerHook(attack: Attack, rowLength: () => number): (d: DeltaChunk) 
   return (d) => {
     const R = rowLength();
     d.clients.forEach((id, i) => {
-      if (id < N || attack === "none") return;
+      if (id < N || attack === "none" || attack === "data") return;
       const row = d.deltas.subarray(i * R, (i + 1) * R);
       if (attack === "boost") {
         for (let j = 0; j < R; j++) row[j] = row[j]! * boost;
@@ -162,10 +188,10 @@ function attackerHook(attack: Attack, rowLength: () => number): (d: DeltaChunk) 
 }
 const calls = new Map<number, number>();
 
-async function runOne(attack: Attack, fraction: number, defence: string): Promise<Row> {
+async function runOne(model: Model, attack: Attack, fraction: number, defence: string): Promise<Row> {
   const attackers = attack === "none" ? 0 : Math.round((fraction * N) / (1 - fraction));
   let dir: string | null = null;
-  const c: TrainConfig = structuredClone(base);
+  const c: TrainConfig = structuredClone(bases.get(model)!);
   c.rounds = rounds;
   c.seed = SEED;
   c.bootstrap = 1;
@@ -179,7 +205,7 @@ async function runOne(attack: Attack, fraction: number, defence: string): Promis
   calls.clear();
   const started = performance.now();
   let rowLength = 0;
-  const engine = await FederatedEngine.create(c, workers!, { onDeltas: attackerHook(attack, () => rowLength) });
+  const engine: Engine = model === "central" ? await CentralEngine.create(c) : await FederatedEngine.create(c, workers!, { onDeltas: attackerHook(attack, () => rowLength) });
   try {
     if (engine.ds.numUsers !== N + attackers) throw new Error(`poisoned data has ${engine.ds.numUsers} users, expected ${N} + ${attackers}`);
     // each row: shared values, then one expert per block (robust/client-deltas.ts RowLayout)
@@ -191,39 +217,43 @@ async function runOne(attack: Attack, fraction: number, defence: string): Promis
       const m = realMetrics(await engine.evaluate(() => {}), engine.split);
       last = m.test_auc;
       console.error(`  round ${r}: val ${m.val_auc.toFixed(4)} test ${m.test_auc.toFixed(4)} (${((performance.now() - started) / 1000).toFixed(0)} s)`);
-      if (m.val_auc > best.val) best = { round: r, val: m.val_auc, test: m.test_auc, values: snapshot(engine) };
+      if (m.val_auc > best.val) best = { round: r, val: m.val_auc, test: m.test_auc, values: modelValues(engine) };
     }
     const exBest = await exposure(be, c.model, real, best.values!, N, candidates, target.items.length);
-    const exLast = best.round === rounds ? exBest : await exposure(be, c.model, real, snapshot(engine), N, candidates, target.items.length);
+    const exLast = best.round === rounds ? exBest : await exposure(be, c.model, real, modelValues(engine), N, candidates, target.items.length);
     console.error(`  exposure ${exBest.toFixed(3)} (best round ${best.round}), ${exLast.toFixed(3)} (last) (${((performance.now() - started) / 1000).toFixed(0)} s)`);
-    return { attack, fraction: attackers > 0 ? fraction : 0, attackers, defence, best_round: best.round, test_auc_best: best.test, exposure_best: exBest, test_auc_last: last, exposure_last: exLast, seconds: (performance.now() - started) / 1000 };
+    return { model, attack, fraction: attackers > 0 ? fraction : 0, attackers, defence, best_round: best.round, test_auc_best: best.test, exposure_best: exBest, test_auc_last: last, exposure_last: exLast, seconds: (performance.now() - started) / 1000 };
   } finally {
     await engine.close();
     if (dir) rmSync(dirname(dir), { recursive: true, force: true });
-  }
-
-  function snapshot(e: FederatedEngine): ModelValues {
-    const s = e.save();
-    return { global: Float32Array.from(s.global as Float32Array), privates: loadArray(s.privates!) as Float32Array, shared: e.params.shared, private: e.params.private };
   }
 }
 
 const started = new Date();
 mkdirSync(dirname(mdPath), { recursive: true });
-const previous = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, "utf8")) as { protocol: { train_args?: string; trim?: number; seed?: number }; rows: Row[] }) : null;
-// rows are reused only from a run with the same training options, trim and seed (files from before these options had the defaults)
-if (previous && (previous.protocol.train_args ?? "") !== trainArgs) fail(`${jsonPath} holds runs with --train-args '${previous.protocol.train_args ?? ""}', not '${trainArgs}': give another --out`);
-if (previous && (previous.protocol.trim ?? AGGREGATOR_DEFAULTS.trim) !== trim) fail(`${jsonPath} holds runs with --trim ${previous.protocol.trim ?? AGGREGATOR_DEFAULTS.trim}, not ${trim}: give another --out`);
-if (previous && (previous.protocol.seed ?? 1) !== SEED) fail(`${jsonPath} holds runs with --seed ${previous.protocol.seed ?? 1}, not ${SEED}: give another --out`);
+const previous = existsSync(jsonPath) ? (JSON.parse(readFileSync(jsonPath, "utf8")) as { protocol: Record<string, unknown>; rows: Row[] }) : null;
+// rows are reused only from runs with the same protocol (files from before an option have its default)
+const settings: Record<string, unknown> = { data, rounds, seed: SEED, boost, noise_std: noiseStd, agree, trim, train_args: trainArgs };
+const before: Record<string, unknown> = { seed: 1, trim: AGGREGATOR_DEFAULTS.trim, train_args: "" };
+for (const [k, v] of Object.entries(settings)) {
+  const was = previous ? (previous.protocol[k] ?? before[k]) : v;
+  if (was !== v) fail(`${jsonPath} holds runs with ${k} '${String(was)}', not '${String(v)}': give another --out`);
+}
 const rows: Row[] = previous?.rows ?? [];
-const done = (x: Attack, f: number, d: string) => rows.some((r) => r.attack === x && r.defence === d && (x === "none" || r.fraction === f));
-const plan: [Attack, number, string][] = [];
-for (const d of defences) plan.push(["none", 0, d]);
-for (const f of fractions) for (const x of attacks) for (const d of defences) plan.push([x, f, d]);
-for (const [x, f, d] of plan) {
-  if (done(x, f, d)) continue;
-  console.error(`\n== attack ${x}, fraction ${f}, defence ${d}`);
-  rows.push(await runOne(x, f, d));
+const modelOf = (r: Row): Model => r.model ?? "mrff";
+const done = (m: Model, x: Attack, f: number, d: string) => rows.some((r) => modelOf(r) === m && r.attack === x && r.defence === d && (x === "none" || r.fraction === f));
+const plan: [Model, Attack, number, string][] = [];
+for (const m of models) {
+  // central aggregates nothing: it runs once per attack, with the mean
+  const ds = m === "central" ? ["mean"] : defences;
+  const xs = m === "central" ? attacks.filter((x) => CENTRAL_ATTACKS.includes(x)) : attacks;
+  for (const d of ds) plan.push([m, "none", 0, d]);
+  for (const f of fractions) for (const x of xs) for (const d of ds) plan.push([m, x, f, d]);
+}
+for (const [m, x, f, d] of plan) {
+  if (done(m, x, f, d)) continue;
+  console.error(`\n== model ${m}, attack ${x}, fraction ${f}, defence ${d}`);
+  rows.push(await runOne(m, x, f, d));
   write();
 }
 
@@ -233,7 +263,7 @@ function write(): void {
     rounds,
     workers,
     seed: SEED,
-    target: { field: target.field, code: target.code, items: target.items.length, impressions: target.impressions },
+    target: { field: target.field, code: target.code, items: target.items.length, impressions: target.impressions, real_clicks: realClicks.clicks, real_clickers: realClicks.users },
     candidates: CANDIDATES,
     boost,
     noise_std: noiseStd,
@@ -249,31 +279,32 @@ function write(): void {
     command: `node dist/bench/attack.js ${process.argv.slice(2).map((x) => (/\s/.test(x) ? `"${x}"` : x)).join(" ")}`.trim(),
   };
   writeFileAtomic(jsonPath, JSON.stringify({ protocol, rows }, null, 2) + "\n");
-  const cleanOf = (d: string) => rows.find((r) => r.attack === "none" && r.defence === d);
+  const cleanOf = (m: Model, d: string) => rows.find((r) => modelOf(r) === m && r.attack === "none" && r.defence === d);
   const f3 = (x: number) => x.toFixed(3);
   const ratio = (x: number, of: Row | undefined) => (of && of.exposure_best > 0 ? (x / of.exposure_best).toFixed(2) : "–");
   const lines = rows.map((r) => {
-    const clean = cleanOf("mean");
+    const m = modelOf(r);
+    const clean = cleanOf(m, "mean");
     const dAuc = clean ? f3(r.test_auc_best - clean.test_auc_best) : "–";
     const who = r.attack === "none" ? "0" : `${r.fraction * 100}% (${r.attackers})`;
-    return `| ${r.attack} | ${who} | ${r.defence} | ${f3(r.test_auc_best)} | ${dAuc} | ${f3(r.exposure_best)} | ${ratio(r.exposure_best, clean)} | ${ratio(r.exposure_best, cleanOf(r.defence))} | ${r.best_round} | ${f3(r.test_auc_last)} | ${f3(r.exposure_last)} | ${Math.round(r.seconds)} |`;
+    return `| ${m} | ${r.attack} | ${who} | ${m === "central" ? "–" : r.defence} | ${f3(r.test_auc_best)} | ${dAuc} | ${f3(r.exposure_best)} | ${ratio(r.exposure_best, clean)} | ${ratio(r.exposure_best, cleanOf(m, r.defence))} | ${r.best_round} | ${f3(r.test_auc_last)} | ${f3(r.exposure_last)} | ${Math.round(r.seconds)} |`;
   });
   const md = `# Poisoning attacks and robust aggregation on ${data}
 
-mrff, ${rounds} rounds, every client every round, seed ${SEED}, ${workers} workers on ${protocol.cpus} cores (node ${protocol.node}).
-Training options: ${trainArgs === "" ? "the defaults (one local step of a fresh Adam, lr 0.1; FedAvg)" : `\`${trainArgs}\``}.
+${models.map((m) => ABOUT[m].what).join("; ")}; ${rounds} rounds, seed ${SEED}, ${workers} workers on ${protocol.cpus} cores (node ${protocol.node}).
+Training options: ${trainArgs === "" ? `the defaults (${models.map((m) => ABOUT[m].defaults).join("; ")})` : `\`${trainArgs}\``}.
 Target: the category ${TARGET_FIELD} = ${target.code} (${target.items.length} items, ${target.impressions} impressions in the data: of the
-categories of 5–40 items, the one of median impression count). Attackers are fake users appended to the real ${N} (fraction = attackers / all
-participants); boost: honest training on ${FAKE_LENGTH} fake impressions alternating a random item (no click) and a target
-item (click), delta × ${boost}; noise: every coordinate N(0, ${noiseStd}²). A defence KIND applies to both the shared and the group
+categories of 5–40 items, the one of median impression count; ${realClicks.clicks} clicks by ${realClicks.users} real users). Attackers are fake users appended to the real ${N} (fraction = attackers / all
+participants), each with ${FAKE_LENGTH} fake impressions alternating a random item (no click) and a target item (click);
+data: honest training on them (central: the fake users are ordinary users of the pool); boost: the same, delta × ${boost}; noise: every coordinate N(0, ${noiseStd}²). A defence KIND applies to both the shared and the group
 partition, [BASE:]KIND@P+Q only to the shared tensors P and Q (and P.*), BASE (default the mean) elsewhere (trimmed: β = ${trim}; normbound, foolsgold, rlr, consensus: the median client norm of the round; rlr, consensus: θ = ⌈${agree}·clients⌉).
-AUC: test AUC over the real users at the round of best validation AUC (METHOD.md), Δ against the clean run with the mean;
+AUC: test AUC over the real users at the round of best validation AUC (METHOD.md), Δ against the same model's clean run with the mean;
 "last": after the final round. Exposure: fraction of real users whose top ${TOP} among the ${target.items.length} targets + ${CANDIDATES} fixed random
 catalogue items (drawn with seed ${CANDIDATE_SEED}; scored on-device after the whole history; ties count against the targets) holds a target, at the
-best-validation round; × clean: against the clean run with the mean, and with the same defence.
+best-validation round; × clean: against the same model's clean run with the mean, and with the same defence.
 
-| attack | attackers | defence | test AUC | Δ AUC | exposure | × clean mean | × clean same defence | best round | AUC last | exposure last | seconds |
-|---|---|---|---|---|---|---|---|---|---|---|---|
+| model | attack | attackers | defence | test AUC | Δ AUC | exposure | × clean mean | × clean same defence | best round | AUC last | exposure last | seconds |
+|---|---|---|---|---|---|---|---|---|---|---|---|---|
 ${lines.join("\n")}
 
 Command: \`${protocol.command}\`
