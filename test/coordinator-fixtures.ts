@@ -1,10 +1,12 @@
 // A small coordinator for tests (tiny synthetic schema and model, a fresh state folder) and update
 // frames built from chosen values, as a client would send them.
+import * as assert from "uvu/assert";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultConfig, type TrainConfig } from "../src/federated/config.js";
 import type { CoordinatorStatus } from "../src/federated/coordinator/coordinator.js";
+import { ApiError } from "../src/federated/coordinator/errors.js";
 import type { RoundSummary } from "../src/federated/coordinator/state.js";
 import type { UpdateShape } from "../src/federated/coordinator/update.js";
 import { schemaOfSource } from "../src/federated/source.js";
@@ -86,4 +88,16 @@ export function lastSummary(s: CoordinatorStatus): RoundSummary {
   const last = s.last;
   if (last === null || !("accepted" in last)) throw new Error(`the status holds no full round summary: ${JSON.stringify(last)}`);
   return last;
+}
+
+/** Asserts that `f` throws the ApiError `status code`, and returns it (for checks of its message). */
+export function refused(f: () => unknown, status: number, code: string): ApiError {
+  try {
+    f();
+  } catch (e) {
+    if (!(e instanceof ApiError)) throw e;
+    assert.is(`${e.status} ${e.code}`, `${status} ${code}`, e.message);
+    return e;
+  }
+  return assert.unreachable(`expected ${status} ${code}`) as never;
 }

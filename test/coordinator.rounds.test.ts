@@ -9,7 +9,7 @@ import { Coordinator, type CoordinatorOptions } from "../src/federated/coordinat
 import { ApiError } from "../src/federated/coordinator/errors.js";
 import { ClientRegistry } from "../src/federated/coordinator/registry.js";
 import { decodeFrame, encodeFrame, type WirePartition } from "../src/federated/wire/index.js";
-import { deltaArrays, lastSummary, smallConfig, smallSchema, someValues, tempDir, updateFrame, type UpdateValues } from "./coordinator-fixtures.js";
+import { deltaArrays, lastSummary, refused, smallConfig, smallSchema, someValues, tempDir, updateFrame, type UpdateValues } from "./coordinator-fixtures.js";
 
 const config = smallConfig();
 const schema = smallSchema(config);
@@ -21,17 +21,6 @@ function clock() {
 
 async function coordinator(dir: string, extra: Partial<CoordinatorOptions> = {}) {
   return Coordinator.create({ config, schema, stateDir: dir, roundDeadlineMs: 10_000, ...extra });
-}
-
-function refused(f: () => unknown, status: number, code: string): void {
-  try {
-    f();
-  } catch (e) {
-    if (!(e instanceof ApiError)) throw e;
-    assert.is(`${e.status} ${e.code}`, `${status} ${code}`, e.message);
-    return;
-  }
-  assert.unreachable(`expected ${status} ${code}`);
 }
 
 /** global + the mean of the given clients' deltas, summed in client-id order in f64 (avg server). */
